@@ -1,0 +1,81 @@
+/**
+ * Time is injected so that many simulated tabs can share one deterministic clock in tests.
+ */
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock of the page (or of Node). Reads globals at call time so test runners may still patch them. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, Math.max(0, delayMs)),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Resolves after `delayMs` on the given clock, or rejects with the signal's reason when aborted first. */
+export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * What the client needs from the page besides time: visibility, focus and connectivity.
+ * Each `on*` returns an unsubscribe function; tabauth attaches listeners only while mounted.
+ */
+export interface AuthEnvironment {
+  isOnline(): boolean;
+  isVisible(): boolean;
+  onOnline(listener: () => void): () => void;
+  onOffline(listener: () => void): () => void;
+  /** Fires when the page becomes visible, regains focus, or resumes from the frozen/bfcache state. */
+  onWake(listener: () => void): () => void;
+}
+
+/** The browser environment; degrades to "always online and visible, no events" where `window`/`document` are missing. */
+export function browserEnvironment(): AuthEnvironment {
+  const win = typeof window === 'undefined' ? undefined : window;
+  const doc = typeof document === 'undefined' ? undefined : document;
+  const nav = typeof navigator === 'undefined' ? undefined : navigator;
+  const listen = (target: EventTarget | undefined, type: string, listener: () => void) => {
+    if (!target) return () => {};
+    target.addEventListener(type, listener);
+    return () => target.removeEventListener(type, listener);
+  };
+  return {
+    isOnline: () => (nav && typeof nav.onLine === 'boolean' ? nav.onLine : true),
+    isVisible: () => (doc ? doc.visibilityState !== 'hidden' : true),
+    onOnline: (listener) => listen(win, 'online', listener),
+    onOffline: (listener) => listen(win, 'offline', listener),
+    onWake: (listener) => {
+      const onVisibility = () => {
+        if (!doc || doc.visibilityState === 'visible') listener();
+      };
+      const offs = [
+        listen(doc, 'visibilitychange', onVisibility),
+        listen(win, 'focus', listener),
+        listen(win, 'pageshow', listener),
+        listen(doc, 'resume', listener),
+      ];
+      return () => offs.forEach((off) => off());
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { sleep, type Clock } from '../clock';
+import type { AuthStorage } from '../storage/storage';
+
+/**
+ * Leadership is not a mutex: the fallback election can elect two leaders for a while, and a leader can lose its
+ * lock mid-refresh. The refresh itself is therefore serialised across tabs by a RefreshLock, and the holder re-reads
+ * storage before touching the network.
+ */
+export interface RefreshLock {
+  /** Runs `work` while holding the cross-tab refresh lock. */
+  run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
+/** Minimal shape of `navigator.locks` that tabauth uses. */
+export interface WebLocksLike {
+  request<T>(name: string, options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
+}
+
+/** Web Locks: released by the browser when the holding tab closes or crashes, so it can never be orphaned. */
+export function webLocksRefreshLock(name: string, locks: WebLocksLike): RefreshLock {
+  return {
+    run: (work, signal) => locks.request(name, signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' }, work),
+  };
+}
+
+interface LeaseRecord {
+  owner: string;
+  expiresAt: number;
+}
+
+function isLease(value: unknown): value is LeaseRecord {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as LeaseRecord).owner === 'string' &&
+    typeof (value as LeaseRecord).expiresAt === 'number'
+  );
+}
+
+export interface LeaseRefreshLockOptions {
+  storage: AuthStorage;
+  key: string;
+  /** Unique id of this tab. */
+  owner: string;
+  clock: Clock;
+  /** How long a lease lives if its holder dies without releasing it. Must exceed one refresh attempt. */
+  ttlMs: number;
+  /** Wait between attempts while another tab holds the lease. */
+  retryDelayMs?: number;
+  /** Called when storage fails and the lease cannot be taken (the work then runs under leadership alone). */
+  onStorageFailure?: (error: unknown) => void;
+}
+
+/**
+ * The in-browser twin of a Redis `SET key value NX PX ttl` lock, for browsers without Web Locks: a lease record
+ * written by compare-and-set in one IndexedDB transaction. An expired lease (its holder died) is taken over.
+ */
+export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock {
+  const retryDelayMs = options.retryDelayMs ?? 100;
+  const tryAcquire = async (): Promise<boolean> => {
+    let acquired = false;
+    await options.storage.update(options.key, (current) => {
+      const now = options.clock.now();
+      if (!isLease(current) || current.expiresAt <= now || current.owner === options.owner) {
+        acquired = true;
+        return { owner: options.owner, expiresAt: now + options.ttlMs } satisfies LeaseRecord;
+      }
+      return current;
+    });
+    return acquired;
+  };
+  const release = async () => {
+    await options.storage.update(options.key, (current) => (isLease(current) && current.owner === options.owner ? undefined : current));
+  };
+  return {
+    async run(work, signal) {
+      let held = false;
+      for (;;) {
+        try {
+          held = await tryAcquire();
+        } catch (error) {
+          options.onStorageFailure?.(error);
+          break;
+        }
+        if (held) break;
+        await sleep(options.clock, retryDelayMs, signal);
+      }
+      try {
+        return await work();
+      } finally {
+        if (held) await release().catch((error) => options.onStorageFailure?.(error));
+      }
+    },
+  };
+}
+
+/** Web Locks where the browser has them, otherwise a storage lease. */
+export function defaultRefreshLock(options: LeaseRefreshLockOptions & { lockName: string }): RefreshLock {
+  const locks = typeof navigator === 'undefined' ? undefined : (navigator as { locks?: WebLocksLike | null }).locks;
+  if (locks && typeof locks.request === 'function') return webLocksRefreshLock(options.lockName, locks);
+  return leaseRefreshLock(options);
+}

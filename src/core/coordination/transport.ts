@@ -1,0 +1,30 @@
+/**
+ * The two narrow interfaces the auth client needs from "the other tabs". The default implementation uses
+ * broadcast-channel (see broadcastChannelTransport.ts); tabauth/testing has an in-memory twin on a simulated clock,
+ * and one contract test suite runs against both.
+ */
+
+/** Messages to every other tab of the same origin and namespace (never echoed to the sender). */
+export interface TabChannel {
+  post(message: unknown): Promise<void>;
+  /** Raw incoming messages; the client validates every one of them. Returns an unsubscribe function. */
+  subscribe(listener: (message: unknown) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Leader election among the tabs: at most one leader in the normal case, eventually exactly one while any tab lives. */
+export interface LeaderElection {
+  readonly isLeader: boolean;
+  /** Starts campaigning; `onChange` is called whenever this tab gains or loses leadership. */
+  start(onChange: (isLeader: boolean) => void): void;
+  /** Gives up leadership (another tab takes over) and stops campaigning. */
+  close(): Promise<void>;
+}
+
+export interface TabCoordination {
+  channel: TabChannel;
+  election: LeaderElection;
+}
+
+/** Creates the channel and the election for one tab. Called on mount, closed on dispose. */
+export type CoordinationFactory = (channelName: string) => TabCoordination;

@@ -1,0 +1,156 @@
+/**
+ * Typed errors. Every message is written by tabauth itself; none ever contains a token string.
+ * Text that comes from a server (error_description) passes through `redactSecrets` first.
+ */
+
+export type AuthErrorCode =
+  | 'oauth_error'
+  | 'transient_refresh_failure'
+  | 'malformed_token_response'
+  | 'malformed_jwt'
+  | 'storage_failure'
+  | 'corrupted_state'
+  | 'signed_out'
+  | 'disposed'
+  | 'unsupported_environment'
+  | 'refresh_timeout';
+
+export class AuthError extends Error {
+  readonly code: AuthErrorCode;
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
+    this.name = 'AuthError';
+    this.code = code;
+  }
+}
+
+/** OAuth error codes after which the refresh token can never work again (RFC 6749 section 5.2). */
+const TERMINAL_OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'access_denied']);
+
+/** The token endpoint answered with an OAuth error body (`{"error": "..."}`). */
+export class OAuthError extends AuthError {
+  readonly error: string;
+  readonly errorDescription: string | null;
+  readonly status: number | null;
+  /** True when retrying with the same refresh token cannot succeed (invalid_grant and friends). */
+  readonly terminal: boolean;
+  constructor(error: string, options: { status?: number | null; errorDescription?: string | null } = {}) {
+    const safeError = redactSecrets(error).slice(0, 100);
+    const description = options.errorDescription == null ? null : redactSecrets(options.errorDescription).slice(0, 300);
+    super('oauth_error', `Token endpoint returned OAuth error "${safeError}"${description ? `: ${description}` : ''}`);
+    this.name = 'OAuthError';
+    this.error = safeError;
+    this.errorDescription = description;
+    this.status = options.status ?? null;
+    this.terminal = TERMINAL_OAUTH_ERRORS.has(safeError);
+  }
+}
+
+export type TransientKind = 'network' | 'server' | 'rate-limited' | 'timeout';
+
+/** A failure that may go away by itself: network down, 5xx, 429, timeout. Retried with backoff. */
+export class TransientRefreshError extends AuthError {
+  readonly kind: TransientKind;
+  readonly status: number | null;
+  /** Server-requested wait (Retry-After), in milliseconds, if any. */
+  readonly retryAfterMs: number | null;
+  constructor(kind: TransientKind, message: string, options: { status?: number | null; retryAfterMs?: number | null; cause?: unknown } = {}) {
+    super('transient_refresh_failure', message, { cause: options.cause });
+    this.name = 'TransientRefreshError';
+    this.kind = kind;
+    this.status = options.status ?? null;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+}
+
+/**
+ * A successful-looking response that is not a usable token response (HTML, not JSON, missing or mistyped fields).
+ * Not retried automatically when the status was 2xx: the server may already have rotated the refresh token, and
+ * sending it again would trigger reuse detection.
+ */
+export class MalformedTokenResponseError extends AuthError {
+  readonly status: number | null;
+  constructor(message: string, options: { status?: number | null; cause?: unknown } = {}) {
+    super('malformed_token_response', message, { cause: options.cause });
+    this.name = 'MalformedTokenResponseError';
+    this.status = options.status ?? null;
+  }
+}
+
+/** A string that should be a JWT could not be decoded. */
+export class MalformedJwtError extends AuthError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('malformed_jwt', message, options);
+    this.name = 'MalformedJwtError';
+  }
+}
+
+/** Storage threw or is unavailable. */
+export class StorageError extends AuthError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('storage_failure', message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** The stored record is not a valid tabauth state; it is left untouched and ignored. */
+export class CorruptedStateError extends AuthError {
+  constructor(message: string) {
+    super('corrupted_state', message);
+    this.name = 'CorruptedStateError';
+  }
+}
+
+/** `getAccessToken()` was called while signed out (or the sign-out happened while waiting). */
+export class SignedOutError extends AuthError {
+  constructor(message = 'Not signed in') {
+    super('signed_out', message);
+    this.name = 'SignedOutError';
+  }
+}
+
+/** The client was disposed while the call was pending. */
+export class DisposedError extends AuthError {
+  constructor(message = 'Auth client was disposed') {
+    super('disposed', message);
+    this.name = 'DisposedError';
+  }
+}
+
+/** A browser API tabauth needs is missing and there is no fallback. */
+export class UnsupportedEnvironmentError extends AuthError {
+  constructor(message: string) {
+    super('unsupported_environment', message);
+    this.name = 'UnsupportedEnvironmentError';
+  }
+}
+
+/** No new token arrived in time (a follower waited for the leader too long, or the refresh attempt timed out). */
+export class RefreshTimeoutError extends AuthError {
+  constructor(message: string) {
+    super('refresh_timeout', message);
+    this.name = 'RefreshTimeoutError';
+  }
+}
+
+/**
+ * Replaces anything that looks like a credential (long base64url / JWT-like runs) with "[redacted]".
+ * Server error descriptions sometimes echo the token they rejected.
+ */
+export function redactSecrets(text: string): string {
+  return String(text).replace(/[A-Za-z0-9_\-+/=.~]{24,}/g, '[redacted]');
+}
+
+function sanitizeCause(cause: unknown): unknown {
+  if (cause instanceof AuthError) return cause;
+  if (cause instanceof Error) {
+    const copy = new Error(redactSecrets(cause.message));
+    copy.name = cause.name;
+    return copy;
+  }
+  return undefined;
+}
+
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError;
+}

@@ -1,0 +1,267 @@
+import { AuthError, MalformedTokenResponseError, OAuthError, TransientRefreshError, UnsupportedEnvironmentError, redactSecrets } from '../errors';
+import { parseTokenResponse } from '../tokenState';
+import type { RefreshContext, RefreshFunction, RevokeFunction, TokenResponse } from '../types';
+
+/**
+ * Built-in OAuth 2 refresh grant (RFC 6749 section 6) and token revocation (RFC 7009).
+ *
+ * The job of this module is mostly classification: the refresher decides whether to retry, give up or sign out
+ * purely from the type of the error thrown here, so every way a token endpoint can fail maps to exactly one typed
+ * error. No message built here ever contains a token or a response body; server-supplied text goes through
+ * `redactSecrets` (OAuthError does that itself).
+ */
+
+export interface OAuth2RefreshOptions {
+  /** Absolute URL of the token endpoint. */
+  tokenEndpoint: string;
+  clientId: string;
+  /** Sent as `scope` only when set (RFC 6749 section 6: omitting it keeps the originally granted scope). */
+  scope?: string;
+  /** Additional form fields. They never replace the fields set by tabauth (grant_type, refresh_token, client_id...). */
+  extraParams?: Record<string, string> | ((ctx: RefreshContext) => Record<string, string>);
+  /** Form field name that carries `context.deviceId`; null (default) does not send it. */
+  deviceIdParam?: string | null;
+  headers?: Record<string, string>;
+  /** Default `globalThis.fetch`, read at call time so test runners and polyfills may replace it later. */
+  fetch?: typeof fetch;
+  /** Default 'omit': a token endpoint authenticates the client by client_id, not by cookies. */
+  credentials?: RequestCredentials;
+}
+
+export interface OAuth2RevokeOptions {
+  /** Absolute URL of the revocation endpoint. */
+  revocationEndpoint: string;
+  clientId: string;
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+  /** Default 'omit'. */
+  credentials?: RequestCredentials;
+}
+
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+interface PostOptions {
+  fetch?: typeof fetch;
+  headers?: Record<string, string>;
+  credentials?: RequestCredentials;
+}
+
+export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFunction {
+  // Configuration mistakes are programmer errors: fail at setup, not at the first refresh an hour later.
+  assertAbsoluteUrl(options.tokenEndpoint, 'oauth2RefreshGrant: tokenEndpoint');
+  assertNonEmpty(options.clientId, 'oauth2RefreshGrant: clientId');
+
+  return async (context) => {
+    const form = new URLSearchParams();
+    form.set('grant_type', 'refresh_token');
+    form.set('refresh_token', context.refreshToken);
+    form.set('client_id', options.clientId);
+    if (options.scope !== undefined) form.set('scope', options.scope);
+    if (options.deviceIdParam) setIfAbsent(form, options.deviceIdParam, context.deviceId);
+    const extra = typeof options.extraParams === 'function' ? options.extraParams(context) : options.extraParams;
+    for (const [key, value] of Object.entries(extra ?? {})) {
+      if (typeof value === 'string') setIfAbsent(form, key, value);
+    }
+
+    const label = 'Token endpoint';
+    const response = await post(options.tokenEndpoint, form, options, context.signal);
+    const status = response.status;
+    if (status < 200 || status > 299) throw await errorForStatus(response, context.signal, label);
+
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (context.signal.aborted) throw abortError(context.signal, error);
+      // The server already answered 2xx, so it has most likely rotated the token: this is a lost response,
+      // not a network failure to retry blindly (resending the old token would trip reuse detection).
+      throw new MalformedTokenResponseError(`${label} response body (HTTP ${status}) could not be read`, { status, cause: error });
+    }
+
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new MalformedTokenResponseError(`${label} returned HTTP ${status} with a body that is not JSON${describeContentType(response)}`, { status });
+    }
+
+    // Some servers (GitHub among them) answer errors with 200 and an OAuth error body. The server has said
+    // explicitly that it issued nothing, which is more precise than "malformed".
+    if (isRecord(body) && body.access_token === undefined) {
+      const oauthError = oauthErrorFromBody(body, status);
+      if (oauthError) throw oauthError;
+    }
+
+    try {
+      // Validation only: the client parses again with its own clock, so the result is discarded.
+      parseTokenResponse(body, Date.now());
+    } catch (error) {
+      if (error instanceof MalformedTokenResponseError) {
+        throw new MalformedTokenResponseError(`${error.message} (HTTP ${status})`, { status, cause: error });
+      }
+      throw error;
+    }
+    return body as TokenResponse;
+  };
+}
+
+export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
+  assertAbsoluteUrl(options.revocationEndpoint, 'oauth2Revoke: revocationEndpoint');
+  assertNonEmpty(options.clientId, 'oauth2Revoke: clientId');
+
+  return async ({ token, tokenTypeHint, signal }) => {
+    const form = new URLSearchParams();
+    form.set('token', token);
+    form.set('token_type_hint', tokenTypeHint);
+    form.set('client_id', options.clientId);
+    const response = await post(options.revocationEndpoint, form, options, signal);
+    if (response.status >= 200 && response.status <= 299) {
+      // RFC 7009: the body of a successful revocation carries nothing the client needs.
+      discardBody(response);
+      return;
+    }
+    throw await errorForStatus(response, signal, 'Revocation endpoint');
+  };
+}
+
+async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal): Promise<Response> {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') {
+    throw new UnsupportedEnvironmentError('fetch is not available in this environment; pass the "fetch" option');
+  }
+  const headers = new Headers(options.headers);
+  // The body is always a form: a caller-supplied Content-Type would make the server misread it.
+  headers.set('Content-Type', FORM_CONTENT_TYPE);
+  if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+  try {
+    // Called with globalThis as `this`: some browsers throw "Illegal invocation" for a detached window.fetch.
+    return await fetchImpl.call(globalThis, endpoint, {
+      method: 'POST',
+      headers,
+      body: form.toString(),
+      credentials: options.credentials ?? 'omit',
+      signal,
+    });
+  } catch (error) {
+    throw transportError(error, signal);
+  }
+}
+
+/** Maps a rejected fetch (or body read) to a typed error. */
+function transportError(error: unknown, signal: AbortSignal): AuthError {
+  if (signal.aborted) return abortError(signal, error);
+  // A custom fetch may time out by itself (AbortSignal.timeout inside a wrapper) or already throw typed errors.
+  if (isNamedError(error, 'AbortError') || isNamedError(error, 'TimeoutError')) {
+    return new TransientRefreshError('timeout', 'Request to the authorization server timed out', { cause: error });
+  }
+  if (error instanceof AuthError) return error;
+  return new TransientRefreshError('network', 'Network error while contacting the authorization server', { cause: error });
+}
+
+/**
+ * The caller aborted. Its reason says why: tabauth aborts with its own typed error (RefreshTimeoutError,
+ * DisposedError) and that must reach the refresher unchanged; any other reason is reported as a timeout.
+ */
+function abortError(signal: AbortSignal, cause: unknown): AuthError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof AuthError) return reason;
+  return new TransientRefreshError('timeout', 'Request to the authorization server was aborted', { cause: reason ?? cause });
+}
+
+/** Builds the error for a non-2xx answer. */
+async function errorForStatus(response: Response, signal: AbortSignal, label: string): Promise<AuthError> {
+  const status = response.status;
+  const retryAfterMs = parseRetryAfter(response.headers.get('Retry-After'), Date.now());
+  // For these the status alone decides: bodies are often HTML from a proxy and are never needed.
+  if (status === 429) {
+    discardBody(response);
+    return new TransientRefreshError('rate-limited', `${label} rate-limited the request (HTTP 429)`, { status, retryAfterMs });
+  }
+  if (status === 408) {
+    discardBody(response);
+    return new TransientRefreshError('timeout', `${label} timed out (HTTP 408)`, { status, retryAfterMs });
+  }
+  if (status >= 500) {
+    discardBody(response);
+    return new TransientRefreshError('server', `${label} failed with HTTP ${status}`, { status, retryAfterMs });
+  }
+  if (status >= 400) {
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) return abortError(signal, error);
+      return new MalformedTokenResponseError(`${label} returned HTTP ${status} and its body could not be read`, { status, cause: error });
+    }
+    let body: unknown = undefined;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // fall through: not an OAuth error body
+    }
+    const oauthError = isRecord(body) ? oauthErrorFromBody(body, status) : null;
+    if (oauthError) return oauthError;
+    return new MalformedTokenResponseError(`${label} returned HTTP ${status} without an OAuth error body${describeContentType(response)}`, { status });
+  }
+  // 0 (opaque), 1xx, 3xx: nothing a token endpoint should ever answer to a POST followed by fetch.
+  discardBody(response);
+  return new MalformedTokenResponseError(`${label} returned unexpected HTTP status ${status}`, { status });
+}
+
+function oauthErrorFromBody(body: Record<string, unknown>, status: number): OAuthError | null {
+  if (typeof body.error !== 'string' || body.error.length === 0) return null;
+  const description = typeof body.error_description === 'string' ? body.error_description : null;
+  return new OAuthError(body.error, { status, errorDescription: description });
+}
+
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 section 10.2.3). */
+function parseRetryAfter(value: string | null, now: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - now);
+}
+
+function describeContentType(response: Response): string {
+  const type = response.headers.get('Content-Type');
+  if (!type) return '';
+  // A header is server-controlled text: keep it short and redacted like any other.
+  return ` (content-type ${redactSecrets(type.split(';')[0]?.trim() ?? '').slice(0, 60)})`;
+}
+
+/** Frees the connection without waiting; a body we do not need must not keep a socket busy. */
+function discardBody(response: Response): void {
+  try {
+    response.body?.cancel().catch(() => {});
+  } catch {
+    // Body already used or locked: nothing to free.
+  }
+}
+
+function setIfAbsent(form: URLSearchParams, key: string, value: string): void {
+  if (!form.has(key)) form.set(key, value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isNamedError(error: unknown, name: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
+}
+
+function assertAbsoluteUrl(value: unknown, what: string): void {
+  let ok = false;
+  try {
+    ok = typeof value === 'string' && /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new TypeError(`${what} must be an absolute http(s) URL`);
+}
+
+function assertNonEmpty(value: unknown, what: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${what} must be a non-empty string`);
+}

@@ -1,0 +1,492 @@
+import { sleep, systemClock, type Clock } from '../core/clock';
+import type { TokenResponse } from '../core/types';
+
+/**
+ * A mock OAuth 2 token server that behaves like oidc-provider with refresh token rotation on: every refresh
+ * rotates, and a used refresh token presented again revokes the whole token family (reuse detection). It runs
+ * in Node and in the browser (Web APIs only) and, given a simulated clock, entirely in simulated time.
+ *
+ * Requests are processed synchronously the moment `fetch` is called, then the response is delayed by the latency.
+ * That is the property that makes the race of PROBLEM.md reproducible: two requests carrying the same refresh
+ * token are serialised exactly like on a real server, whatever the latency.
+ *
+ * Nothing observable (events, counters, error bodies) contains a token string.
+ */
+
+export type MockFailureKind = 'server-error' | 'rate-limited' | 'timeout' | 'network' | 'malformed' | 'html';
+
+export interface MockFailure {
+  kind: MockFailureKind;
+  /** How many consecutive token requests get this failure. Default 1. */
+  count?: number;
+  /** Process the refresh (rotating the token) before failing, as if the response was lost. Default false. */
+  rotate?: boolean;
+  /** HTTP status for 'server-error' (default 503), 'html' (default 502) and 'malformed' (default 200). */
+  status?: number;
+}
+
+export interface MockTokenServerOptions {
+  /** Default systemClock. Latency waits and expiry use it, so simulated clocks work. */
+  clock?: Clock;
+  /** Default 60. */
+  accessTokenTtlSeconds?: number;
+  /** Default 'jwt' (unsigned-in-spirit: the signature is random base64url). */
+  accessTokenFormat?: 'jwt' | 'opaque';
+  /** Default true. */
+  includeExpiresIn?: boolean;
+  /** Default 0. A used refresh token presented again within this time gets the same successor pair back. */
+  gracePeriodMs?: number;
+  /** Default 0. Applied after processing, before the response. */
+  latencyMs?: number | (() => number);
+  /** Default 'https://auth.mock.test'. */
+  issuer?: string;
+  /** Default 'tabauth-demo'. */
+  clientId?: string;
+  /** Default Math.random; used for token strings and ids so seeded runs reproduce. */
+  random?: () => number;
+  /**
+   * Default false: like real servers, an access token stays valid until it expires even after its family rotated
+   * (`validateAccessToken` reports `newest: false`). When true, such tokens are reported invalid as 'superseded'.
+   */
+  revokeSupersededAccessTokens?: boolean;
+}
+
+export type MockServerEventType = 'refresh' | 'reuse' | 'revoked' | 'invalid' | 'injected' | 'revocation' | 'grace-replay';
+
+/**
+ * - refresh: a successful rotation (generation = the new generation)
+ * - grace-replay: a used token within the grace period got its successor pair again
+ * - reuse: a used token outside the grace period was presented (followed by 'revoked' and 'invalid')
+ * - revoked: a family became revoked (by reuse detection or the revocation endpoint)
+ * - invalid: any 4xx answer of the token endpoint
+ * - injected: an injected failure was applied
+ * - revocation: a request reached the revocation endpoint
+ */
+export interface MockServerEvent {
+  at: number;
+  type: MockServerEventType;
+  familyId?: string;
+  generation?: number;
+}
+
+export interface MockServerCounters {
+  /** Every request to the token endpoint (fetch or `refresh()`), injected failures included. */
+  refreshRequests: number;
+  /** Rotations performed (new pairs minted by a refresh; grace replays are not counted here). */
+  successes: number;
+  reuseDetections: number;
+  /** Families revoked for any reason (reuse detection or revocation endpoint). */
+  familiesRevoked: number;
+  /** invalid_grant answers (unknown token, revoked family, reuse). */
+  invalidGrant: number;
+  injectedFailures: number;
+  /** Requests to the revocation endpoint. */
+  revocations: number;
+  graceReplays: number;
+}
+
+export interface AccessTokenValidation {
+  valid: boolean;
+  reason?: 'unknown' | 'expired' | 'revoked' | 'superseded';
+  familyId?: string;
+  /** Whether the token belongs to the newest generation of its family. */
+  newest?: boolean;
+}
+
+export interface MockTokenServer {
+  readonly tokenEndpoint: string;
+  readonly revocationEndpoint: string;
+  /** Handles POST tokenEndpoint and POST revocationEndpoint; any other URL answers 404 JSON. Honours init.signal. */
+  readonly fetch: typeof fetch;
+  /** Starts a new token family (generation 0), like a completed login. */
+  issueTokens(init?: { subject?: string; scope?: string }): TokenResponse;
+  /**
+   * The refresh logic of the token endpoint without HTTP: processed at call time, no latency, no injected failures.
+   * `clientId` is checked only when given.
+   */
+  refresh(params: { refreshToken: string; clientId?: string; deviceId?: string }): Promise<{ status: number; body: unknown }>;
+  /** Queues failures applied, in order, to the next requests reaching the token endpoint through `fetch`. */
+  injectFailures(...failures: MockFailure[]): void;
+  validateAccessToken(token: string): AccessTokenValidation;
+  isFamilyValid(familyId: string): boolean;
+  /** A snapshot copy. */
+  readonly counters: MockServerCounters;
+  /** A snapshot copy. */
+  readonly events: ReadonlyArray<MockServerEvent>;
+  on(listener: (event: MockServerEvent) => void): () => void;
+  /** Forgets all families, tokens, counters, events and queued failures. Listeners stay subscribed. */
+  reset(): void;
+}
+
+interface Family {
+  id: string;
+  subject: string;
+  scope: string;
+  generation: number;
+  revoked: boolean;
+}
+
+interface Minted {
+  response: TokenResponse;
+  accessExpiresAt: number;
+}
+
+interface RefreshRecord {
+  familyId: string;
+  generation: number;
+  usedAt: number | null;
+  /** The pair this token was exchanged for, replayed within the grace period. */
+  successor: Minted | null;
+}
+
+interface AccessRecord {
+  familyId: string;
+  generation: number;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+interface Result {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+type Outcome =
+  | { type: 'response'; status: number; body: string; headers: Record<string, string> }
+  | { type: 'network' }
+  | { type: 'hang' };
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+const zeroCounters = (): MockServerCounters => ({
+  refreshRequests: 0,
+  successes: 0,
+  reuseDetections: 0,
+  familiesRevoked: 0,
+  invalidGrant: 0,
+  injectedFailures: 0,
+  revocations: 0,
+  graceReplays: 0,
+});
+
+export function createMockTokenServer(options: MockTokenServerOptions = {}): MockTokenServer {
+  const clock = options.clock ?? systemClock;
+  const ttlSeconds = options.accessTokenTtlSeconds ?? 60;
+  const format = options.accessTokenFormat ?? 'jwt';
+  const includeExpiresIn = options.includeExpiresIn ?? true;
+  const gracePeriodMs = options.gracePeriodMs ?? 0;
+  const issuer = (options.issuer ?? 'https://auth.mock.test').replace(/\/+$/, '');
+  const clientId = options.clientId ?? 'tabauth-demo';
+  const random = options.random ?? Math.random;
+  const tokenEndpoint = `${issuer}/token`;
+  const revocationEndpoint = `${issuer}/revoke`;
+
+  let families = new Map<string, Family>();
+  let refreshTokens = new Map<string, RefreshRecord>();
+  let accessTokens = new Map<string, AccessRecord>();
+  let counters = zeroCounters();
+  let events: MockServerEvent[] = [];
+  let failures: Array<MockFailure & { remaining: number }> = [];
+  let serial = 0;
+  const listeners = new Set<(event: MockServerEvent) => void>();
+
+  const latency = (): number => {
+    const value = typeof options.latencyMs === 'function' ? options.latencyMs() : (options.latencyMs ?? 0);
+    return Number.isFinite(value) && value > 0 ? value : 0;
+  };
+
+  const emit = (type: MockServerEventType, familyId?: string, generation?: number) => {
+    const event: MockServerEvent = { at: clock.now(), type };
+    if (familyId !== undefined) event.familyId = familyId;
+    if (generation !== undefined) event.generation = generation;
+    events.push(event);
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A failing listener must not corrupt the server's state; surface it out of band instead.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  };
+
+  const randomString = (length: number): string => {
+    let out = '';
+    for (let i = 0; i < length; i++) out += BASE64URL.charAt(Math.floor(random() * 64) & 63);
+    return out;
+  };
+  // The serial suffix keeps tokens unique even with a degenerate random (e.g. () => 0 in a test).
+  const newToken = () => `${randomString(40)}${(++serial).toString(36)}`;
+
+  const mint = (family: Family): Minted => {
+    const now = clock.now();
+    const accessExpiresAt = now + ttlSeconds * 1000;
+    let accessToken: string;
+    if (format === 'jwt') {
+      const iat = Math.floor(now / 1000);
+      const header = { alg: 'RS256', typ: 'at+jwt', kid: 'mock' };
+      const payload = { iss: issuer, sub: family.subject, aud: clientId, iat, exp: iat + ttlSeconds, jti: newToken(), client_id: clientId, scope: family.scope };
+      accessToken = `${base64UrlJson(header)}.${base64UrlJson(payload)}.${randomString(43)}`;
+    } else {
+      accessToken = newToken();
+    }
+    const refreshToken = newToken();
+    accessTokens.set(accessToken, { familyId: family.id, generation: family.generation, expiresAt: accessExpiresAt, revoked: false });
+    refreshTokens.set(refreshToken, { familyId: family.id, generation: family.generation, usedAt: null, successor: null });
+    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', refresh_token: refreshToken, scope: family.scope };
+    if (includeExpiresIn) response.expires_in = ttlSeconds;
+    return { response, accessExpiresAt };
+  };
+
+  const revokeFamily = (family: Family) => {
+    if (family.revoked) return;
+    family.revoked = true;
+    counters.familiesRevoked++;
+    emit('revoked', family.id, family.generation);
+  };
+
+  const reject = (status: number, error: string, description: string, record?: RefreshRecord): Result => {
+    if (error === 'invalid_grant') counters.invalidGrant++;
+    emit('invalid', record?.familyId, record?.generation);
+    return { status, body: { error, error_description: description } };
+  };
+
+  /** The core of the token endpoint. Synchronous: single-threaded JS makes it atomic, like the real server. */
+  const processRefresh = (refreshToken: string, presentedClientId: string | undefined): Result => {
+    if (presentedClientId !== undefined && presentedClientId !== clientId) {
+      return reject(401, 'invalid_client', 'client authentication failed');
+    }
+    const record = refreshTokens.get(refreshToken);
+    const family = record ? families.get(record.familyId) : undefined;
+    if (!record || !family) return reject(400, 'invalid_grant', 'grant request is invalid');
+    if (family.revoked) return reject(400, 'invalid_grant', 'grant request is invalid', record);
+    const now = clock.now();
+    if (record.usedAt !== null) {
+      if (record.successor && now - record.usedAt < gracePeriodMs) {
+        counters.graceReplays++;
+        emit('grace-replay', family.id, record.generation + 1);
+        const replay: TokenResponse = { ...record.successor.response };
+        // Same tokens; the lifetime left is what it is now, not what it was when first issued.
+        if (includeExpiresIn) replay.expires_in = Math.max(0, Math.floor((record.successor.accessExpiresAt - now) / 1000));
+        return { status: 200, body: replay };
+      }
+      counters.reuseDetections++;
+      emit('reuse', family.id, record.generation);
+      revokeFamily(family);
+      return reject(400, 'invalid_grant', 'grant request is invalid', record);
+    }
+    record.usedAt = now;
+    family.generation++;
+    const minted = mint(family);
+    record.successor = minted;
+    counters.successes++;
+    emit('refresh', family.id, family.generation);
+    return { status: 200, body: { ...minted.response } };
+  };
+
+  const processForm = (form: URLSearchParams): Result => {
+    // Client authentication first, as oidc-provider does: a bad client never touches the refresh token.
+    const presentedClient = form.get('client_id') ?? '';
+    if (presentedClient !== clientId) return reject(401, 'invalid_client', 'client authentication failed');
+    if (form.get('grant_type') !== 'refresh_token') return reject(400, 'unsupported_grant_type', 'only refresh_token is supported');
+    const refreshToken = form.get('refresh_token');
+    if (!refreshToken) return reject(400, 'invalid_request', "missing required parameter 'refresh_token'");
+    return processRefresh(refreshToken, undefined);
+  };
+
+  const failureOutcome = (failure: MockFailure): Outcome => {
+    switch (failure.kind) {
+      case 'server-error':
+        return jsonOutcome(failure.status ?? 503, { error: 'temporarily_unavailable', error_description: 'injected server error' });
+      case 'rate-limited':
+        return jsonOutcome(429, { error: 'temporarily_unavailable', error_description: 'rate limit exceeded' }, { 'Retry-After': '1' });
+      case 'html':
+        return { type: 'response', status: failure.status ?? 502, body: '<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'Content-Type': 'text/html; charset=utf-8' } };
+      case 'malformed':
+        // Truncated JSON: what a client sees when a proxy cuts the response short.
+        return { type: 'response', status: failure.status ?? 200, body: '{"access_token":', headers: { 'Content-Type': 'application/json' } };
+      case 'network':
+        return { type: 'network' };
+      case 'timeout':
+        return { type: 'hang' };
+    }
+  };
+
+  const handleToken = (method: string, form: URLSearchParams): Outcome => {
+    counters.refreshRequests++;
+    if (method !== 'POST') return jsonOutcome(405, { error: 'invalid_request', error_description: 'POST required' });
+    const failure = failures[0];
+    if (failure) {
+      if (--failure.remaining <= 0) failures.shift();
+      counters.injectedFailures++;
+      const record = refreshTokens.get(form.get('refresh_token') ?? '');
+      emit('injected', record?.familyId, record?.generation);
+      if (failure.rotate) processForm(form); // the server did the work; the client never learns the result
+      return failureOutcome(failure);
+    }
+    const result = processForm(form);
+    return jsonOutcome(result.status, result.body);
+  };
+
+  const handleRevocation = (method: string, form: URLSearchParams): Outcome => {
+    if (method !== 'POST') return jsonOutcome(405, { error: 'invalid_request', error_description: 'POST required' });
+    counters.revocations++;
+    const token = form.get('token') ?? '';
+    const refresh = refreshTokens.get(token);
+    const access = refresh ? undefined : accessTokens.get(token);
+    const record = refresh ?? access;
+    emit('revocation', record?.familyId, record?.generation);
+    if (refresh) {
+      const family = families.get(refresh.familyId);
+      if (family) revokeFamily(family);
+    } else if (access) {
+      access.revoked = true;
+    }
+    // RFC 7009 section 2.2: 200 even for unknown or already revoked tokens.
+    return { type: 'response', status: 200, body: '', headers: {} };
+  };
+
+  const route = (url: URL | null, method: string, form: URLSearchParams): Outcome => {
+    const target = url ? `${url.origin}${url.pathname}` : '';
+    if (target === tokenEndpoint) return handleToken(method, form);
+    if (target === revocationEndpoint) return handleRevocation(method, form);
+    return jsonOutcome(404, { error: 'not_found' });
+  };
+
+  const deliver = async (outcome: Outcome, signal: AbortSignal | undefined): Promise<Response> => {
+    const delay = latency();
+    if (delay > 0) {
+      try {
+        await sleep(clock, delay, signal);
+      } catch {
+        throw abortReason(signal);
+      }
+    }
+    if (signal?.aborted) throw abortReason(signal);
+    if (outcome.type === 'network') throw new TypeError('Failed to fetch');
+    if (outcome.type === 'hang') {
+      return new Promise<Response>((_, rejectHang) => {
+        // Without a signal it never settles, exactly like a request to a server that never answers.
+        signal?.addEventListener('abort', () => rejectHang(abortReason(signal)), { once: true });
+      });
+    }
+    return new Response(outcome.body === '' ? null : outcome.body, { status: outcome.status, headers: outcome.headers });
+  };
+
+  const mockFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      const request = typeof Request !== 'undefined' && input instanceof Request ? input : null;
+      const signal = init?.signal ?? request?.signal ?? undefined;
+      // A real fetch with an already aborted signal never sends the request.
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+      const url = parseUrl(request ? request.url : input instanceof URL ? input.href : String(input));
+      const body = init?.body ?? null;
+      const fromRequest = request !== null && init?.body === undefined;
+      const syncText = fromRequest ? undefined : readBodySync(body);
+      if (syncText !== undefined) {
+        // Processed now, in the caller's turn: the order of fetch calls is the order of processing.
+        return deliver(route(url, method, new URLSearchParams(syncText)), signal);
+      }
+      const text = fromRequest ? request.text() : new Response(body).text();
+      return text.then((t) => deliver(route(url, method, new URLSearchParams(t)), signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  return {
+    tokenEndpoint,
+    revocationEndpoint,
+    fetch: mockFetch as typeof fetch,
+    issueTokens(init = {}) {
+      const family: Family = {
+        id: `fam-${families.size + 1}-${randomString(6)}`,
+        subject: init.subject ?? 'user-1',
+        scope: init.scope ?? 'openid offline_access',
+        generation: 0,
+        revoked: false,
+      };
+      families.set(family.id, family);
+      return { ...mint(family).response };
+    },
+    refresh(params) {
+      counters.refreshRequests++;
+      const result = processRefresh(params.refreshToken, params.clientId);
+      return Promise.resolve({ status: result.status, body: result.body });
+    },
+    injectFailures(...list) {
+      for (const failure of list) {
+        const count = failure.count ?? 1;
+        if (count > 0) failures.push({ ...failure, remaining: count });
+      }
+    },
+    validateAccessToken(token) {
+      const record = accessTokens.get(token);
+      const family = record ? families.get(record.familyId) : undefined;
+      if (!record || !family) return { valid: false, reason: 'unknown' };
+      const base = { familyId: family.id, newest: record.generation === family.generation };
+      if (family.revoked || record.revoked) return { valid: false, reason: 'revoked', ...base };
+      if (clock.now() >= record.expiresAt) return { valid: false, reason: 'expired', ...base };
+      if (!base.newest && options.revokeSupersededAccessTokens) return { valid: false, reason: 'superseded', ...base };
+      return { valid: true, ...base };
+    },
+    isFamilyValid(familyId) {
+      const family = families.get(familyId);
+      return family !== undefined && !family.revoked;
+    },
+    get counters() {
+      return { ...counters };
+    },
+    get events() {
+      return events.slice();
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    reset() {
+      families = new Map();
+      refreshTokens = new Map();
+      accessTokens = new Map();
+      counters = zeroCounters();
+      events = [];
+      failures = [];
+    },
+  };
+}
+
+function jsonOutcome(status: number, body: unknown, headers: Record<string, string> = {}): Outcome {
+  return { type: 'response', status, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers } };
+}
+
+function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}
+
+/** Form bodies the client libraries send (string, URLSearchParams) are read synchronously; others need a Response. */
+function readBodySync(body: BodyInit | null): string | undefined {
+  if (body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  return undefined;
+}
+
+function base64UrlJson(value: unknown): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

@@ -1,0 +1,47 @@
+import type { AuthEnvironment } from '../core/clock';
+
+/** A page environment the test controls: connectivity, visibility, and wake-ups (focus, resume). */
+export interface SimulatedEnvironment extends AuthEnvironment {
+  setOnline(online: boolean): void;
+  setVisible(visible: boolean): void;
+  /** Fires the wake listeners (as focus / visibilitychange / resume would). */
+  wake(): void;
+  /** Number of listeners currently attached (0 after the client is unmounted). */
+  listenerCount(): number;
+}
+
+export function createSimulatedEnvironment(initial: { online?: boolean; visible?: boolean } = {}): SimulatedEnvironment {
+  let online = initial.online ?? true;
+  let visible = initial.visible ?? true;
+  const onlineListeners = new Set<() => void>();
+  const offlineListeners = new Set<() => void>();
+  const wakeListeners = new Set<() => void>();
+  const add = (set: Set<() => void>, listener: () => void) => {
+    // Wrapped so the same function can be registered twice and removed once, like addEventListener with distinct handlers.
+    const entry = () => listener();
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
+  };
+  const fire = (set: Set<() => void>) => [...set].forEach((listener) => listener());
+  return {
+    isOnline: () => online,
+    isVisible: () => visible,
+    onOnline: (listener) => add(onlineListeners, listener),
+    onOffline: (listener) => add(offlineListeners, listener),
+    onWake: (listener) => add(wakeListeners, listener),
+    setOnline(next) {
+      if (next === online) return;
+      online = next;
+      fire(next ? onlineListeners : offlineListeners);
+    },
+    setVisible(next) {
+      if (next === visible) return;
+      visible = next;
+      if (next) fire(wakeListeners);
+    },
+    wake: () => fire(wakeListeners),
+    listenerCount: () => onlineListeners.size + offlineListeners.size + wakeListeners.size,
+  };
+}

@@ -1,0 +1,162 @@
+import type { Clock } from '../core/clock';
+import type { CoordinationFactory, LeaderElection, TabChannel } from '../core/coordination/transport';
+
+/**
+ * The in-memory twin of broadcast-channel for many tabs in one process: messages are delivered on the simulated
+ * clock, and leader election behaves like the Web Locks election (first candidate leads; the next one takes over
+ * when the leader closes or dies). Tests can kill a tab without cleanup, force duplicate leaders, and drop, delay or
+ * duplicate messages.
+ */
+export interface SimulatedNetworkOptions {
+  clock: Clock;
+  /** Delivery delay of each message in ms. Default 1. */
+  deliveryDelayMs?: number | ((from: string, to: string) => number);
+  /** Time until the next candidate leads after the leader closed or died. Default 0 (Web Locks: instant). */
+  failoverDelayMs?: number;
+}
+
+/** Per-message fault decisions, for chaos runs. */
+export interface MessageFaults {
+  /** Return true to lose this message to this receiver. */
+  drop?: (from: string, to: string, message: unknown) => boolean;
+  /** Return true to deliver it twice. */
+  duplicate?: (from: string, to: string, message: unknown) => boolean;
+  /** Extra delay in ms for this message to this receiver. */
+  extraDelayMs?: (from: string, to: string, message: unknown) => number;
+}
+
+interface Member {
+  tab: string;
+  channelName: string;
+  alive: boolean;
+  listeners: Set<(message: unknown) => void>;
+  candidate: boolean;
+  leader: boolean;
+  onChange: ((isLeader: boolean) => void) | null;
+}
+
+export interface SimulatedNetwork {
+  /** The coordination factory for the tab named `tab` (pass it as `coordination` to createAuthClient). */
+  coordination(tab: string): CoordinationFactory;
+  /** The tab dies without cleanup (a crash): it stops sending and receiving; its leadership passes on. */
+  kill(tab: string): void;
+  /** Makes the tab a leader although another one leads (the fallback election's duplicate-leader case). */
+  forceLeader(tab: string): void;
+  /** Tabs that currently believe they lead. */
+  leaders(): string[];
+  setFaults(faults: MessageFaults | null): void;
+  readonly stats: { posted: number; delivered: number; dropped: number; duplicated: number };
+  /** Channels currently open (like broadcast-channel's OPEN_BROADCAST_CHANNELS). */
+  openChannels(): number;
+}
+
+export function createSimulatedNetwork(options: SimulatedNetworkOptions): SimulatedNetwork {
+  const { clock } = options;
+  const members: Member[] = [];
+  const stats = { posted: 0, delivered: 0, dropped: 0, duplicated: 0 };
+  let faults: MessageFaults | null = null;
+  const failoverDelayMs = options.failoverDelayMs ?? 0;
+
+  const delayFor = (from: string, to: string) =>
+    typeof options.deliveryDelayMs === 'function' ? options.deliveryDelayMs(from, to) : (options.deliveryDelayMs ?? 1);
+
+  const electNext = (channelName: string) => {
+    const electing = members.filter((m) => m.channelName === channelName && m.alive && m.candidate);
+    if (electing.length === 0 || electing.some((m) => m.leader)) return;
+    const next = electing[0]!;
+    next.leader = true;
+    next.onChange?.(true);
+  };
+
+  const scheduleElection = (channelName: string) => {
+    if (failoverDelayMs <= 0) electNext(channelName);
+    else clock.setTimeout(() => electNext(channelName), failoverDelayMs);
+  };
+
+  const leave = (member: Member, graceful: boolean) => {
+    if (!member.alive) return;
+    const wasLeader = member.leader;
+    member.alive = false;
+    member.leader = false;
+    member.candidate = false;
+    member.listeners.clear();
+    if (graceful && wasLeader) member.onChange?.(false);
+    member.onChange = null;
+    if (wasLeader) scheduleElection(member.channelName);
+  };
+
+  const deliver = (from: Member, message: unknown) => {
+    stats.posted++;
+    for (const to of members) {
+      if (to === from || !to.alive || to.channelName !== from.channelName) continue;
+      if (faults?.drop?.(from.tab, to.tab, message)) {
+        stats.dropped++;
+        continue;
+      }
+      const copies = faults?.duplicate?.(from.tab, to.tab, message) ? 2 : 1;
+      if (copies === 2) stats.duplicated++;
+      for (let copy = 0; copy < copies; copy++) {
+        const delay = delayFor(from.tab, to.tab) + (faults?.extraDelayMs?.(from.tab, to.tab, message) ?? 0) + copy;
+        const clone = structuredClone(message);
+        clock.setTimeout(() => {
+          if (!to.alive) return;
+          stats.delivered++;
+          for (const listener of [...to.listeners]) listener(clone);
+        }, delay);
+      }
+    }
+  };
+
+  return {
+    coordination(tab) {
+      return (channelName) => {
+        const member: Member = { tab, channelName, alive: true, listeners: new Set(), candidate: false, leader: false, onChange: null };
+        members.push(member);
+        const channel: TabChannel = {
+          async post(message) {
+            if (member.alive) deliver(member, message);
+          },
+          subscribe(listener) {
+            member.listeners.add(listener);
+            return () => member.listeners.delete(listener);
+          },
+          async close() {
+            leave(member, true);
+          },
+        };
+        const election: LeaderElection = {
+          get isLeader() {
+            return member.alive && member.leader;
+          },
+          start(onChange) {
+            if (!member.alive || member.candidate) return;
+            member.candidate = true;
+            member.onChange = onChange;
+            electNext(channelName);
+          },
+          async close() {
+            leave(member, true);
+          },
+        };
+        return { channel, election };
+      };
+    },
+    kill(tab) {
+      for (const member of members) if (member.tab === tab) leave(member, false);
+    },
+    forceLeader(tab) {
+      for (const member of members) {
+        if (member.tab !== tab || !member.alive || member.leader) continue;
+        member.leader = true;
+        member.candidate = true;
+        member.onChange?.(true);
+      }
+    },
+    leaders: () => members.filter((m) => m.alive && m.leader).map((m) => m.tab),
+    setFaults(next) {
+      faults = next;
+    },
+    stats,
+    openChannels: () => members.filter((m) => m.alive).length,
+  };
+}

@@ -1,0 +1,224 @@
+import { createAuthClient, type AuthClient } from '../core/authClient';
+import type { Clock, TimerHandle } from '../core/clock';
+import type { CoordinationFactory } from '../core/coordination/transport';
+import type { AuthEvent } from '../core/events';
+import type { AuthClientOptions } from '../core/options';
+import { oauth2RefreshGrant, oauth2Revoke } from '../core/refresh/oauth2';
+import { createIndexedDbStorage } from '../core/storage/indexedDbStorage';
+import { createMemoryStorage } from '../core/storage/memoryStorage';
+import type { AuthStorage } from '../core/storage/storage';
+import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
+import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
+import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
+import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwork';
+
+/**
+ * N browser tabs in one process: each tab has its own auth client, environment and view of the clock; all share one
+ * simulated channel network, one storage (an IndexedDB factory such as fake-indexeddb's, or a shared memory map) and
+ * one mock token server, all on one simulated clock. A tab can close cleanly, die without cleanup, freeze, go
+ * offline, or run with a skewed clock.
+ */
+export interface TabSimulationOptions {
+  clock?: SimulatedClock;
+  /** Default: a strict mock server (rotation, reuse detection, no grace period) on the same clock. */
+  server?: MockTokenServer;
+  /** The "browser's" IndexedDB, e.g. `new IDBFactory()` from fake-indexeddb. Default: a shared in-memory store. */
+  indexedDB?: IDBFactory;
+  /** Options for every tab's client (`refresh` defaults to the OAuth 2 grant against `server`). */
+  client?: Partial<AuthClientOptions>;
+  /** Message delivery delay between tabs. Default 1 ms. */
+  deliveryDelayMs?: number | ((from: string, to: string) => number);
+  /** Leader failover delay after a leader closes or dies. Default 0 (Web Locks). */
+  failoverDelayMs?: number;
+  /** Seeded randomness for ids and jitter. */
+  random?: () => number;
+}
+
+export interface SimTab {
+  readonly name: string;
+  readonly client: AuthClient;
+  readonly environment: SimulatedEnvironment;
+  /** Every event this tab's client emitted, in order. */
+  readonly events: AuthEvent[];
+  readonly alive: boolean;
+  readonly frozen: boolean;
+  /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
+  close(): Promise<void>;
+  /** The tab dies without any cleanup (crash, kill): it never runs another line. */
+  kill(): void;
+  /** Freezes the tab (timers and messages held back) until `resume()`. */
+  freeze(): void;
+  resume(): void;
+  /** Offsets this tab's clock (clock skew between tabs). */
+  setSkewMs(skewMs: number): void;
+}
+
+export interface TabSimulation {
+  readonly clock: SimulatedClock;
+  readonly server: MockTokenServer;
+  readonly network: SimulatedNetwork;
+  readonly tabs: readonly SimTab[];
+  openTab(options?: { name?: string; client?: Partial<AuthClientOptions>; mount?: boolean }): SimTab;
+  /** Starts a token family on the server and signs in through `tab` (default: the first live tab). */
+  signIn(tab?: SimTab): Promise<void>;
+  liveTabs(): SimTab[];
+  advance(ms: number): Promise<void>;
+  settle(): Promise<void>;
+  /** Disposes every tab. */
+  dispose(): Promise<void>;
+}
+
+/** A promise that never settles: what a dead tab's pending work turns into. */
+const never = <T>() => new Promise<T>(() => {});
+
+export function createTabSimulation(options: TabSimulationOptions = {}): TabSimulation {
+  const clock = options.clock ?? createSimulatedClock();
+  const random = options.random ?? Math.random;
+  const server = options.server ?? createMockTokenServer({ clock, random });
+  const network = createSimulatedNetwork({ clock, deliveryDelayMs: options.deliveryDelayMs, failoverDelayMs: options.failoverDelayMs });
+  const sharedMemory = new Map<string, unknown>();
+  const tabs: SimTab[] = [];
+
+  const openTab: TabSimulation['openTab'] = (tabOptions = {}) => {
+    const name = tabOptions.name ?? `tab-${tabs.length + 1}`;
+    let alive = true;
+    let frozen = false;
+    let skewMs = 0;
+    const heldWhileFrozen: Array<() => void> = [];
+    const run = (callback: () => void) => {
+      if (!alive) return;
+      if (frozen) heldWhileFrozen.push(callback);
+      else callback();
+    };
+
+    // The tab's view of time: skewed, and silent once the tab is dead or while it is frozen.
+    const tabClock: Clock = {
+      now: () => clock.now() + skewMs,
+      setTimeout: (callback, delayMs): TimerHandle => clock.setTimeout(() => run(callback), delayMs),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    };
+
+    // Dead tabs never see the result of anything they started.
+    const guard = <T>(work: Promise<T>): Promise<T> =>
+      work.then(
+        (value) => (alive ? value : never<T>()),
+        (error) => (alive ? Promise.reject(error) : never<T>()),
+      );
+    // Storage completes on real macrotasks (fake-indexeddb): the clock must wait for it before firing timers.
+    // Fetches are not tracked: the mock server's latency runs on the simulated clock itself.
+    const tracked = <T>(work: Promise<T>): Promise<T> => guard(clock.track(work));
+    const baseStorage: AuthStorage = options.indexedDB
+      ? createIndexedDbStorage({ indexedDB: options.indexedDB })
+      : createMemoryStorage(sharedMemory);
+    const storage: AuthStorage = {
+      kind: baseStorage.kind,
+      get: (key) => (alive ? tracked(baseStorage.get(key)) : never()),
+      update: (key, updater) => (alive ? tracked(baseStorage.update(key, updater)) : never()),
+      delete: (key) => (alive ? tracked(baseStorage.delete(key)) : never()),
+    };
+
+    const environment = createSimulatedEnvironment();
+    const tabFetch: typeof fetch = (input, init) => {
+      if (!alive) return never();
+      if (!environment.isOnline()) return Promise.reject(new TypeError('Failed to fetch'));
+      return guard(server.fetch(input, init));
+    };
+
+    const baseCoordination = network.coordination(name);
+    const coordination: CoordinationFactory = (channelName) => {
+      const { channel, election } = baseCoordination(channelName);
+      return {
+        channel: {
+          post: (message) => (alive ? channel.post(message) : never()),
+          subscribe: (listener) => channel.subscribe((message) => run(() => listener(message))),
+          close: () => channel.close(),
+        },
+        election: {
+          get isLeader() {
+            return election.isLeader;
+          },
+          start: (onChange) => election.start((leading) => run(() => onChange(leading))),
+          close: () => election.close(),
+        },
+      };
+    };
+
+    const events: AuthEvent[] = [];
+    const clientOptions = { ...options.client, ...tabOptions.client };
+    const client = createAuthClient({
+      refresh: oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
+      revoke: oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
+      random,
+      ...clientOptions,
+      clock: tabClock,
+      environment,
+      storage,
+      coordination,
+      onEvent: (event) => {
+        events.push(event);
+        clientOptions.onEvent?.(event);
+      },
+    });
+    let unmount: (() => void) | null = tabOptions.mount === false ? null : client.mount();
+
+    const tab: SimTab = {
+      name,
+      client,
+      environment,
+      events,
+      get alive() {
+        return alive;
+      },
+      get frozen() {
+        return frozen;
+      },
+      async close() {
+        if (!alive) return;
+        unmount?.();
+        unmount = null;
+        await client.dispose();
+        alive = false;
+      },
+      kill() {
+        if (!alive) return;
+        alive = false;
+        network.kill(name);
+      },
+      freeze() {
+        frozen = true;
+      },
+      resume() {
+        if (!frozen) return;
+        frozen = false;
+        heldWhileFrozen.splice(0).forEach((callback) => run(callback));
+        environment.wake();
+      },
+      setSkewMs(next) {
+        skewMs = next;
+      },
+    };
+    tabs.push(tab);
+    return tab;
+  };
+
+  return {
+    clock,
+    server,
+    network,
+    tabs,
+    openTab,
+    async signIn(tab) {
+      const target = tab ?? tabs.find((candidate) => candidate.alive);
+      if (!target) throw new Error('no live tab to sign in with');
+      await target.client.signIn(server.issueTokens({ subject: 'user-1', scope: 'openid offline_access' }));
+      await clock.settle();
+    },
+    liveTabs: () => tabs.filter((tab) => tab.alive),
+    advance: (ms) => clock.advance(ms),
+    settle: () => clock.settle(),
+    async dispose() {
+      for (const tab of tabs) await tab.close();
+      await clock.settle();
+    },
+  };
+}

@@ -1,0 +1,697 @@
+/**
+ * A real OAuth 2.0 / OpenID Connect authorization server for end-to-end tests: oidc-provider 9.x with
+ * refresh-token rotation and reuse detection, plus a small protected API and an optional static file
+ * server, all on one loopback origin (http://127.0.0.1:<port>).
+ *
+ * Server behaviour (what the tests rely on):
+ * - Public client `tabauth-e2e` (token_endpoint_auth_method 'none', PKCE S256 required),
+ *   scopes 'openid offline_access'; initial tokens come from the authorization code + PKCE flow
+ *   driven through oidc-provider's devInteractions (see obtainInitialTokens()).
+ * - `rotateRefreshToken: true`: every successful refresh returns a new refresh token and consumes
+ *   the presented one. Presenting a consumed refresh token again answers 400 invalid_grant
+ *   ("refresh token already used") AND revokes the whole grant (every refresh/access token of it).
+ * - POST /token is serialised by an async lock in front of the provider, so two concurrent
+ *   refreshes with the same token always produce exactly one 200 and one 400 invalid_grant.
+ * - Access tokens are JWTs (typ at+jwt, RS256) for the resource `${origin}/api`, with
+ *   exp - iat === accessTokenTtlSeconds (whole seconds).
+ *
+ * WHAT A CLIENT SENDS TO REFRESH (e.g. from a browser page on this origin, no CORS needed; other
+ * origins are allowed too through clientBasedCORS):
+ *
+ *   POST ${tokenEndpoint}
+ *   Content-Type: application/x-www-form-urlencoded
+ *   grant_type=refresh_token&refresh_token=<current refresh token>&client_id=tabauth-e2e
+ *
+ * Nothing else: no `resource` and no `scope` parameter is needed. The grant was issued for the
+ * default resource `${origin}/api` and `useGrantedResource` makes the refresh reuse it, so the
+ * response again carries a JWT access token. (Sending `resource=${origin}/api` explicitly is
+ * accepted as well; any other resource is rejected with invalid_target.)
+ * The response is { access_token, refresh_token, id_token, expires_in, token_type: 'Bearer', scope }.
+ */
+import { createHash, generateKeyPairSync, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, resolve as resolvePath, sep } from 'node:path';
+import Provider, { errors, type IssuedToken, type OidcError, type ProviderContext } from 'oidc-provider';
+
+export interface OidcServerOptions {
+  /** Lifetime of JWT access tokens in seconds (exp - iat). Default 5. */
+  accessTokenTtlSeconds?: number;
+  /** Port to bind on 127.0.0.1. Default 0 = a random free port. */
+  port?: number;
+  /** Enable the revocation endpoint (RFC 7009). Default true. */
+  revocation?: boolean;
+  /** Lifetime of refresh tokens in seconds. Default 1 day. */
+  refreshTokenTtlSeconds?: number;
+}
+
+/** Body of a successful token endpoint response. */
+export interface TokenResponseBody {
+  access_token: string;
+  refresh_token: string;
+  id_token?: string;
+  expires_in: number;
+  token_type: string;
+  scope?: string;
+}
+
+export interface OidcServerCounters {
+  /** POST /token requests received (any grant type, including obtainInitialTokens' code exchange). */
+  tokenRequests: number;
+  /** Successful refresh_token grants (provider event grant.success). */
+  refreshSuccesses: number;
+  /** Failed refresh_token grants (provider event grant.error). */
+  refreshErrors: number;
+  /** Token endpoint errors with error=invalid_grant (any grant type). */
+  invalidGrant: number;
+  /** Grants revoked (provider event grant.revoked): reuse detection or revocation endpoint. */
+  grantsRevoked: number;
+  /** A consumed refresh token was presented again ("refresh token already used"): the family is revoked. */
+  reuseDetected: number;
+  /** Successful calls (200) of the revocation endpoint. */
+  revocations: number;
+  /** Calls of GET /api/me (preflights excluded). */
+  apiCalls: number;
+  /** /api/me answered 401. */
+  apiUnauthorized: number;
+  /** /api/me answered 200 with a token that is not the newest one of its grant. */
+  apiStale: number;
+}
+
+/** One entry of the server's chronological log (token endpoint outcomes and API calls). */
+export type OidcServerEvent =
+  | { type: 'token'; at: number; grantType: string; ok: true; grantId?: string }
+  | { type: 'token'; at: number; grantType: string; ok: false; error: string; detail?: string }
+  | { type: 'grant.revoked'; at: number; grantId: string }
+  | { type: 'revocation'; at: number; status: number }
+  | { type: 'api'; at: number; status: 200; sub: string; jti: string; newest: boolean }
+  | { type: 'api'; at: number; status: 401; reason: string };
+
+export interface OidcServer {
+  /** http://127.0.0.1:<port> (no trailing slash). */
+  origin: string;
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  revocationEndpoint: string;
+  /** Registered redirect URI of the client (`${origin}/callback`, answers a tiny HTML page). */
+  redirectUri: string;
+  /** Public client: token_endpoint_auth_method 'none', PKCE S256. */
+  clientId: string;
+  /** Resource indicator the access tokens are issued for (`${origin}/api`), the JWT `aud`. */
+  resource: string;
+  accessTokenTtlSeconds: number;
+  /**
+   * `${origin}/api/me`: protected resource. GET with `Authorization: Bearer <access token>`:
+   * 200 {sub, jti, newest} when the JWT is signed by this provider, issued by this server instance,
+   * unexpired and its grant not revoked; otherwise 401 {error: 'invalid_token', error_description}.
+   * `newest` is true iff the token is the most recently issued access token of its grant.
+   */
+  apiUrl: string;
+  counters(): OidcServerCounters;
+  /** Chronological log of token endpoint outcomes, revocations and API calls since the last reset. */
+  events(): OidcServerEvent[];
+  /**
+   * Runs the real authorization code + PKCE flow (GET /auth, devInteractions login and consent
+   * forms, code exchange at /token) with a fresh cookie jar; every call creates a new session and
+   * grant. Counts one tokenRequests. `sub` defaults to 'user-1'.
+   */
+  obtainInitialTokens(options?: { sub?: string }): Promise<TokenResponseBody>;
+  /**
+   * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store).
+   * May be called several times: the most recently added directory wins. Paths that are not files
+   * fall through to the provider and the API.
+   */
+  serveStatic(dir: string): void;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+const CLIENT_ID = 'tabauth-e2e';
+const SCOPE = 'openid offline_access';
+
+let signingKeyPair: { privateJwk: Record<string, unknown>; publicKey: KeyObject; kid: string } | undefined;
+
+function signingKeys() {
+  if (!signingKeyPair) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = randomBytes(8).toString('hex');
+    const privateJwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, use: 'sig', alg: 'RS256' };
+    signingKeyPair = { privateJwk, publicKey, kid };
+  }
+  return signingKeyPair;
+}
+
+const base64url = (buf: Buffer) => buf.toString('base64url');
+
+/**
+ * Map-based storage adapter for oidc-provider (the built-in memory adapter is an LRU that evicts
+ * after ~1000 entries, which long e2e runs can exceed). Entries never expire at the storage level;
+ * the provider checks `exp` itself. Payloads are copied in and out, like a real database.
+ */
+function createMapAdapterFactory() {
+  const store = new Map<string, Record<string, unknown>>();
+  const grants = new Map<string, Set<string>>();
+  const uids = new Map<string, string>();
+  const userCodes = new Map<string, string>();
+  const grantable = new Set([
+    'AccessToken',
+    'AuthorizationCode',
+    'RefreshToken',
+    'DeviceCode',
+    'BackchannelAuthenticationRequest',
+    'PreAuthorizedCode',
+  ]);
+
+  class MapAdapter {
+    constructor(private readonly model: string) {}
+
+    private key(id: string) {
+      return `${this.model}:${id}`;
+    }
+
+    async upsert(id: string, payload: Record<string, unknown>, _expiresIn?: number) {
+      const key = this.key(id);
+      store.set(key, structuredClone(payload));
+      if (this.model === 'Session' && typeof payload.uid === 'string') uids.set(payload.uid, id);
+      if (typeof payload.userCode === 'string') userCodes.set(payload.userCode, id);
+      if (grantable.has(this.model) && typeof payload.grantId === 'string') {
+        let members = grants.get(payload.grantId);
+        if (!members) grants.set(payload.grantId, (members = new Set()));
+        members.add(key);
+      }
+    }
+
+    async find(id: string) {
+      const payload = store.get(this.key(id));
+      return payload ? structuredClone(payload) : undefined;
+    }
+
+    async findByUid(uid: string) {
+      const id = uids.get(uid);
+      return id === undefined ? undefined : this.find(id);
+    }
+
+    async findByUserCode(userCode: string) {
+      const id = userCodes.get(userCode);
+      return id === undefined ? undefined : this.find(id);
+    }
+
+    async consume(id: string) {
+      const payload = store.get(this.key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+
+    async destroy(id: string) {
+      const key = this.key(id);
+      const payload = store.get(key);
+      store.delete(key);
+      if (payload && typeof payload.grantId === 'string') grants.get(payload.grantId)?.delete(key);
+    }
+
+    async revokeByGrantId(grantId: string) {
+      const members = grants.get(grantId);
+      if (!members) return;
+      for (const key of [...members]) {
+        if (key.startsWith(`${this.model}:`)) {
+          store.delete(key);
+          members.delete(key);
+        }
+      }
+      if (members.size === 0) grants.delete(grantId);
+    }
+  }
+
+  return MapAdapter;
+}
+
+/** A FIFO async mutex: `task` starts only after every earlier holder called its `release`. */
+function createLock() {
+  let tail: Promise<void> = Promise.resolve();
+  return (task: (release: () => void) => void) => {
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const previous = tail;
+    tail = previous.then(() => mine);
+    void previous.then(() => task(release));
+  };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  if (!origin) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-headers': 'authorization, content-type',
+    'access-control-allow-methods': 'GET, OPTIONS',
+    'access-control-max-age': '600',
+    vary: 'origin',
+  };
+}
+
+export async function startOidcServer(options: OidcServerOptions = {}): Promise<OidcServer> {
+  const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 5;
+  const refreshTokenTtlSeconds = options.refreshTokenTtlSeconds ?? 24 * 60 * 60;
+  const revocationEnabled = options.revocation ?? true;
+  if (!Number.isInteger(accessTokenTtlSeconds) || accessTokenTtlSeconds < 1) {
+    throw new TypeError('accessTokenTtlSeconds must be a positive integer (JWT exp is in whole seconds)');
+  }
+
+  // Bind first (the issuer must contain the real port), install the handler afterwards.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server: Server = createServer((req, res) => handler(req, res));
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  const issuer = origin;
+  const resource = `${origin}/api`;
+  const redirectUri = `${origin}/callback`;
+  const apiUrl = `${origin}/api/me`;
+  const keys = signingKeys();
+
+  // devInteractions prints a "development-only feature" warning per instance; expected here.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('devInteractions is enabled')) return;
+    warn(...args);
+  };
+  let provider: Provider;
+  try {
+    provider = createProvider();
+  } finally {
+    console.warn = warn;
+  }
+
+  function createProvider() {
+    return new Provider(issuer, {
+      adapter: createMapAdapterFactory(),
+      clients: [
+        {
+          client_id: CLIENT_ID,
+          application_type: 'web',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          redirect_uris: [redirectUri],
+        },
+      ],
+      jwks: { keys: [keys.privateJwk] },
+      cookies: { keys: [randomBytes(16).toString('hex')] },
+      scopes: ['openid', 'offline_access'],
+      claims: { openid: ['sub'] },
+      pkce: { required: () => true },
+      findAccount: async (_ctx: unknown, sub: string) => ({
+        accountId: sub,
+        claims: async () => ({ sub }),
+      }),
+      rotateRefreshToken: true,
+      issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === CLIENT_ID,
+      clientBasedCORS: () => true,
+      ttl: {
+        AccessToken: accessTokenTtlSeconds, // opaque tokens (userinfo); the API tokens use accessTokenTTL below
+        AuthorizationCode: 60,
+        IdToken: 3600,
+        Interaction: 3600,
+        Session: 24 * 60 * 60,
+        Grant: 14 * 24 * 60 * 60,
+        RefreshToken: refreshTokenTtlSeconds,
+      },
+      features: {
+        devInteractions: { enabled: true },
+        revocation: {
+          enabled: revocationEnabled,
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+            token.clientId === client.clientId,
+        },
+        introspection: { enabled: false },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string | string[]) => {
+            if (Array.isArray(oneOf)) return oneOf.includes(resource) ? resource : oneOf;
+            return oneOf ?? resource;
+          },
+          useGrantedResource: async () => true,
+          getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
+            if (indicator !== resource) throw new errors.InvalidTarget();
+            return {
+              scope: 'api',
+              audience: resource,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: accessTokenTtlSeconds,
+              jwt: { sign: { alg: 'RS256' } },
+            };
+          },
+        },
+      },
+    });
+  }
+  provider.proxy = false;
+
+  // ---- ground truth: the provider's own events ----
+  const zero = (): OidcServerCounters => ({
+    tokenRequests: 0,
+    refreshSuccesses: 0,
+    refreshErrors: 0,
+    invalidGrant: 0,
+    grantsRevoked: 0,
+    reuseDetected: 0,
+    revocations: 0,
+    apiCalls: 0,
+    apiUnauthorized: 0,
+    apiStale: 0,
+  });
+  let counts = zero();
+  let log: OidcServerEvent[] = [];
+  /** jti -> access token info, for every JWT access token this instance issued. */
+  const issuedAccessTokens = new Map<string, { grantId: string | undefined; sub: string | undefined; exp: number | undefined }>();
+  /** grantId -> jti of the most recently issued access token. */
+  const newestAccessToken = new Map<string, string>();
+  const revokedGrants = new Set<string>();
+
+  const grantTypeOf = (ctx: ProviderContext) => String(ctx.oidc?.params?.grant_type ?? 'unknown');
+
+  provider.on('access_token.issued', (token: IssuedToken) => {
+    issuedAccessTokens.set(token.jti, { grantId: token.grantId, sub: token.accountId, exp: token.exp });
+    if (token.grantId) newestAccessToken.set(token.grantId, token.jti);
+  });
+  provider.on('grant.success', (ctx: ProviderContext) => {
+    const grantType = grantTypeOf(ctx);
+    if (grantType === 'refresh_token') counts.refreshSuccesses++;
+    const grant = ctx.oidc?.entities?.Grant as { jti?: string } | undefined;
+    log.push({ type: 'token', at: Date.now(), grantType, ok: true, grantId: grant?.jti });
+  });
+  provider.on('grant.error', (ctx: ProviderContext, err: OidcError) => {
+    const grantType = grantTypeOf(ctx);
+    const error = err.error ?? 'server_error';
+    if (grantType === 'refresh_token') counts.refreshErrors++;
+    if (error === 'invalid_grant') counts.invalidGrant++;
+    // error_detail is the provider's internal reason (the client only sees a generic description).
+    if (error === 'invalid_grant' && err.error_detail === 'refresh token already used') counts.reuseDetected++;
+    log.push({ type: 'token', at: Date.now(), grantType, ok: false, error, detail: err.error_detail ?? err.error_description });
+  });
+  provider.on('grant.revoked', (_ctx: ProviderContext, grantId: string) => {
+    counts.grantsRevoked++;
+    revokedGrants.add(grantId);
+    log.push({ type: 'grant.revoked', at: Date.now(), grantId });
+  });
+  provider.on('server_error', (_ctx: unknown, err: Error) => {
+    console.error('[oidcServer] provider server_error', err);
+  });
+
+  // ---- protected API ----
+  function verifyAccessToken(authorization: string | undefined):
+    | { ok: true; sub: string; jti: string; newest: boolean }
+    | { ok: false; reason: string } {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match?.[1]) return { ok: false, reason: 'missing bearer token' };
+    const parts = match[1].split('.');
+    if (parts.length !== 3) return { ok: false, reason: 'not a JWT' };
+    const [h, p, s] = parts as [string, string, string];
+    let header: { alg?: string; typ?: string; kid?: string };
+    let payload: { iss?: string; sub?: string; jti?: string; exp?: number; aud?: string | string[] };
+    try {
+      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+      payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    } catch {
+      return { ok: false, reason: 'malformed JWT' };
+    }
+    if (header.alg !== 'RS256' || header.typ !== 'at+jwt') return { ok: false, reason: 'unexpected JWT header' };
+    const signatureOk = verifySignature('sha256', Buffer.from(`${h}.${p}`), keys.publicKey, Buffer.from(s, 'base64url'));
+    if (!signatureOk) return { ok: false, reason: 'bad signature' };
+    if (payload.iss !== issuer) return { ok: false, reason: 'wrong issuer' };
+    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!aud.includes(resource)) return { ok: false, reason: 'wrong audience' };
+    if (typeof payload.exp !== 'number' || Date.now() / 1000 >= payload.exp) return { ok: false, reason: 'expired' };
+    const issued = payload.jti ? issuedAccessTokens.get(payload.jti) : undefined;
+    if (!issued || !payload.jti) return { ok: false, reason: 'unknown token' };
+    if (issued.grantId && revokedGrants.has(issued.grantId)) return { ok: false, reason: 'grant revoked' };
+    const newest = issued.grantId ? newestAccessToken.get(issued.grantId) === payload.jti : true;
+    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest };
+  }
+
+  function handleApi(req: IncomingMessage, res: ServerResponse) {
+    const cors = corsHeaders(req);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, cors);
+      res.end();
+      return;
+    }
+    counts.apiCalls++;
+    const result = verifyAccessToken(req.headers.authorization);
+    if (!result.ok) {
+      counts.apiUnauthorized++;
+      log.push({ type: 'api', at: Date.now(), status: 401, reason: result.reason });
+      sendJson(res, 401, { error: 'invalid_token', error_description: result.reason }, {
+        ...cors,
+        'www-authenticate': `Bearer error="invalid_token", error_description="${result.reason}"`,
+        'access-control-expose-headers': 'www-authenticate',
+      });
+      return;
+    }
+    if (!result.newest) counts.apiStale++;
+    log.push({ type: 'api', at: Date.now(), status: 200, sub: result.sub, jti: result.jti, newest: result.newest });
+    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, cors);
+  }
+
+  // ---- static files ----
+  const staticDirs: string[] = [];
+  function tryStatic(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || staticDirs.length === 0) return false;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return false;
+    }
+    for (const dir of staticDirs) {
+      let file = resolvePath(dir, `.${decoded}`);
+      if (file !== dir && !file.startsWith(dir + sep)) continue;
+      let stat = statSync(file, { throwIfNoEntry: false });
+      if (stat?.isDirectory()) {
+        file = resolvePath(file, 'index.html');
+        stat = statSync(file, { throwIfNoEntry: false });
+      }
+      if (!stat?.isFile()) continue;
+      res.writeHead(200, {
+        'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'content-length': stat.size,
+        'cache-control': 'no-store',
+      });
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file).pipe(res);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- routing ----
+  const providerCallback = provider.callback();
+  const tokenLock = createLock();
+
+  handler = (req, res) => {
+    const pathname = new URL(req.url ?? '/', origin).pathname;
+
+    if (pathname === '/api/me') return handleApi(req, res);
+    if (pathname === '/callback') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end('<!doctype html><title>callback</title><p>authorization response received</p>');
+      return;
+    }
+    if (tryStatic(req, res, pathname)) return;
+
+    if (req.method === 'POST' && pathname === '/token/revocation') {
+      res.once('finish', () => {
+        if (res.statusCode === 200) counts.revocations++;
+        log.push({ type: 'revocation', at: Date.now(), status: res.statusCode });
+      });
+    }
+
+    if (req.method === 'POST' && (pathname === '/token' || pathname === '/token/revocation')) {
+      if (pathname === '/token') counts.tokenRequests++;
+      // Serialise token endpoint work so a reused refresh token is always detected: the memory
+      // adapter's find/consume are not atomic across concurrent requests.
+      tokenLock((release) => {
+        if (res.destroyed || res.writableEnded) {
+          release(); // the client went away while queued: never reaches the provider
+          return;
+        }
+        res.once('finish', release);
+        res.once('close', release);
+        providerCallback(req, res);
+      });
+      return;
+    }
+
+    providerCallback(req, res);
+  };
+
+  // ---- authorization code + PKCE flow ----
+  async function obtainInitialTokens({ sub = 'user-1' }: { sub?: string } = {}): Promise<TokenResponseBody> {
+    const jar = new Map<string, { value: string; path: string }>();
+    const cookieHeader = (url: URL) =>
+      [...jar.entries()]
+        .filter(([, c]) => {
+          const base = c.path.replace(/\/+$/, '');
+          return base === '' || url.pathname === base || url.pathname.startsWith(`${base}/`);
+        })
+        .map(([key, c]) => `${key.slice(0, key.indexOf('\n'))}=${c.value}`)
+        .join('; ');
+    const storeCookies = (response: Response) => {
+      for (const line of response.headers.getSetCookie()) {
+        const [pair = '', ...attributes] = line.split(';').map((s) => s.trim());
+        const eq = pair.indexOf('=');
+        const name = pair.slice(0, eq);
+        const value = pair.slice(eq + 1);
+        let path = '/';
+        let expired = false;
+        for (const attribute of attributes) {
+          const [k = '', v = ''] = attribute.split('=');
+          if (k.toLowerCase() === 'path') path = v || '/';
+          if (k.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) expired = true;
+          if (k.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
+        }
+        const key = `${name}\n${path}`;
+        if (expired || value === '') jar.delete(key);
+        else jar.set(key, { value, path });
+      }
+    };
+    const request = async (url: URL, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      const cookie = cookieHeader(url);
+      if (cookie) headers.set('cookie', cookie);
+      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+      storeCookies(response);
+      return response;
+    };
+
+    const verifier = base64url(randomBytes(32));
+    const challenge = base64url(createHash('sha256').update(verifier).digest());
+    const state = base64url(randomBytes(12));
+    const authUrl = new URL('/auth', origin);
+    authUrl.search = new URLSearchParams({
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      scope: SCOPE,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+      nonce: base64url(randomBytes(12)),
+      prompt: 'consent',
+    }).toString();
+
+    let response = await request(authUrl);
+    let code: string | undefined;
+    for (let step = 0; step < 20 && !code; step++) {
+      if (response.status >= 300 && response.status < 400) {
+        await response.arrayBuffer();
+        const location = new URL(response.headers.get('location') ?? '', response.url || origin);
+        if (location.origin + location.pathname === redirectUri) {
+          if (location.searchParams.get('state') !== state) throw new Error('obtainInitialTokens: state mismatch');
+          const error = location.searchParams.get('error');
+          if (error) throw new Error(`obtainInitialTokens: ${error}: ${location.searchParams.get('error_description')}`);
+          code = location.searchParams.get('code') ?? undefined;
+          break;
+        }
+        response = await request(location);
+        continue;
+      }
+      const html = await response.text();
+      if (response.status !== 200) throw new Error(`obtainInitialTokens: unexpected ${response.status} at ${response.url}: ${html.slice(0, 500)}`);
+      const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
+      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+      if (!prompt || !action) throw new Error(`obtainInitialTokens: no interaction form at ${response.url}`);
+      const form = new URLSearchParams({ prompt });
+      if (prompt === 'login') {
+        form.set('login', sub);
+        form.set('password', 'any');
+      }
+      response = await request(new URL(action.replace(/&amp;/g, '&'), origin), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+    }
+    if (!code) throw new Error('obtainInitialTokens: no authorization code');
+
+    const tokenResponse = await fetch(new URL('/token', origin), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        client_id: CLIENT_ID,
+        code_verifier: verifier,
+      }),
+    });
+    const body = (await tokenResponse.json()) as TokenResponseBody & { error?: string; error_description?: string };
+    if (!tokenResponse.ok) throw new Error(`obtainInitialTokens: token endpoint ${tokenResponse.status} ${body.error}: ${body.error_description}`);
+    if (!body.refresh_token) throw new Error('obtainInitialTokens: no refresh token issued');
+    return body;
+  }
+
+  return {
+    origin,
+    issuer,
+    authorizationEndpoint: `${origin}/auth`,
+    tokenEndpoint: `${origin}/token`,
+    revocationEndpoint: `${origin}/token/revocation`,
+    redirectUri,
+    clientId: CLIENT_ID,
+    resource,
+    accessTokenTtlSeconds,
+    apiUrl,
+    counters: () => ({ ...counts }),
+    events: () => [...log],
+    obtainInitialTokens,
+    serveStatic(dir: string) {
+      staticDirs.unshift(resolvePath(dir));
+    },
+    resetCounters() {
+      counts = zero();
+      log = [];
+    },
+    close: () =>
+      new Promise<void>((resolveClose, rejectClose) => {
+        server.close((err) => (err ? rejectClose(err) : resolveClose()));
+        server.closeAllConnections();
+      }),
+  };
+}

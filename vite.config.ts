@@ -1,0 +1,48 @@
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+import { resolve } from 'node:path';
+
+const entries = {
+  index: resolve(__dirname, 'src/core/index.ts'),
+  react: resolve(__dirname, 'src/react/index.ts'),
+  query: resolve(__dirname, 'src/query/index.ts'),
+  testing: resolve(__dirname, 'src/testing/index.ts'),
+};
+
+// Library build: one ESM file per public entry; every dependency and peer stays external
+// so apps dedupe React, TanStack Query and broadcast-channel with their own copies.
+export default defineConfig({
+  plugins: [react()],
+  resolve: {
+    alias: {
+      'tabauth/react': entries.react,
+      'tabauth/query': entries.query,
+      'tabauth/testing': entries.testing,
+      tabauth: entries.index,
+    },
+  },
+  build: {
+    lib: { entry: entries, formats: ['es'] },
+    sourcemap: true,
+    minify: false,
+    rollupOptions: {
+      external: [
+        /^react($|\/)/,
+        /^react-dom($|\/)/,
+        /^@tanstack\//,
+        /^broadcast-channel($|\/)/,
+        /^idb-keyval($|\/)/,
+        /^jwt-decode($|\/)/,
+        /^fake-indexeddb($|\/)/,
+        /^node:/,
+      ],
+    },
+  },
+  test: {
+    globals: true,
+    include: ['test/**/*.test.{ts,tsx}'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
