@@ -75,7 +75,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const followerMaxWaitMs = options.followerMaxWaitMs ?? 120_000;
   const policy: RefreshPolicy = { leewayMs: options.refreshLeewayMs ?? 30_000, lifetimeRatio: options.refreshLifetimeRatio ?? 0.1 };
   const coordinationFactory = options.coordination ?? broadcastChannelCoordination();
-  const tabId = randomId(random);
+  const tabId = randomId();
   const counters = new CounterSet({ client_type: options.clientType ?? 'web' });
   const eventListeners = new Set<AuthEventListener>();
   if (options.onEvent) eventListeners.add(options.onEvent);
@@ -83,9 +83,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const snapshots: SnapshotStore = createSnapshotStore(store.kind);
   const waiters = new VersionWaiters(clock);
   const followerFlights = new Map<number, Promise<StoredAuthState | null>>();
+  /** The leader's last failed refresh: requests sent before followers heard of it must not start a new cycle. */
+  let lastFailure: { version: number; at: number; code: AuthError['code'] } | null = null;
 
   let current: StoredAuthState | null = null;
-  let deviceId = randomId(random);
+  let deviceId = randomId(32);
   let session: Session | null = null;
   let mountCount = 0;
   let everLoaded = false;
@@ -181,6 +183,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     publish,
     signOutEverywhere: async (reason) => void (await signOutEverywhere(reason)),
     announceFailure: (version, error) => {
+      lastFailure = { version, at: clock.now(), code: error.code };
       waiters.failed(version, error);
       post({ type: 'refresh-failed', version, errorCode: error.code });
     },
@@ -267,6 +270,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
           post({ type: 'state', state: current }); // The follower missed the newest pair.
           return;
         }
+        if (lastFailure && lastFailure.version === message.version && clock.now() - lastFailure.at < followerRetryMs) {
+          // Sent before the follower heard that the retries ran out: answer with the failure, don't start over.
+          post({ type: 'refresh-failed', version: message.version, errorCode: lastFailure.code });
+          return;
+        }
         leaderRefresh(message.version, true, 'follower-request').then(
           (state) => state && state.version > message.version && post({ type: 'state', state }),
           () => {},
@@ -333,7 +341,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       }
       if (session !== active) return;
       try {
-        deviceId = await store.deviceId(() => randomId(random, 32));
+        deviceId = await store.deviceId(() => randomId(32));
       } catch (error) {
         storageError('write', error);
       }
@@ -482,9 +490,16 @@ function failureFromCode(code: string): AuthError {
   return new TransientRefreshError('server', message);
 }
 
-function randomId(random: () => number, length = 16): string {
+/**
+ * Ids for tabs and devices. Not from the injectable `random` (which drives jitter): two tabs given the same seeded
+ * random must still get different ids.
+ */
+function randomId(length = 16): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = new Uint8Array(length);
+  if (typeof crypto !== 'undefined' && typeof crypto.getRandomValues === 'function') crypto.getRandomValues(bytes);
+  else for (let i = 0; i < length; i++) bytes[i] = Math.floor(Math.random() * 256);
   let id = '';
-  for (let i = 0; i < length; i++) id += alphabet[Math.floor(random() * alphabet.length) % alphabet.length];
+  for (const byte of bytes) id += alphabet[byte % alphabet.length];
   return id;
 }

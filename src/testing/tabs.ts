@@ -59,7 +59,10 @@ export interface TabSimulation {
   readonly network: SimulatedNetwork;
   readonly tabs: readonly SimTab[];
   openTab(options?: { name?: string; client?: Partial<AuthClientOptions>; mount?: boolean }): SimTab;
-  /** Starts a token family on the server and signs in through `tab` (default: the first live tab). */
+  /**
+   * Starts a token family on the server, signs in through `tab` (default: the first live tab) and advances the
+   * clock just enough (10 ms) for the sign-in message to reach every other tab.
+   */
   signIn(tab?: SimTab): Promise<void>;
   liveTabs(): SimTab[];
   advance(ms: number): Promise<void>;
@@ -211,7 +214,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       const target = tab ?? tabs.find((candidate) => candidate.alive);
       if (!target) throw new Error('no live tab to sign in with');
       await target.client.signIn(server.issueTokens({ subject: 'user-1', scope: 'openid offline_access' }));
-      await clock.settle();
+      await clock.advance(10);
     },
     liveTabs: () => tabs.filter((tab) => tab.alive),
     advance: (ms) => clock.advance(ms),

@@ -1,3 +1,4 @@
+import { IDBFactory } from 'fake-indexeddb';
 import { createTabSimulation, type TabSimulation, type TabSimulationOptions } from '../../src/testing';
 import { createSimulatedClock } from '../../src/testing/simulatedClock';
 import { createMockTokenServer } from '../../src/testing/mockTokenServer';
@@ -15,7 +16,14 @@ export function seededRandom(seed: number): () => number {
 }
 
 export function strictSimulation(
-  options: { seed?: number; ttlSeconds?: number; latencyMs?: number; gracePeriodMs?: number } & Omit<TabSimulationOptions, 'server' | 'clock' | 'random'> = {},
+  options: {
+    seed?: number;
+    ttlSeconds?: number;
+    latencyMs?: number;
+    gracePeriodMs?: number;
+    /** 'indexeddb' (default): one fake-indexeddb "browser" shared by all tabs; 'memory': a shared Map. */
+    storage?: 'indexeddb' | 'memory';
+  } & Omit<TabSimulationOptions, 'server' | 'clock' | 'random'> = {},
 ): TabSimulation {
   const random = seededRandom(options.seed ?? 1);
   const clock = createSimulatedClock();
@@ -28,6 +36,7 @@ export function strictSimulation(
   });
   return createTabSimulation({
     ...options,
+    indexedDB: options.indexedDB ?? (options.storage === 'memory' ? undefined : new IDBFactory()),
     clock,
     server,
     random,

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TabSimulation } from '../../src/testing';
+import { strictSimulation } from './helpers';
+
+let sim: TabSimulation | undefined;
+afterEach(async () => {
+  await sim?.dispose();
+  sim = undefined;
+});
+
+describe('concurrent callers', () => {
+  it('100 concurrent getAccessToken() calls across 10 tabs with an expired token cause one refresh', async () => {
+    sim = strictSimulation({ seed: 11, latencyMs: 50 });
+    for (let i = 0; i < 10; i++) sim.openTab();
+    await sim.settle();
+    // A pair that is already expired when it arrives (expires_in: 0).
+    await sim.tabs[0]!.client.signIn({ ...sim.server.issueTokens(), expires_in: 0 });
+    await sim.advance(5);
+    expect(sim.tabs.every((tab) => tab.client.getSnapshot().status === 'authenticated')).toBe(true);
+    const calls = Array.from({ length: 100 }, (_, i) => sim!.tabs[i % 10]!.client.getAccessToken());
+    await sim.advance(500);
+    const tokens = await Promise.all(calls);
+    expect(new Set(tokens).size).toBe(1);
+    expect(sim.server.validateAccessToken(tokens[0]!).valid).toBe(true);
+    expect(sim.server.counters.refreshRequests).toBe(1);
+    expect(sim.server.counters.reuseDetections).toBe(0);
+  });
+
+  it('refresh({ rejectedVersion }) for a 401 refreshes once per version, and not at all for a superseded version', async () => {
+    sim = strictSimulation({ seed: 12, ttlSeconds: 3600 });
+    for (let i = 0; i < 5; i++) sim.openTab();
+    await sim.settle();
+    await sim.signIn();
+    await sim.advance(5);
+    const rejected = sim.tabs[0]!.client.getSnapshot().version;
+    const results = sim.tabs.flatMap((tab) => [tab.client.refresh({ rejectedVersion: rejected }), tab.client.refresh({ rejectedVersion: rejected })]);
+    await sim.advance(200);
+    const settled = await Promise.all(results);
+    expect(new Set(settled.map((result) => result.version))).toEqual(new Set([rejected + 1]));
+    expect(sim.server.counters.refreshRequests).toBe(1);
+    // A late 401 for the old version: the newer pair is returned without a network call.
+    const late = await sim.tabs[3]!.client.refresh({ rejectedVersion: rejected });
+    expect(late.version).toBe(rejected + 1);
+    expect(sim.server.counters.refreshRequests).toBe(1);
+  });
+
+  it('a long-lived token is not refreshed while it is fresh: no requests, no timers firing early', async () => {
+    sim = strictSimulation({ seed: 13, ttlSeconds: 3600 });
+    for (let i = 0; i < 3; i++) sim.openTab();
+    await sim.settle();
+    await sim.signIn();
+    for (let i = 0; i < 20; i++) {
+      await Promise.all(sim.tabs.map((tab) => tab.client.getAccessToken()));
+      await sim.advance(60_000);
+    }
+    expect(sim.server.counters.refreshRequests).toBe(0);
+    // 20 minutes later the leader refreshes ahead of expiry (10% of 1 h = 6 min before), exactly once.
+    await sim.advance(40 * 60_000);
+    expect(sim.server.counters.refreshRequests).toBe(1);
+  });
+
+  it('the device id is stable per browser and passed to every refresh', async () => {
+    const seen: string[] = [];
+    sim = strictSimulation({ seed: 14 });
+    const server = sim.server;
+    const refresh = async (context: { refreshToken: string; deviceId: string }) => {
+      seen.push(context.deviceId);
+      const result = await server.refresh({ refreshToken: context.refreshToken });
+      return result.body as never;
+    };
+    for (let i = 0; i < 3; i++) sim.openTab({ client: { refresh } });
+    await sim.settle();
+    await sim.signIn();
+    for (let i = 0; i < 40; i++) await sim.advance(100);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(seen).size).toBe(1);
+    // A tab opened later shares the same device id (it lives in the shared storage).
+    const late = sim.openTab({ client: { refresh } });
+    await sim.settle();
+    sim.tabs.filter((tab) => tab !== late).forEach((tab) => tab.kill());
+    for (let i = 0; i < 20; i++) await sim.advance(100);
+    expect(new Set(seen).size).toBe(1);
+  });
+});
