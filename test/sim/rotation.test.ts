@@ -43,3 +43,20 @@ describe.each([2, 10, 50])('%i tabs, 1-second access tokens, strict reuse detect
     expect(s.network.leaders()).toHaveLength(1);
   });
 });
+
+it('no token string appears in any event, counter or error of a run', async () => {
+  const { failures } = await runRotations(5, 5, 99);
+  const s = sim!;
+  const secrets = new Set<string>();
+  for (const tab of s.tabs) {
+    const tokens = tab.client.getSnapshot().tokens;
+    if (tokens) [tokens.accessToken, tokens.refreshToken, tokens.idToken].forEach((t) => t && secrets.add(t));
+  }
+  const observable = JSON.stringify({
+    events: s.tabs.map((tab) => tab.events),
+    metrics: s.tabs.map((tab) => tab.client.metrics()),
+    failures: failures.map((error) => String(error)),
+  });
+  expect(secrets.size).toBeGreaterThan(0);
+  for (const secret of secrets) expect(observable).not.toContain(secret);
+});

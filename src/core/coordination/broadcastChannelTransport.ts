@@ -20,7 +20,15 @@ export function broadcastChannelCoordination(options: BroadcastChannelCoordinati
     const listeners = new Set<(message: unknown) => void>();
     // One onmessage handler: broadcast-channel keeps its own internal/leader messages out of it.
     channel.onmessage = (message: unknown) => {
-      for (const listener of [...listeners]) listener(message);
+      // Native BroadcastChannel delivers structured clones; broadcast-channel's fallbacks (and 'simulate') may hand
+      // over the sender's object. Clone so no tab can ever share mutable state with another.
+      let copy: unknown = message;
+      try {
+        copy = typeof structuredClone === 'function' ? structuredClone(message) : message;
+      } catch {
+        return; // Not cloneable: cannot be one of ours.
+      }
+      for (const listener of [...listeners]) listener(copy);
     };
 
     const tabChannel: TabChannel = {

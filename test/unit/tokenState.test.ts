@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { MalformedJwtError, MalformedTokenResponseError } from '../../src/core/errors';
+import { computeExpiresAt, decodeJwtClaims, needsRefresh, parseTokenResponse, refreshBufferMs, validateStoredState } from '../../src/core/tokenState';
+import { CorruptedStateError } from '../../src/core/errors';
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const jwt = (claims: object) => `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJl`;
+const NOW = Date.UTC(2030, 0, 1);
+
+describe('expiry', () => {
+  it('uses expires_in relative to the local receive time', () => {
+    expect(computeExpiresAt('opaque', 300, NOW)).toBe(NOW + 300_000);
+  });
+  it('falls back to JWT exp - iat applied to the receive time (cancels server clock skew)', () => {
+    // The server clock is 1 hour ahead of ours: exp and iat are both shifted, the lifetime is not.
+    const serverNow = NOW / 1000 + 3600;
+    expect(computeExpiresAt(jwt({ iat: serverNow, exp: serverNow + 120 }), undefined, NOW)).toBe(NOW + 120_000);
+  });
+  it('uses the absolute exp when there is no iat', () => {
+    expect(computeExpiresAt(jwt({ exp: NOW / 1000 + 60 }), undefined, NOW)).toBe(NOW + 60_000);
+  });
+  it('treats opaque and malformed tokens as unknown lifetime', () => {
+    expect(computeExpiresAt('2YotnFZFEjr1zCsicMWpAA', undefined, NOW)).toBeNull();
+    expect(computeExpiresAt('aaa.bbb.ccc', undefined, NOW)).toBeNull();
+    expect(computeExpiresAt(jwt({ exp: 'tomorrow' }), undefined, NOW)).toBeNull();
+  });
+  it('refresh buffer: max(leeway, 10% of lifetime), capped at half the lifetime', () => {
+    const tokens = (lifetimeMs: number) => parseTokenResponse({ access_token: 'x', expires_in: lifetimeMs / 1000 }, NOW);
+    const policy = { leewayMs: 30_000, lifetimeRatio: 0.1 };
+    expect(refreshBufferMs(tokens(3_600_000), policy)).toBe(360_000);
+    expect(refreshBufferMs(tokens(120_000), policy)).toBe(30_000);
+    expect(refreshBufferMs(tokens(1_000), policy)).toBe(500);
+    const hour = tokens(3_600_000);
+    expect(needsRefresh(hour, NOW + 3_600_000 - 360_001, policy)).toBe(false);
+    expect(needsRefresh(hour, NOW + 3_600_000 - 360_000, policy)).toBe(true);
+    expect(needsRefresh(parseTokenResponse({ access_token: 'opaque' }, NOW), NOW + 10 ** 10, policy)).toBe(false);
+  });
+});
+
+describe('parseTokenResponse', () => {
+  it('keeps the previous refresh token and scope when the server omits them (no rotation)', () => {
+    const previous = parseTokenResponse({ access_token: 'a1', refresh_token: 'r1', scope: 'openid' }, NOW);
+    const next = parseTokenResponse({ access_token: 'a2', expires_in: '60' }, NOW, previous);
+    expect(next).toMatchObject({ accessToken: 'a2', refreshToken: 'r1', scope: 'openid', tokenType: 'Bearer', expiresAt: NOW + 60_000 });
+  });
+  it.each([
+    ['not an object', 'access_token=abc'],
+    ['no access_token', { token_type: 'Bearer' }],
+    ['empty access_token', { access_token: '' }],
+    ['numeric refresh_token', { access_token: 'a', refresh_token: 5 }],
+    ['negative expires_in', { access_token: 'a', expires_in: -1 }],
+    ['text expires_in', { access_token: 'a', expires_in: 'soon' }],
+    ['object version', { access_token: 'a', version: {} }],
+  ])('rejects %s with MalformedTokenResponseError, never echoing values', (_label, body) => {
+    let caught: unknown;
+    try {
+      parseTokenResponse(body, NOW);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(MalformedTokenResponseError);
+    expect((caught as Error).message).not.toMatch(/abc|Bearer/);
+  });
+  it('stores the server version for optimistic concurrency', () => {
+    expect(parseTokenResponse({ access_token: 'a', version: 7 }, NOW).serverVersion).toBe(7);
+  });
+});
+
+describe('decodeJwtClaims', () => {
+  it('decodes a JWT payload', () => {
+    expect(decodeJwtClaims(jwt({ sub: 'user-1' }))).toMatchObject({ sub: 'user-1' });
+  });
+  it('throws MalformedJwtError without the token in the message', () => {
+    const token = 'not-a-jwt-but-a-secret-value';
+    expect(() => decodeJwtClaims(token)).toThrow(MalformedJwtError);
+    try {
+      decodeJwtClaims(token);
+    } catch (error) {
+      expect(JSON.stringify(error) + String(error) + String((error as Error).cause)).not.toContain(token);
+    }
+  });
+});
+
+describe('validateStoredState', () => {
+  it('accepts valid records and nothing', () => {
+    expect(validateStoredState(undefined)).toBeNull();
+    expect(validateStoredState(null)).toBeNull();
+    const state = { schema: 1, version: 3, tokens: null, signedOutReason: 'user', updatedAt: NOW };
+    expect(validateStoredState(state)).toBe(state);
+  });
+  it.each([
+    ['a string', 'corrupt'],
+    ['wrong schema', { schema: 2, version: 1, tokens: null, signedOutReason: null, updatedAt: 0 }],
+    ['fractional version', { schema: 1, version: 1.5, tokens: null, signedOutReason: null, updatedAt: 0 }],
+    ['bad tokens', { schema: 1, version: 1, tokens: { accessToken: '' }, signedOutReason: null, updatedAt: 0 }],
+    ['unknown sign-out reason', { schema: 1, version: 1, tokens: null, signedOutReason: 'hacked', updatedAt: 0 }],
+  ])('rejects %s with CorruptedStateError', (_label, value) => {
+    expect(() => validateStoredState(value)).toThrow(CorruptedStateError);
+  });
+});
