@@ -1,12 +1,15 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
 
 const entries = {
-  index: resolve(__dirname, 'src/core/index.ts'),
-  react: resolve(__dirname, 'src/react/index.ts'),
-  query: resolve(__dirname, 'src/query/index.ts'),
-  testing: resolve(__dirname, 'src/testing/index.ts'),
+  index: resolve(root, 'src/core/index.ts'),
+  react: resolve(root, 'src/react/index.ts'),
+  query: resolve(root, 'src/query/index.ts'),
+  testing: resolve(root, 'src/testing/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
