@@ -219,11 +219,15 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     const existing = followerFlights.get(version);
     if (existing) return existing;
     const flight = (async () => {
-      const deadline = clock.now() + followerMaxWaitMs;
+      let deadline = clock.now() + followerMaxWaitMs;
       for (;;) {
         if (!session) throw new DisposedError('Auth client is not mounted');
         if (isLeader()) return leaderRefresh(version, true, 'follower-request');
-        post({ type: 'refresh-request', version });
+        const online = environment.isOnline();
+        // Offline, the leader cannot refresh either: wait (woken early by `online`) without asking or using up
+        // the deadline; a pair from another tab is still taken if one arrives.
+        if (online) post({ type: 'refresh-request', version });
+        else deadline = clock.now() + followerMaxWaitMs;
         const outcome = await waiters.wait(version, followerRetryMs);
         if (outcome.kind === 'state') return outcome.state;
         if (outcome.kind === 'failed') throw outcome.error;
@@ -320,7 +324,13 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const startSession = (): Session => {
     const active: Session = { lifetime: new AbortController(), coordination: null, cleanups: [], lock: null, loaded: false };
     session = active;
-    active.cleanups.push(environment.onWake(onWake), environment.onOnline(onWake));
+    active.cleanups.push(
+      environment.onWake(onWake),
+      environment.onOnline(() => {
+        waiters.wakeAll(); // followers waiting out the offline period ask again right away
+        onWake();
+      }),
+    );
     try {
       active.coordination = coordinationFactory(`tabauth:${namespace}`);
       active.cleanups.push(active.coordination.channel.subscribe(onMessage));

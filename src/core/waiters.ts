@@ -48,6 +48,11 @@ export class VersionWaiters {
     for (const waiter of [...this.waiters]) if (waiter.version <= version) waiter.resolve({ kind: 'failed', error });
   }
 
+  /** Ends every wait early as if it timed out, so the waiters re-check (used when the browser comes back online). */
+  wakeAll(): void {
+    for (const waiter of [...this.waiters]) waiter.resolve({ kind: 'timeout' });
+  }
+
   disposeAll(): void {
     for (const waiter of [...this.waiters]) waiter.resolve({ kind: 'disposed' });
   }

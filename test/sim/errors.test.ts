@@ -108,7 +108,8 @@ describe('transient errors', () => {
     const s = await signedInTabs(3);
     for (const tab of s.tabs) tab.environment.setOnline(false);
     const calls = s.tabs.map((tab) => tab.client.getAccessToken().catch((error: unknown) => error));
-    await s.advance(10_000);
+    // Longer than followerMaxWaitMs: waiting offline does not use up a follower's patience.
+    await s.advance(300_000);
     expect(s.server.counters.refreshRequests).toBe(0);
     for (const tab of s.tabs) tab.environment.setOnline(true);
     await s.advance(200);
