@@ -107,6 +107,7 @@ describe('transient errors', () => {
   it('does not refresh while offline and refreshes once when back online', async () => {
     const s = await signedInTabs(3);
     for (const tab of s.tabs) tab.environment.setOnline(false);
+    await s.advance(2_000); // the 1-second token expires while offline
     const calls = s.tabs.map((tab) => tab.client.getAccessToken().catch((error: unknown) => error));
     // Longer than followerMaxWaitMs: waiting offline does not use up a follower's patience.
     await s.advance(300_000);
