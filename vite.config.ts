@@ -45,6 +45,7 @@ export default defineConfig({
     globals: true,
     include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
+    reporters: ['default', './test/support/plainSummaryReporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
