@@ -82,3 +82,25 @@ describe('concurrent callers', () => {
     expect(new Set(seen).size).toBe(1);
   });
 });
+
+describe('opaque access tokens', () => {
+  it('are never refreshed proactively (unknown lifetime) and refresh once per 401', async () => {
+    const { createSimulatedClock } = await import('../../src/testing/simulatedClock');
+    const { createMockTokenServer } = await import('../../src/testing/mockTokenServer');
+    const { createTabSimulation } = await import('../../src/testing/tabs');
+    const clock = createSimulatedClock();
+    const server = createMockTokenServer({ clock, accessTokenFormat: 'opaque', includeExpiresIn: false });
+    sim = createTabSimulation({ clock, server });
+    const tabs = [sim.openTab(), sim.openTab(), sim.openTab()];
+    await sim.settle();
+    await sim.signIn();
+    expect(tabs[0]!.client.getSnapshot().tokens!.expiresAt).toBeNull();
+    await sim.advance(24 * 3600_000);
+    expect(server.counters.refreshRequests).toBe(0);
+    const version = tabs[1]!.client.getSnapshot().version;
+    const retried = tabs.map((tab) => tab.client.refresh({ rejectedVersion: version }));
+    await sim.advance(100);
+    expect(new Set((await Promise.all(retried)).map((result) => result.version))).toEqual(new Set([version + 1]));
+    expect(server.counters.refreshRequests).toBe(1);
+  });
+});
