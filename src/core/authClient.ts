@@ -3,7 +3,7 @@ import { broadcastChannelCoordination } from './coordination/broadcastChannelTra
 import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
 import { isDropped, parseTabMessage, PROTOCOL, type TabMessageBody } from './coordination/tabMessages';
 import type { TabCoordination } from './coordination/transport';
-import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, SignedOutError, StorageError, TransientRefreshError } from './errors';
+import { AuthError, DisposedError, MalformedTokenResponseError, NotMountedError, OAuthError, RefreshTimeoutError, SignedOutError, StorageError, TransientRefreshError } from './errors';
 import { COUNTERS, CounterSet, type AuthEvent, type AuthEventListener, type Counter, type RefreshTrigger } from './events';
 import type { AuthClientOptions } from './options';
 import { resolveRetryOptions } from './refresh/backoff';
@@ -396,6 +396,14 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const requireUsable = async () => {
     if (disposed) throw new DisposedError();
+    if (!session && !everLoaded) {
+      // React runs children's effects before the provider's, so a call from a child effect arrives just before the
+      // mount in the same task: give it that task. A client nobody mounts (a server render) fails fast instead of
+      // waiting forever.
+      await Promise.resolve();
+      await Promise.resolve();
+      if (!session && !everLoaded && !disposed) throw new NotMountedError();
+    }
     await loaded;
     if (disposed) throw new DisposedError();
   };

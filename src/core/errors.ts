@@ -12,6 +12,7 @@ export type AuthErrorCode =
   | 'corrupted_state'
   | 'signed_out'
   | 'disposed'
+  | 'not_mounted'
   | 'unsupported_environment'
   | 'refresh_timeout';
 
@@ -114,6 +115,14 @@ export class DisposedError extends AuthError {
   constructor(message = 'Auth client was disposed') {
     super('disposed', message);
     this.name = 'DisposedError';
+  }
+}
+
+/** A token was requested from a client that nobody mounted (`client.mount()`, which AuthProvider calls). */
+export class NotMountedError extends AuthError {
+  constructor(message = 'Auth client is not mounted: call client.mount() (AuthProvider does this), and not during a server render') {
+    super('not_mounted', message);
+    this.name = 'NotMountedError';
   }
 }
 

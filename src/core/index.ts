@@ -20,6 +20,7 @@ export {
   DisposedError,
   MalformedJwtError,
   MalformedTokenResponseError,
+  NotMountedError,
   OAuthError,
   RefreshTimeoutError,
   SignedOutError,

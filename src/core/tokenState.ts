@@ -88,7 +88,8 @@ export function parseTokenResponse(body: unknown, receivedAt: number, previous?:
   return {
     accessToken: response.access_token,
     refreshToken,
-    idToken: optionalString('id_token'),
+    // OIDC refresh responses often omit the id token; the identity it describes has not changed.
+    idToken: optionalString('id_token') ?? previous?.idToken ?? null,
     tokenType,
     scope: optionalString('scope') ?? previous?.scope ?? null,
     expiresAt: computeExpiresAt(response.access_token, expiresIn, receivedAt),

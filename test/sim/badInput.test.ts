@@ -243,3 +243,30 @@ describe('lifecycle', () => {
     await client.dispose();
   });
 });
+
+describe('a client nobody mounted', () => {
+  it('rejects token calls with NotMountedError instead of waiting forever', async () => {
+    const { NotMountedError } = await import('../../src/core');
+    const client = createAuthClient({ refresh: async () => ({ access_token: 'x' }), storage: createMemoryStorage() });
+    await expect(client.getAccessToken()).rejects.toBeInstanceOf(NotMountedError);
+    await expect(client.refresh()).rejects.toBeInstanceOf(NotMountedError);
+  });
+
+  it('a call made just before mount() in the same task (a child effect before the provider effect) waits for it', async () => {
+    const clock = createSimulatedClock();
+    const backing = new Map<string, unknown>();
+    const seed = createAuthClient({ refresh: async () => ({ access_token: 'x' }), storage: createMemoryStorage(backing), clock, environment: createSimulatedEnvironment(), coordination: createSimulatedNetwork({ clock }).coordination('seed') });
+    const stopSeed = seed.mount();
+    await clock.advance(1);
+    await seed.signIn({ access_token: 'stored-token', refresh_token: 'r', expires_in: 3600 });
+    stopSeed();
+    await seed.dispose();
+    const client = createAuthClient({ refresh: async () => ({ access_token: 'x' }), storage: createMemoryStorage(backing), clock, environment: createSimulatedEnvironment(), coordination: createSimulatedNetwork({ clock }).coordination('late') });
+    const call = client.getAccessToken();
+    const unmount = client.mount();
+    await clock.advance(1);
+    expect(await call).toBe('stored-token');
+    unmount();
+    await client.dispose();
+  });
+});

@@ -98,3 +98,11 @@ describe('validateStoredState', () => {
     expect(() => validateStoredState(value)).toThrow(CorruptedStateError);
   });
 });
+
+describe('id token across refreshes', () => {
+  it('keeps the previous id token when a refresh response omits it', () => {
+    const previous = parseTokenResponse({ access_token: 'a1', refresh_token: 'r1', id_token: jwt({ sub: 'user-1' }) }, NOW);
+    expect(parseTokenResponse({ access_token: 'a2', refresh_token: 'r2' }, NOW, previous).idToken).toBe(previous.idToken);
+    expect(parseTokenResponse({ access_token: 'a3', id_token: jwt({ sub: 'user-1', n: 2 }) }, NOW, previous).idToken).not.toBe(previous.idToken);
+  });
+});

@@ -1,0 +1,11 @@
+'use client';
+/**
+ * tabauth/react: a provider that mounts the auth client and hooks over its snapshot (`useSyncExternalStore`).
+ * Nothing here holds state of its own; the client created with `createAuthClient` is the single source of truth.
+ */
+export { AuthProvider, type AuthProviderProps } from './AuthProvider';
+export { useAuthClient } from './context';
+export { useAuth } from './useAuth';
+export { useAccessToken, type UseAccessTokenOptions } from './useAccessToken';
+export type { AccessTokenState, AuthClaims, AuthState, ResolvedAccessTokenState } from './clientView';
+export { shallowEqual } from './useSyncExternalStoreWithSelector';
