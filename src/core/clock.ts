@@ -11,10 +11,14 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Browsers and Node fire a timer at once when its delay exceeds a signed 32-bit integer (about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
 /** The real clock of the page (or of Node). Reads globals at call time so test runners may still patch them. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, Math.max(0, delayMs)),
+  // A 90-day token would otherwise schedule its refresh "now"; firing early is harmless (the due time is re-checked).
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, delayMs))),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
