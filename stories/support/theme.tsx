@@ -1,0 +1,35 @@
+import { useEffect, type ReactNode } from 'react';
+
+export type ThemeChoice = 'auto' | 'light' | 'dark';
+const ATTRIBUTE = 'data-tabauth-theme';
+
+/**
+ * Sets the demos' colour scheme on <html>. A tab iframe of a demo follows the page that contains it, so switching
+ * the theme in the toolbar recolours every tab without reloading them.
+ */
+export function ThemeRoot({ theme, children }: { theme: ThemeChoice; children: ReactNode }) {
+  useEffect(() => {
+    const root = document.documentElement;
+    const parentRoot = demoParentRoot();
+    if (!parentRoot) {
+      root.setAttribute(ATTRIBUTE, theme);
+      return;
+    }
+    const copy = () => root.setAttribute(ATTRIBUTE, parentRoot.getAttribute(ATTRIBUTE) ?? theme);
+    copy();
+    const observer = new MutationObserver(copy);
+    observer.observe(parentRoot, { attributes: true, attributeFilter: [ATTRIBUTE] });
+    return () => observer.disconnect();
+  }, [theme]);
+  return <>{children}</>;
+}
+
+/** The <html> of the demo page when this document is one of its tab iframes. */
+function demoParentRoot(): HTMLElement | null {
+  try {
+    if (window.parent === window || !window.parent.__tabauthDemo) return null;
+    return window.parent.document.documentElement.hasAttribute(ATTRIBUTE) ? window.parent.document.documentElement : null;
+  } catch {
+    return null;
+  }
+}
