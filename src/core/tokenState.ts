@@ -65,7 +65,9 @@ export function parseTokenResponse(body: unknown, receivedAt: number, previous?:
   }
   const optionalString = (field: 'refresh_token' | 'id_token' | 'scope' | 'token_type') => {
     const value = response[field];
-    if (value === undefined || value === null) return null;
+    // An empty string means "none": oidc-provider sends "scope": "" with resource indicators. Rejecting it would
+    // throw away a pair the server has already rotated to, and the next refresh would trip reuse detection.
+    if (value === undefined || value === null || value === '') return null;
     if (!isNonEmptyString(value)) throw new MalformedTokenResponseError(`Token response field "${field}" is not a string`);
     return value;
   };

@@ -106,3 +106,11 @@ describe('id token across refreshes', () => {
     expect(parseTokenResponse({ access_token: 'a3', id_token: jwt({ sub: 'user-1', n: 2 }) }, NOW, previous).idToken).not.toBe(previous.idToken);
   });
 });
+
+describe('empty optional fields', () => {
+  it('an empty scope, id_token, token_type or refresh_token reads as absent, not as malformed', () => {
+    const previous = parseTokenResponse({ access_token: 'a1', refresh_token: 'r1' }, NOW);
+    const tokens = parseTokenResponse({ access_token: 'a2', scope: '', id_token: '', token_type: '', refresh_token: '' }, NOW, previous);
+    expect(tokens).toMatchObject({ scope: null, idToken: null, tokenType: 'Bearer', refreshToken: 'r1' });
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The contract between the e2e/bench test page and the Node side (playwright `page.evaluate`).
+ * Types only, plus a few pure helpers; imported by the page and by the tests.
+ *
+ * Times named `at`/`*At` are epoch milliseconds with sub-millisecond resolution
+ * (`performance.timeOrigin + performance.now()`), comparable across tabs on one machine.
+ * `dueAt`, `expiresAt` and `RefreshCallRecord.clockAt` use `Date.now()`, the clock tabauth itself uses.
+ */
+
+export type PageMode = 'tabauth' | 'react' | 'naive' | 'oidc-client-ts';
+
+export interface PageConfig {
+  mode: PageMode;
+  issuer: string;
+  tokenEndpoint: string;
+  revocationEndpoint: string;
+  clientId: string;
+  apiUrl: string;
+  /** tabauth namespace; storage key prefix for naive / oidc-client-ts. */
+  namespace: string;
+  /** tabauth refreshLeewayMs (naive uses the same refresh policy). */
+  leewayMs: number;
+  /** tabauth refreshLifetimeRatio (naive uses the same refresh policy). */
+  ratio: number;
+  /** oidc-client-ts accessTokenExpiringNotificationTimeInSeconds. */
+  oidcNotifySeconds: number;
+  /** > 0: start calling the API every this many ms as soon as the page is ready. */
+  apiIntervalMs: number;
+}
+
+export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
+  mode: 'tabauth',
+  namespace: 'e2e',
+  leewayMs: 0,
+  ratio: 0.5,
+  oidcNotifySeconds: 2,
+  apiIntervalMs: 0,
+};
+
+/** Query string for the page; the inverse of the page's own parser. */
+export function pageQuery(config: PageConfig): string {
+  const params = new URLSearchParams({
+    mode: config.mode,
+    issuer: config.issuer,
+    token: config.tokenEndpoint,
+    revoke: config.revocationEndpoint,
+    client: config.clientId,
+    api: config.apiUrl,
+    ns: config.namespace,
+    leeway: String(config.leewayMs),
+    ratio: String(config.ratio),
+    notify: String(config.oidcNotifySeconds),
+    apiMs: String(config.apiIntervalMs),
+  });
+  return `?${params.toString()}`;
+}
+
+/** One call of the protected API (`GET /api/me` with the bearer token the tab held). */
+export interface ApiCallRecord {
+  seq: number;
+  /** Version of the pair used (tabauth/naive); -1 when the mode has none. */
+  version: number;
+  /** `jti` of the access token sent; null when no token was available. */
+  jti: string | null;
+  /** When the token was handed to the call. */
+  obtainedAt: number;
+  /** When fetch was called. */
+  sentAt: number;
+  doneAt: number;
+  /** HTTP status; 0 = network error or no token. */
+  status: number;
+  /** The server's verdict: the token was the newest of its grant. null unless status 200. */
+  newest: boolean | null;
+  error: string | null;
+}
+
+/** The first moment this tab held a given pair (identified by its access token's jti). */
+export interface HeldRecord {
+  jti: string;
+  version: number;
+  at: number;
+  /** How the pair reached this tab. */
+  source: 'this-tab' | 'channel' | 'storage' | 'sign-in' | 'unknown';
+  /** Date.now() clock: the pair's expiry and the moment it became due for refresh. */
+  expiresAt: number | null;
+  dueAt: number | null;
+}
+
+/** A pair this tab obtained from the token endpoint itself (the response arrived in this tab). */
+export interface ReceivedRecord {
+  jti: string;
+  at: number;
+}
+
+/** A refresh request this tab sent. */
+export interface RefreshCallRecord {
+  /** Version of the pair being refreshed (tabauth/naive). */
+  version: number;
+  at: number;
+  /** Date.now() when the request was started (same clock as HeldRecord.dueAt). */
+  clockAt: number;
+  outcome: 'pending' | 'ok' | 'invalid_grant' | 'error';
+}
+
+export interface PageSnapshot {
+  mode: PageMode;
+  ready: boolean;
+  status: 'loading' | 'authenticated' | 'signed-out';
+  version: number;
+  leader: boolean;
+  /** jti of the access token the tab holds. */
+  jti: string | null;
+  signedOutReason: string | null;
+  /** Transitions authenticated -> signed-out that the user did not ask for. */
+  forcedSignOuts: number;
+  /** invalid_grant answers this tab received. */
+  invalidGrants: number;
+  /** Refresh requests this tab sent to the token endpoint. */
+  refreshRequests: number;
+  /** performance.now() (ms since navigation start) when the tab first had a usable access token. */
+  usableAfterMs: number | null;
+  /** Epoch ms at which this tab became the leader (tabauth). */
+  leadershipAt: number[];
+  apiCalls: number;
+  lastError: string | null;
+  /** Mode-specific state (React mode: what React rendered, the query cache). */
+  extra: Record<string, unknown>;
+}
+
+export interface TestApi {
+  config: PageConfig;
+  snapshot(): PageSnapshot;
+  apiCalls: ApiCallRecord[];
+  held: HeldRecord[];
+  received: ReceivedRecord[];
+  refreshCalls: RefreshCallRecord[];
+  /** tabauth events, in order, with the time they were seen. */
+  events: Array<{ at: number; event: { type: string } & Record<string, unknown> }>;
+  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline. */
+  lifecycle: Array<{ type: string; at: number }>;
+  /** tabauth metrics summed per counter name (empty for other modes). */
+  metrics(): Record<string, number>;
+  getAccessToken(): Promise<string>;
+  callApi(): Promise<ApiCallRecord>;
+  startApiLoop(intervalMs: number): void;
+  /** Stops the loop and waits for the call in flight. */
+  stopApiLoop(): Promise<void>;
+  signIn(tokenResponse: Record<string, unknown>): Promise<void>;
+  signOut(options?: { revoke?: boolean }): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    tabauthTest?: TestApi;
+    tabauthTestError?: string;
+  }
+}
+
+/** `jti` claim of a JWT, or null. Works in the page and in Node. */
+export function jwtId(token: string | null | undefined): string | null {
+  if (!token) return null;
+  const part = token.split('.')[1];
+  if (!part) return null;
+  try {
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const claims = JSON.parse(json) as { jti?: unknown };
+    return typeof claims.jti === 'string' ? claims.jti : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The e2e / benchmark page. Its configuration comes from the URL (see `pageQuery` in ./api.ts); it exposes
+ * `window.tabauthTest` for playwright. Each mode lives in its own chunk, so a tab loads only what its mode needs.
+ * tabauth is used only through its public entry names ('tabauth', 'tabauth/react', 'tabauth/query').
+ */
+import { DEFAULT_CONFIG, type PageConfig, type PageMode } from './api';
+import { Recorder, type ModeDriver } from './recorder';
+
+const MODES: readonly PageMode[] = ['tabauth', 'react', 'naive', 'oidc-client-ts'];
+
+function readConfig(): PageConfig {
+  const params = new URLSearchParams(location.search);
+  const text = (name: string, fallback?: string) => {
+    const value = params.get(name) ?? fallback;
+    if (value === undefined) throw new Error(`test page: missing URL parameter "${name}"`);
+    return value;
+  };
+  const number = (name: string, fallback: number) => {
+    const value = Number(params.get(name) ?? fallback);
+    if (!Number.isFinite(value)) throw new Error(`test page: URL parameter "${name}" is not a number`);
+    return value;
+  };
+  const mode = text('mode', DEFAULT_CONFIG.mode) as PageMode;
+  if (!MODES.includes(mode)) throw new Error(`test page: unknown mode "${mode}"`);
+  return {
+    mode,
+    issuer: text('issuer'),
+    tokenEndpoint: text('token'),
+    revocationEndpoint: text('revoke'),
+    clientId: text('client'),
+    apiUrl: text('api'),
+    namespace: text('ns', DEFAULT_CONFIG.namespace),
+    leewayMs: number('leeway', DEFAULT_CONFIG.leewayMs),
+    ratio: number('ratio', DEFAULT_CONFIG.ratio),
+    oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
+    apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
+  };
+}
+
+async function start(config: PageConfig, recorder: Recorder): Promise<ModeDriver> {
+  switch (config.mode) {
+    case 'tabauth':
+      return (await import('./modes/tabauth')).startTabauth(config, recorder);
+    case 'react':
+      return (await import('./modes/react')).startReact(config, recorder);
+    case 'naive':
+      return (await import('./modes/naive')).startNaive(config, recorder);
+    case 'oidc-client-ts':
+      return (await import('./modes/oidcClientTs')).startOidcClientTs(config, recorder);
+  }
+}
+
+async function main() {
+  const config = readConfig();
+  document.title = `tabauth e2e (${config.mode})`;
+  const recorder = new Recorder(config);
+  const driver = await start(config, recorder);
+  recorder.install(driver);
+  recorder.ready = true;
+}
+
+main().catch((error: unknown) => {
+  window.tabauthTestError = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
+  console.error(error);
+});
