@@ -12,8 +12,13 @@ export function ThemeRoot({ theme, children }: { theme: ThemeChoice; children: R
     const root = document.documentElement;
     const parentRoot = demoParentRoot();
     if (!parentRoot) {
-      root.setAttribute(ATTRIBUTE, theme);
-      return;
+      // 'auto' is resolved here, so the stylesheet needs one dark palette, not a second copy inside a media query.
+      const media = typeof window.matchMedia === 'function' ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+      const apply = () => root.setAttribute(ATTRIBUTE, theme === 'auto' ? (media?.matches ? 'dark' : 'light') : theme);
+      apply();
+      if (theme !== 'auto' || !media) return;
+      media.addEventListener('change', apply);
+      return () => media.removeEventListener('change', apply);
     }
     const copy = () => root.setAttribute(ATTRIBUTE, parentRoot.getAttribute(ATTRIBUTE) ?? theme);
     copy();

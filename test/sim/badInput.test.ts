@@ -1,12 +1,38 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAuthClient, createMemoryStorage, type AuthEvent, type AuthStorage } from '../../src/core';
+import { createAuthClient, createMemoryStorage, type AuthClient, type AuthClientOptions, type AuthEvent, type AuthStorage } from '../../src/core';
 import { StorageError } from '../../src/core/errors';
 import { TAB_PROTOCOL } from '../../src/core';
 import type { TabSimulation } from '../../src/testing';
-import { createSimulatedClock } from '../../src/testing/simulatedClock';
+import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../src/testing/simulatedEnvironment';
 import { createSimulatedNetwork } from '../../src/testing/simulatedNetwork';
 import { signOutEvents, strictSimulation } from './helpers';
+
+/** One tab alone on a simulated clock, for storage and lifecycle cases that need their own storage. */
+function soloTab(options: Partial<AuthClientOptions> & { clock?: SimulatedClock } = {}) {
+  const clock = options.clock ?? createSimulatedClock();
+  const environment = createSimulatedEnvironment();
+  const events: AuthEvent[] = [];
+  const client = createAuthClient({
+    refresh: async () => ({ access_token: 'unused' }),
+    clock,
+    environment,
+    coordination: createSimulatedNetwork({ clock }).coordination('solo'),
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
+  return { client, clock, environment, events };
+}
+
+/** Mounts and lets the initial storage load finish; returns a function that unmounts and disposes. */
+async function mounted(client: AuthClient, clock: SimulatedClock) {
+  const unmount = client.mount();
+  await clock.advance(10);
+  return async () => {
+    unmount();
+    await client.dispose();
+  };
+}
 
 let sim: TabSimulation | undefined;
 afterEach(async () => {
@@ -70,30 +96,18 @@ describe('strange channel messages', () => {
 describe('storage', () => {
   it('a corrupted stored record is ignored (not destroyed), the tab starts signed out, and sign-in repairs it', async () => {
     const backing = new Map<string, unknown>([['tabauth:default:state', { schema: 1, version: 'seven', tokens: 'nope' }]]);
-    const clock = createSimulatedClock();
-    const events: AuthEvent[] = [];
-    const client = createAuthClient({
-      refresh: async () => ({ access_token: 'unused' }),
-      storage: createMemoryStorage(backing),
-      clock,
-      environment: createSimulatedEnvironment(),
-      coordination: createSimulatedNetwork({ clock }).coordination('solo'),
-      onEvent: (event) => events.push(event),
-    });
-    const unmount = client.mount();
-    await clock.advance(10);
+    const { client, clock, events } = soloTab({ storage: createMemoryStorage(backing) });
+    const stop = await mounted(client, clock);
     expect(client.getSnapshot().status).toBe('signed-out');
     expect(events).toContainEqual({ type: 'storage-error', operation: 'read', errorCode: 'storage_failure' });
     expect(backing.get('tabauth:default:state')).toEqual({ schema: 1, version: 'seven', tokens: 'nope' });
     await client.signIn({ access_token: 'a-new-token', refresh_token: 'r', expires_in: 3600 });
     expect(client.getSnapshot().status).toBe('authenticated');
     expect(backing.get('tabauth:default:state')).toMatchObject({ schema: 1, version: 1 });
-    unmount();
-    await client.dispose();
+    await stop();
   });
 
   it('storage that throws on every call: falls back to memory with an event, keeps working, never crashes', async () => {
-    const clock = createSimulatedClock();
     const failing: AuthStorage = {
       kind: 'persistent',
       get: async () => {
@@ -106,18 +120,12 @@ describe('storage', () => {
         throw new StorageError('quota exceeded');
       },
     };
-    const events: AuthEvent[] = [];
     let issued = 0;
-    const client = createAuthClient({
+    const { client, clock, events } = soloTab({
       refresh: async () => ({ access_token: `access-${++issued}`, refresh_token: `refresh-${issued}`, expires_in: 60 }),
       storage: failing,
-      clock,
-      environment: createSimulatedEnvironment(),
-      coordination: createSimulatedNetwork({ clock }).coordination('solo'),
-      onEvent: (event) => events.push(event),
     });
-    const unmount = client.mount();
-    await clock.advance(10);
+    const stop = await mounted(client, clock);
     expect(events).toContainEqual({ type: 'storage-fallback', errorCode: 'storage_failure' });
     expect(client.getSnapshot().storage).toBe('memory');
     await client.signIn({ access_token: 'first', refresh_token: 'r0', expires_in: 60 });
@@ -125,53 +133,31 @@ describe('storage', () => {
     await clock.advance(10);
     expect((await refreshed).tokens.accessToken).toBe('access-1');
     expect(client.getSnapshot().status).toBe('authenticated');
-    unmount();
-    await client.dispose();
+    await stop();
   });
 
   it('without any IndexedDB (Node, private modes) the default storage falls back to memory', async () => {
     expect(typeof (globalThis as { indexedDB?: unknown }).indexedDB).toBe('undefined');
-    const clock = createSimulatedClock();
-    const events: AuthEvent[] = [];
-    const client = createAuthClient({
-      refresh: async () => ({ access_token: 'x' }),
-      clock,
-      environment: createSimulatedEnvironment(),
-      coordination: createSimulatedNetwork({ clock }).coordination('solo'),
-      onEvent: (event) => events.push(event),
-    });
-    const unmount = client.mount();
-    await clock.advance(10);
+    const { client, clock, events } = soloTab(); // no storage option: the default IndexedDB storage
+    const stop = await mounted(client, clock);
     expect(events.map((event) => event.type)).toContain('storage-fallback');
     expect(client.getSnapshot()).toMatchObject({ status: 'signed-out', storage: 'memory' });
-    unmount();
-    await client.dispose();
+    await stop();
   });
 
   it('a storage read that comes back empty (WebKit during page hide) is never treated as a sign-out', async () => {
-    const clock = createSimulatedClock();
-    const backing = new Map<string, unknown>();
-    const memory = createMemoryStorage(backing);
+    const memory = createMemoryStorage();
     let readsComeBackEmpty = false;
     const flaky: AuthStorage = { ...memory, get: async (key) => (readsComeBackEmpty ? undefined : memory.get(key)) };
-    const environment = createSimulatedEnvironment();
-    const client = createAuthClient({
-      refresh: async () => ({ access_token: 'unused' }),
-      storage: flaky,
-      clock,
-      environment,
-      coordination: createSimulatedNetwork({ clock }).coordination('solo'),
-    });
-    const unmount = client.mount();
-    await clock.advance(10);
+    const { client, clock, environment } = soloTab({ storage: flaky });
+    const stop = await mounted(client, clock);
     await client.signIn({ access_token: 'token', refresh_token: 'r', expires_in: 3600 });
     const version = client.getSnapshot().version;
     readsComeBackEmpty = true;
     environment.wake();
     await clock.advance(10);
     expect(client.getSnapshot()).toMatchObject({ status: 'authenticated', version });
-    unmount();
-    await client.dispose();
+    await stop();
   });
 });
 
@@ -220,17 +206,9 @@ describe('lifecycle', () => {
   });
 
   it('what sign-out leaves in storage: a version and a reason, no token string; the device id stays', async () => {
-    const clock = createSimulatedClock();
     const backing = new Map<string, unknown>();
-    const client = createAuthClient({
-      refresh: async () => ({ access_token: 'unused' }),
-      storage: createMemoryStorage(backing),
-      clock,
-      environment: createSimulatedEnvironment(),
-      coordination: createSimulatedNetwork({ clock }).coordination('solo'),
-    });
-    const unmount = client.mount();
-    await clock.advance(10);
+    const { client, clock } = soloTab({ storage: createMemoryStorage(backing) });
+    const stop = await mounted(client, clock);
     await client.signIn({ access_token: 'secret-access', refresh_token: 'secret-refresh', id_token: 'secret-id', expires_in: 3600 });
     const deviceId = backing.get('tabauth:device-id');
     expect(typeof deviceId).toBe('string');
@@ -239,8 +217,7 @@ describe('lifecycle', () => {
     expect(stored).not.toContain('secret-');
     expect(backing.get('tabauth:default:state')).toMatchObject({ tokens: null, signedOutReason: 'user', version: 2 });
     expect(backing.get('tabauth:device-id')).toBe(deviceId);
-    unmount();
-    await client.dispose();
+    await stop();
   });
 });
 
@@ -253,15 +230,12 @@ describe('a client nobody mounted', () => {
   });
 
   it('a call made just before mount() in the same task (a child effect before the provider effect) waits for it', async () => {
-    const clock = createSimulatedClock();
     const backing = new Map<string, unknown>();
-    const seed = createAuthClient({ refresh: async () => ({ access_token: 'x' }), storage: createMemoryStorage(backing), clock, environment: createSimulatedEnvironment(), coordination: createSimulatedNetwork({ clock }).coordination('seed') });
-    const stopSeed = seed.mount();
-    await clock.advance(1);
-    await seed.signIn({ access_token: 'stored-token', refresh_token: 'r', expires_in: 3600 });
-    stopSeed();
-    await seed.dispose();
-    const client = createAuthClient({ refresh: async () => ({ access_token: 'x' }), storage: createMemoryStorage(backing), clock, environment: createSimulatedEnvironment(), coordination: createSimulatedNetwork({ clock }).coordination('late') });
+    const seed = soloTab({ storage: createMemoryStorage(backing) });
+    const stopSeed = await mounted(seed.client, seed.clock);
+    await seed.client.signIn({ access_token: 'stored-token', refresh_token: 'r', expires_in: 3600 });
+    await stopSeed();
+    const { client, clock } = soloTab({ storage: createMemoryStorage(backing), clock: seed.clock });
     const call = client.getAccessToken();
     const unmount = client.mount();
     await clock.advance(1);
