@@ -3,7 +3,7 @@ import { broadcastChannelCoordination } from './coordination/broadcastChannelTra
 import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
 import { isDropped, parseTabMessage, PROTOCOL, type TabMessageBody } from './coordination/tabMessages';
 import type { TabCoordination } from './coordination/transport';
-import { AuthError, DisposedError, MalformedTokenResponseError, NotMountedError, OAuthError, RefreshTimeoutError, SignedOutError, StorageError, TransientRefreshError } from './errors';
+import { AuthError, DisposedError, MalformedTokenResponseError, NotMountedError, OAuthError, UnsupportedEnvironmentError, RefreshTimeoutError, SignedOutError, StorageError, TransientRefreshError } from './errors';
 import { COUNTERS, CounterSet, type AuthEvent, type AuthEventListener, type Counter, type RefreshTrigger } from './events';
 import type { AuthClientOptions } from './options';
 import { resolveRetryOptions } from './refresh/backoff';
@@ -70,7 +70,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const environment: AuthEnvironment = options.environment ?? browserEnvironment();
   const random = options.random ?? Math.random;
   const retry = resolveRetryOptions(options.retry);
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const followerRetryMs = options.followerRetryMs ?? 5_000;
   const followerMaxWaitMs = options.followerMaxWaitMs ?? 120_000;
   const policy: RefreshPolicy = { leewayMs: options.refreshLeewayMs ?? 30_000, lifetimeRatio: options.refreshLifetimeRatio ?? 0.1 };
@@ -93,6 +93,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   let everLoaded = false;
   let disposed = false;
   let proactiveTimer: TimerHandle | undefined;
+  /** Retry of a state this tab holds but could not write (see persistCurrent). */
+  let persistTimer: TimerHandle | undefined;
+  let persistAttempts = 0;
+  /** A write failed and storage may be behind this tab; announced with every state this tab publishes meanwhile. */
+  let persistPending = false;
   let resolveLoaded!: () => void;
   const loaded = new Promise<void>((resolve) => (resolveLoaded = resolve));
 
@@ -108,13 +113,48 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const storageError = (operation: 'read' | 'write', error: unknown) => {
     counters.increment(COUNTERS.storageErrors, { operation });
     emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+    if (operation === 'write') schedulePersist();
   };
+
+  /**
+   * A failed write leaves this tab holding a state that storage does not have: a refreshed pair, a sign-in, or a
+   * sign-out tombstone. Until it is stored, a reload (or any tab opened later) reads the older record, that is a used
+   * refresh token (reuse detection revokes the family) or, after a sign-out, the tokens themselves. So the write is
+   * retried with backoff until storage takes it or holds something at least as new. Found by the chaos runs
+   * (test/chaos/regressions.test.ts).
+   */
+  function schedulePersist() {
+    persistPending = true;
+    if (persistTimer !== undefined || !session) return;
+    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(persistAttempts++, 5));
+    persistTimer = clock.setTimeout(() => {
+      persistTimer = undefined;
+      void persistCurrent();
+    }, delay);
+  }
+  async function persistCurrent() {
+    const state = current;
+    if (!state || !session) return;
+    try {
+      // Strictly newer than what is stored: at an equal version the stored record wins (see adopt).
+      const result = await store.compareAndSet(state.version - 1, state);
+      persistAttempts = 0;
+      if (current === state) persistPending = false; // storage holds this state or a newer one now
+      if (!result.written) adopt(result.current, 'storage');
+    } catch (error) {
+      storageError('write', error); // schedules the next attempt
+    }
+  }
   const post = (message: TabMessageBody) => {
     const channel = session?.coordination?.channel;
     if (!channel) return;
     channel.post({ ...message, protocol: PROTOCOL, namespace, from: tabId }).catch(() => {});
   };
-  const isLeader = () => session?.coordination?.election.isLeader ?? false;
+  // Without a channel there is no election and nobody to ask: the tab refreshes for itself once its state is loaded,
+  // still serialised across tabs by the refresh lock and the storage re-read inside it. (Before, such a tab waited
+  // for a leader that could never answer and failed every refresh with RefreshTimeoutError; found by the chaos
+  // degraded-browser tests.)
+  const isLeader = () => (session ? (session.coordination ? session.coordination.election.isLeader : session.loaded) : false);
   const lifetime = () => session?.lifetime.signal ?? AbortSignal.abort(new DisposedError('Auth client is not mounted'));
   const statusOf = (state: StoredAuthState | null) => (state?.tokens ? 'authenticated' : 'signed-out');
   const syncSnapshot = () => {
@@ -129,7 +169,16 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   /** Takes a state if it is newer than what this tab holds. Versions only move forward. */
   const adopt = (state: StoredAuthState, source: 'channel' | 'storage' | 'this-tab'): boolean => {
-    if (current && state.version <= current.version) return false;
+    if (current && state.version < current.version) return false;
+    if (current && state.version === current.version) {
+      // Two different states with one version exist only when a tab could not write its state (it took the next
+      // version number without reserving it in storage) while another tab stored that number. Storage arbitrates:
+      // the stored state wins, so every tab ends on the same pair. A differing one from the channel sends this tab
+      // to storage to find out which.
+      if (sameState(state, current)) return false;
+      if (source === 'channel') void reloadFromStorage();
+      if (source !== 'storage') return false;
+    }
     const previous = current;
     current = state;
     const origin = source === 'this-tab' ? 'this-tab' : 'other-tab';
@@ -148,7 +197,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const publish = (state: StoredAuthState) => {
     adopt(state, 'this-tab');
-    post({ type: 'state', state });
+    // When this tab's write failed, every receiver writes the state too: this tab may die before its own retry.
+    post(persistPending ? { type: 'state', state, unpersisted: true } : { type: 'state', state });
   };
 
   const writeAbove = async (build: (version: number) => StoredAuthState): Promise<StoredAuthState> => {
@@ -251,6 +301,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       const { state, corrupted } = await store.read();
       if (corrupted) storageError('read', new StorageError('corrupted state record ignored'));
       if (state) adopt(state, 'storage');
+      // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone).
+      if (state && current && state.version < current.version) void persistCurrent();
     } catch (error) {
       storageError('read', error);
     }
@@ -266,7 +318,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     if (message.from === tabId) return;
     switch (message.type) {
       case 'state':
-        adopt(message.state, 'channel');
+        // The sender could not write this state (see persistCurrent): store it from here, or the next leader may
+        // start from the older record in storage. The leader does it for every state it adopts, since the sender
+        // of a sign-out may close before anyone asks. A no-op transaction when the state is stored already.
+        if (adopt(message.state, 'channel') && (message.unpersisted === true || isLeader())) void persistCurrent();
         return;
       case 'refresh-request':
         if (!isLeader()) return;
@@ -336,7 +391,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       active.cleanups.push(active.coordination.channel.subscribe(onMessage));
     } catch (error) {
       // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
-      snapshots.setError(error instanceof AuthError ? error : new AuthError('unsupported_environment', 'Tab channel could not be created'));
+      snapshots.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));
     }
     void (async () => {
       try {
@@ -372,7 +427,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       everLoaded = true;
       syncSnapshot();
       resolveLoaded();
-      active.coordination?.election.start(onLeadershipChange);
+      if (active.coordination) active.coordination.election.start(onLeadershipChange);
+      else scheduleProactiveRefresh();
     })();
     return active;
   };
@@ -385,6 +441,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     ending.lifetime.abort(new DisposedError('Auth client was unmounted'));
     if (proactiveTimer !== undefined) clock.clearTimeout(proactiveTimer);
     proactiveTimer = undefined;
+    if (persistTimer !== undefined) clock.clearTimeout(persistTimer);
+    persistTimer = undefined;
     ending.cleanups.forEach((cleanup) => cleanup());
     if (ending.coordination) {
       void ending.coordination.election.close().catch(() => {});
@@ -498,6 +556,17 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     metrics: () => counters.list(),
   };
+}
+
+/** Same record: the version alone does not say it (see adopt). */
+function sameState(a: StoredAuthState, b: StoredAuthState): boolean {
+  return (
+    a.version === b.version &&
+    a.updatedAt === b.updatedAt &&
+    a.signedOutReason === b.signedOutReason &&
+    (a.tokens?.accessToken ?? null) === (b.tokens?.accessToken ?? null) &&
+    (a.tokens?.refreshToken ?? null) === (b.tokens?.refreshToken ?? null)
+  );
 }
 
 /** Rebuilds a typed error from the code a leader announced over the channel (terminal errors arrive as a sign-out). */

@@ -28,7 +28,11 @@ export interface AuthClientOptions {
   refreshLifetimeRatio?: number;
   /** Transient-failure retries: attempts, base and maximum delay, jitter. Default 5 attempts, 1 s base, 30 s cap. */
   retry?: RetryOptions;
-  /** One refresh request is aborted (and counted as a transient timeout) after this long. Default 30 000 ms. */
+  /**
+   * One refresh request is aborted (and counted as a transient timeout) after this long. Default 10 000 ms: a
+   * request that never answers may still have rotated the token, and its retry must reach the server within the
+   * server's grace period (Okta's default is 30 s; see the Security section of the README).
+   */
   requestTimeoutMs?: number;
   /** A follower that asked the leader for a new pair re-reads storage and asks again after this long. Default 5 000 ms. */
   followerRetryMs?: number;

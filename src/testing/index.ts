@@ -7,4 +7,4 @@ export type { MockTokenServer, MockTokenServerOptions, MockFailure, MockFailureK
 export { createSimulatedClock, type SimulatedClock, type SimulatedClockOptions } from './simulatedClock';
 export { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 export { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions, type MessageFaults } from './simulatedNetwork';
-export { createTabSimulation, type TabSimulation, type TabSimulationOptions, type SimTab } from './tabs';
+export { createTabSimulation, type TabSimulation, type TabSimulationOptions, type SimTab, type StorageFaults } from './tabs';

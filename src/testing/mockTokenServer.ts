@@ -107,6 +107,8 @@ export interface MockTokenServer {
   refresh(params: { refreshToken: string; clientId?: string; deviceId?: string }): Promise<{ status: number; body: unknown }>;
   /** Queues failures applied, in order, to the next requests reaching the token endpoint through `fetch`. */
   injectFailures(...failures: MockFailure[]): void;
+  /** Drops the failures still queued (ends an outage); returns how many requests they would still have failed. */
+  clearFailures(): number;
   validateAccessToken(token: string): AccessTokenValidation;
   isFamilyValid(familyId: string): boolean;
   /** A snapshot copy. */
@@ -422,6 +424,11 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
         const count = failure.count ?? 1;
         if (count > 0) failures.push({ ...failure, remaining: count });
       }
+    },
+    clearFailures() {
+      const remaining = failures.reduce((sum, failure) => sum + failure.remaining, 0);
+      failures = [];
+      return remaining;
     },
     validateAccessToken(token) {
       const record = accessTokens.get(token);

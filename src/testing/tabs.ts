@@ -1,5 +1,6 @@
 import { createAuthClient, type AuthClient } from '../core/authClient';
 import type { Clock, TimerHandle } from '../core/clock';
+import { webLocksRefreshLock, type WebLocksLike } from '../core/coordination/refreshLock';
 import type { CoordinationFactory } from '../core/coordination/transport';
 import type { AuthEvent } from '../core/events';
 import type { AuthClientOptions } from '../core/options';
@@ -32,6 +33,26 @@ export interface TabSimulationOptions {
   failoverDelayMs?: number;
   /** Seeded randomness for ids and jitter. */
   random?: () => number;
+  /**
+   * The cross-tab refresh lock. Default: what the client picks itself (Web Locks in browsers that have them, else a
+   * lease in the shared storage; Node has no Web Locks, so the lease). 'web-locks': a simulated Web Locks API shared
+   * by the tabs, released the moment its holder is killed or closed, like the browser does.
+   */
+  locks?: 'web-locks';
+}
+
+/**
+ * Storage faults of one tab, for chaos runs (see `SimTab.setStorageFaults`). Faults apply to this tab's view only;
+ * the shared storage itself stays intact.
+ */
+export interface StorageFaults {
+  /** 'throw': every update and delete rejects, as on a quota error or an aborted transaction. */
+  writes?: 'throw';
+  /**
+   * 'throw': every read rejects. 'empty': every read resolves with "nothing stored" (WebKit during page hide).
+   * Reads inside an update (the compare-and-set) are not affected.
+   */
+  reads?: 'throw' | 'empty';
 }
 
 export interface SimTab {
@@ -51,6 +72,10 @@ export interface SimTab {
   resume(): void;
   /** Offsets this tab's clock (clock skew between tabs). */
   setSkewMs(skewMs: number): void;
+  /** Makes this tab's storage operations fail (or reads come back empty) until called again with null. */
+  setStorageFaults(faults: StorageFaults | null): void;
+  /** Timers this tab scheduled that have neither fired nor been cleared (0 after a clean close means no leak). */
+  pendingTimers(): number;
 }
 
 export interface TabSimulation {
@@ -58,6 +83,8 @@ export interface TabSimulation {
   readonly server: MockTokenServer;
   readonly network: SimulatedNetwork;
   readonly tabs: readonly SimTab[];
+  /** The shared storage without any tab's faults or liveness checks, for inspecting what is stored. */
+  readonly storage: AuthStorage;
   openTab(options?: { name?: string; client?: Partial<AuthClientOptions>; mount?: boolean }): SimTab;
   /**
    * Starts a token family on the server, signs in through `tab` (default: the first live tab) and advances the
@@ -81,12 +108,16 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
   const network = createSimulatedNetwork({ clock, deliveryDelayMs: options.deliveryDelayMs, failoverDelayMs: options.failoverDelayMs });
   const sharedMemory = new Map<string, unknown>();
   const tabs: SimTab[] = [];
+  const webLocks = options.locks === 'web-locks' ? createSimulatedWebLocks() : null;
+  const inspection: AuthStorage = options.indexedDB ? createIndexedDbStorage({ indexedDB: options.indexedDB }) : createMemoryStorage(sharedMemory);
 
   const openTab: TabSimulation['openTab'] = (tabOptions = {}) => {
     const name = tabOptions.name ?? `tab-${tabs.length + 1}`;
     let alive = true;
     let frozen = false;
     let skewMs = 0;
+    let storageFaults: StorageFaults | null = null;
+    const timers = new Set<TimerHandle>();
     const heldWhileFrozen: Array<() => void> = [];
     const run = (callback: () => void) => {
       if (!alive) return;
@@ -97,8 +128,23 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     // The tab's view of time: skewed, and silent once the tab is dead or while it is frozen.
     const tabClock: Clock = {
       now: () => clock.now() + skewMs,
-      setTimeout: (callback, delayMs): TimerHandle => clock.setTimeout(() => run(callback), delayMs),
-      clearTimeout: (handle) => clock.clearTimeout(handle),
+      setTimeout: (callback, delayMs): TimerHandle => {
+        // A timer that fires while the tab is frozen runs at resume, unless it was cleared in between: browsers never
+        // run a cleared timer, even one whose task was already queued.
+        const handle = clock.setTimeout(
+          () =>
+            run(() => {
+              if (timers.delete(handle)) callback();
+            }),
+          delayMs,
+        );
+        timers.add(handle);
+        return handle;
+      },
+      clearTimeout: (handle) => {
+        timers.delete(handle);
+        clock.clearTimeout(handle);
+      },
     };
 
     // Dead tabs never see the result of anything they started.
@@ -113,11 +159,25 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     const baseStorage: AuthStorage = options.indexedDB
       ? createIndexedDbStorage({ indexedDB: options.indexedDB })
       : createMemoryStorage(sharedMemory);
+    // Injected faults reject like IndexedDB does (with a DOMException), after a tracked turn of the event loop.
+    const injected = (operation: 'read' | 'write'): Promise<never> =>
+      tracked(Promise.reject(new DOMException(`simulated storage ${operation} failure`, operation === 'write' ? 'QuotaExceededError' : 'UnknownError')));
     const storage: AuthStorage = {
       kind: baseStorage.kind,
-      get: (key) => (alive ? tracked(baseStorage.get(key)) : never()),
-      update: (key, updater) => (alive ? tracked(baseStorage.update(key, updater)) : never()),
-      delete: (key) => (alive ? tracked(baseStorage.delete(key)) : never()),
+      get: (key) => {
+        if (!alive) return never();
+        if (storageFaults?.reads === 'throw') return injected('read');
+        if (storageFaults?.reads === 'empty') return tracked(Promise.resolve(undefined));
+        return tracked(baseStorage.get(key));
+      },
+      update: (key, updater) => {
+        if (!alive) return never();
+        return storageFaults?.writes === 'throw' ? injected('write') : tracked(baseStorage.update(key, updater));
+      },
+      delete: (key) => {
+        if (!alive) return never();
+        return storageFaults?.writes === 'throw' ? injected('write') : tracked(baseStorage.delete(key));
+      },
     };
 
     const environment = createSimulatedEnvironment();
@@ -148,10 +208,13 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
 
     const events: AuthEvent[] = [];
     const clientOptions = { ...options.client, ...tabOptions.client };
+    const lockOptions: Partial<AuthClientOptions> = {};
+    if (webLocks) lockOptions.refreshLock = webLocksRefreshLock(`tabauth:${clientOptions.namespace ?? 'default'}:refresh`, webLocks.forTab(name));
     const client = createAuthClient({
       refresh: oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
       revoke: oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
       random,
+      ...lockOptions,
       ...clientOptions,
       clock: tabClock,
       environment,
@@ -181,11 +244,13 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         unmount = null;
         await client.dispose();
         alive = false;
+        webLocks?.releaseTab(name); // the browser releases a closed page's locks
       },
       kill() {
         if (!alive) return;
         alive = false;
         network.kill(name);
+        webLocks?.releaseTab(name);
       },
       freeze() {
         frozen = true;
@@ -199,6 +264,10 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       setSkewMs(next) {
         skewMs = next;
       },
+      setStorageFaults(next) {
+        storageFaults = next;
+      },
+      pendingTimers: () => timers.size,
     };
     tabs.push(tab);
     return tab;
@@ -209,6 +278,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     server,
     network,
     tabs,
+    storage: inspection,
     openTab,
     async signIn(tab) {
       const target = tab ?? tabs.find((candidate) => candidate.alive);
@@ -222,6 +292,70 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     async dispose() {
       for (const tab of tabs) await tab.close();
       await clock.settle();
+    },
+  };
+}
+
+/**
+ * Web Locks for simulated tabs: one exclusive FIFO lock per name, shared by every tab of the simulation. Like the
+ * browser, it releases a lock (and forgets queued requests) when the holding tab dies or closes, whatever state its
+ * callback is in; a killed tab's callback never settles, so nothing else would release it.
+ */
+function createSimulatedWebLocks() {
+  interface LockRequest {
+    tab: string;
+    callback: () => Promise<unknown>;
+    resolve: (value: unknown) => void;
+    reject: (reason: unknown) => void;
+    granted: boolean;
+  }
+  const queues = new Map<string, LockRequest[]>();
+  const remove = (name: string, request: LockRequest) => {
+    const queue = queues.get(name) ?? [];
+    const index = queue.indexOf(request);
+    if (index < 0) return;
+    queue.splice(index, 1);
+    grant(name);
+  };
+  const grant = (name: string) => {
+    const head = queues.get(name)?.[0];
+    if (!head || head.granted) return;
+    head.granted = true;
+    // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
+    Promise.resolve()
+      .then(() => head.callback())
+      .then(head.resolve, head.reject)
+      .finally(() => remove(name, head));
+  };
+  return {
+    forTab(tab: string): WebLocksLike {
+      return {
+        request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
+          return new Promise<T>((resolve, reject) => {
+            const { signal } = options;
+            if (signal?.aborted) {
+              reject(signal.reason);
+              return;
+            }
+            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
+            if (!queues.has(name)) queues.set(name, []);
+            queues.get(name)!.push(request);
+            signal?.addEventListener(
+              'abort',
+              () => {
+                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
+                remove(name, request);
+                reject(signal.reason);
+              },
+              { once: true },
+            );
+            grant(name);
+          });
+        },
+      };
+    },
+    releaseTab(tab: string) {
+      for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
 }

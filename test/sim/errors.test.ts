@@ -151,6 +151,27 @@ describe('malformed token responses', () => {
     expect(signOutEvents(s)).toBe(0);
   });
 
+  it('a malformed 200 is retried once at once (a grace period replays a rotated pair), then surfaces', async () => {
+    const s = await signedInTabs(2, { ttlSeconds: 3600, gracePeriodMs: 30_000 });
+    const leader = s.tabs.find((tab) => tab.client.getSnapshot().isLeader)!;
+    // The server rotates, then its answer is garbage: the old token is consumed.
+    s.server.injectFailures({ kind: 'malformed', count: 1, rotate: true });
+    const first = leader.client.refresh();
+    await s.advance(1_000);
+    expect((await first).version).toBe(2);
+    const failed = leader.events.filter((event) => event.type === 'refresh-failed');
+    expect(failed).toEqual([expect.objectContaining({ reason: 'malformed', willRetry: true, retryInMs: 0 })]);
+    expect(s.server.counters).toMatchObject({ graceReplays: 1, reuseDetections: 0 });
+    // Twice in a row: no third attempt, a typed error, the pair kept, nobody signed out.
+    s.server.injectFailures({ kind: 'malformed', count: 2 });
+    const second = leader.client.refresh().catch((error: unknown) => error);
+    await s.advance(1_000);
+    expect(await second).toBeInstanceOf(MalformedTokenResponseError);
+    expect(s.server.counters.refreshRequests).toBe(4);
+    expect(signOutEvents(s)).toBe(0);
+    expect(leader.client.getSnapshot()).toMatchObject({ status: 'authenticated', version: 2 });
+  });
+
   it('a response with missing or mistyped fields is rejected by the refresh and by signIn', async () => {
     const bodies: unknown[] = [{ token_type: 'Bearer' }, { access_token: 42 }, { access_token: 'x', expires_in: 'soon' }, 'ok', null, []];
     let next = 0;

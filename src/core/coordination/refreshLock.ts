@@ -72,26 +72,57 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   const release = async () => {
     await options.storage.update(options.key, (current) => (isLease(current) && current.owner === options.owner ? undefined : current));
   };
+  // One holder at a time inside this tab as well. The lease is keyed by the tab, so a second run of the same tab
+  // (a newer refresh started while an older one waited, e.g. offline) would re-take it, and the first run's release
+  // would then free it under the second: another tab got in and sent the same refresh token (found by the chaos
+  // runs, test/chaos/regressions.test.ts). Web Locks queue such requests; this does the same.
+  let tail: Promise<void> = Promise.resolve();
   return {
     async run(work, signal) {
-      let held = false;
-      for (;;) {
-        try {
-          held = await tryAcquire();
-        } catch (error) {
-          options.onStorageFailure?.(error);
-          break;
-        }
-        if (held) break;
-        await sleep(options.clock, retryDelayMs, signal);
-      }
+      const previous = tail;
+      let done!: () => void;
+      const mine = new Promise<void>((resolve) => (done = resolve));
+      tail = previous.then(() => mine);
       try {
-        return await work();
+        await untilSettledOrAborted(previous, signal);
+        return await runLeased(work, signal);
       } finally {
-        if (held) await release().catch((error) => options.onStorageFailure?.(error));
+        done();
       }
     },
   };
+
+  async function runLeased<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let held = false;
+    for (;;) {
+      try {
+        held = await tryAcquire();
+      } catch (error) {
+        options.onStorageFailure?.(error);
+        break;
+      }
+      if (held) break;
+      await sleep(options.clock, retryDelayMs, signal);
+    }
+    try {
+      return await work();
+    } finally {
+      if (held) await release().catch((error) => options.onStorageFailure?.(error));
+    }
+  }
+}
+
+function untilSettledOrAborted(previous: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return previous;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void previous.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** Web Locks where the browser has them, otherwise a storage lease. */

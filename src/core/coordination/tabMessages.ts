@@ -18,6 +18,8 @@ interface Envelope {
 export interface StateMessage extends Envelope {
   type: 'state';
   state: StoredAuthState;
+  /** The sender could not write this state to storage: receivers write it (compare-and-set, strictly newer). */
+  unpersisted?: boolean;
 }
 
 /** A follower needs a pair newer than `version`; the leader refreshes once for any number of these. */

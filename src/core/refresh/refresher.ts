@@ -70,6 +70,7 @@ export class Refresher {
 
   private async run(request: RefreshRequest): Promise<StoredAuthState | null> {
     const { host } = this;
+    let malformedRetried = false;
     for (let attempt = 1; ; attempt++) {
       await this.waitUntilOnline();
       try {
@@ -84,9 +85,14 @@ export class Refresher {
           host.emit(failedEvent(request.version, attempt, reason, error, false, null));
           return this.onTerminal(request, error);
         }
-        const retryable = reason === 'transient' || reason === 'timeout' || reason === 'unknown';
+        // A 2xx with an unusable body: the server may have rotated already. Waiting does not help then (the old token
+        // is consumed either way), but asking again at once does: a server with a grace period replays the new pair
+        // to the same token, and a proxy that mangled one answer may not mangle the next. So: one retry, no delay.
+        const promptRetry = reason === 'malformed' && !malformedRetried && attempt < host.retry.attempts;
+        if (promptRetry) malformedRetried = true;
+        const retryable = reason === 'transient' || reason === 'timeout' || reason === 'unknown' || promptRetry;
         const willRetry = retryable && attempt < host.retry.attempts;
-        const delay = willRetry ? this.retryDelay(attempt, error) : null;
+        const delay = promptRetry ? 0 : willRetry ? this.retryDelay(attempt, error) : null;
         host.emit(failedEvent(request.version, attempt, reason, error, willRetry, delay));
         if (!willRetry || delay === null) {
           host.reportError(error);
@@ -262,7 +268,8 @@ export function classify(error: AuthError): RefreshFailureReason {
   if (error instanceof RefreshTimeoutError) return 'timeout';
   if (error instanceof MalformedTokenResponseError) {
     // A 2xx with a bad body may mean the server already rotated: resending the token would trip reuse detection.
-    return error.status !== null && error.status >= 200 && error.status < 300 ? 'malformed' : error.status === null ? 'malformed' : 'transient';
+    // null status: the app's own refresh function resolved with something that is not a token response.
+    return error.status === null || (error.status >= 200 && error.status < 300) ? 'malformed' : 'transient';
   }
   if (error instanceof StorageError) return 'unknown';
   return 'unknown';

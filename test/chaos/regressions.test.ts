@@ -1,0 +1,214 @@
+/**
+ * Bugs the chaos runs found, each as a plain scenario and (where the engine found it) as the shrunk chaos schedule.
+ * `npm run chaos -- --from <seed> --seeds 1 --minimize 1` prints new ones in the second form, ready to paste here.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { leaseRefreshLock } from '../../src/core/coordination/refreshLock';
+import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
+import type { TabSimulation } from '../../src/testing';
+import { createSimulatedClock } from '../../src/testing/simulatedClock';
+import { strictSimulation } from '../sim/helpers';
+import { runChaos, type ChaosConfig, type ChaosStep } from './engine';
+
+let sim: TabSimulation | undefined;
+afterEach(async () => {
+  await sim?.dispose();
+  sim = undefined;
+});
+
+const STATE_KEY = 'tabauth:default:state';
+const stored = async (s: TabSimulation) => (await s.storage.get(STATE_KEY)) as { version: number; tokens: unknown } | undefined;
+
+describe('a state that could not be written is persisted once storage works again', () => {
+  it('sign-out while storage writes fail: the stored pair is removed later, a reload stays signed out', async () => {
+    sim = strictSimulation({ seed: 601, ttlSeconds: 3600, storage: 'memory' });
+    const tab = sim.openTab();
+    await sim.settle();
+    await sim.signIn();
+    tab.setStorageFaults({ writes: 'throw' });
+    await tab.client.signOut();
+    expect(tab.client.getSnapshot().status).toBe('signed-out');
+    expect((await stored(sim))?.tokens).not.toBeNull(); // the tombstone could not be written
+    tab.setStorageFaults(null);
+    await sim.advance(60_000);
+    expect(await stored(sim)).toMatchObject({ tokens: null, signedOutReason: 'user' });
+    const reloaded = sim.openTab();
+    await sim.settle();
+    expect(reloaded.client.getSnapshot().status).toBe('signed-out');
+  });
+
+  it('a refreshed pair whose write failed reaches storage before a reload could send the used refresh token', async () => {
+    sim = strictSimulation({ seed: 602, ttlSeconds: 3600, storage: 'memory' });
+    const tab = sim.openTab();
+    await sim.settle();
+    await sim.signIn();
+    tab.setStorageFaults({ writes: 'throw' });
+    const refreshed = tab.client.refresh();
+    await sim.advance(100);
+    const { version } = await refreshed;
+    expect((await stored(sim))?.version).toBe(version - 1);
+    tab.setStorageFaults(null);
+    await sim.advance(60_000);
+    expect((await stored(sim))?.version).toBe(version);
+    // The page reloads: the new tab starts from storage and refreshes with the newest refresh token.
+    await tab.close();
+    const reloaded = sim.openTab();
+    await sim.settle();
+    const call = reloaded.client.refresh();
+    await sim.advance(100);
+    await call;
+    expect(sim.server.counters.reuseDetections).toBe(0);
+  });
+});
+
+describe('two states with one version (a write failed while another tab wrote the same version)', () => {
+  it('storage arbitrates: every tab ends on the stored state, nobody reuses a token', async () => {
+    sim = strictSimulation({ seed: 603, ttlSeconds: 60, storage: 'memory', client: { refreshLeewayMs: 30_000 } });
+    const [a, b] = [sim.openTab(), sim.openTab()];
+    await sim.settle();
+    sim.network.setFaults({ drop: () => true });
+    // a signs out but cannot write the tombstone: it holds version 1 (signed out) in memory only.
+    a.setStorageFaults({ writes: 'throw' });
+    await a.client.signOut();
+    a.setStorageFaults(null);
+    // b signs in and writes version 1 (a pair) to storage.
+    await b.client.signIn(sim.server.issueTokens());
+    expect(a.client.getSnapshot()).toMatchObject({ version: 1, status: 'signed-out' });
+    expect(b.client.getSnapshot()).toMatchObject({ version: 1, status: 'authenticated' });
+    sim.network.setFaults(null);
+    await sim.advance(120_000);
+    const versions = sim.tabs.map((tab) => tab.client.getSnapshot().version);
+    expect(new Set(versions).size).toBe(1);
+    expect(sim.tabs.map((tab) => tab.client.getSnapshot().status)).toEqual(['authenticated', 'authenticated']);
+    expect(sim.server.counters.reuseDetections).toBe(0);
+    expect(sim.server.counters.successes).toBeGreaterThan(0);
+  });
+
+  it("seed 171: refresh-token-reused (shrunk from 244 to 6 steps)", async () => {
+    const config: ChaosConfig = {"seed":171,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":65356,"do":"open","tab":"tab-8"},
+      {"at":265816,"do":"message-faults","drop":1,"duplicate":0.36,"delayMs":2984},
+      {"at":271974,"do":"storage-faults","tab":"tab-2","writes":"throw"},
+      {"at":284701,"do":"sign-out","tab":"tab-2","revoke":true},
+      {"at":302169,"do":"sign-in","tab":"tab-8"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+});
+
+describe('the storage lease (browsers without Web Locks) is exclusive inside a tab too', () => {
+  it('a second run of the same tab waits, so the first run\'s release cannot free the lease under it', async () => {
+    const clock = createSimulatedClock();
+    const backing = new Map<string, unknown>();
+    const lock = (owner: string) => leaseRefreshLock({ storage: createMemoryStorage(backing), key: 'lease', owner, clock, ttlMs: 20_000, retryDelayMs: 100 });
+    const tabA = lock('tab-a');
+    const tabB = lock('tab-b');
+    const inside = new Set<string>();
+    let overlaps = 0;
+    const work = (name: string, ms: number) => async () => {
+      if (inside.size > 0) overlaps++;
+      inside.add(name);
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+      inside.delete(name);
+    };
+    const runs = [tabA.run(work('a-old', 50)), tabA.run(work('a-new', 500))];
+    await clock.advance(60); // a-old released; a-new is inside now
+    runs.push(tabB.run(work('b', 50)));
+    await clock.advance(2_000);
+    await Promise.all(runs);
+    expect(overlaps).toBe(0);
+  });
+
+  it('a run waiting behind another one of its tab still honours its abort signal', async () => {
+    const clock = createSimulatedClock();
+    const tab = leaseRefreshLock({ storage: createMemoryStorage(), key: 'lease', owner: 'tab', clock, ttlMs: 20_000 });
+    const first = tab.run(() => new Promise<void>((resolve) => clock.setTimeout(resolve, 1_000)));
+    const controller = new AbortController();
+    const second = tab.run(async () => 'ran', controller.signal);
+    controller.abort(new Error('unmounted'));
+    await expect(second).rejects.toThrow('unmounted');
+    await clock.advance(1_000);
+    await first;
+    await expect(tab.run(async () => 'third')).resolves.toBe('third');
+  });
+
+  it("seed 2526: refresh-token-reused (shrunk from 244 to 8 steps)", async () => {
+    const config: ChaosConfig = {"seed":2526,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":7472,"do":"server-latency","ms":6832},
+      {"at":38405,"do":"offline","tab":"tab-2"},
+      {"at":42022,"do":"force-leader","tab":"tab-2"},
+      {"at":50290,"do":"get-token","tab":"tab-2"},
+      {"at":459828,"do":"server-failures","kind":"server-error","count":5},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+});
+
+describe('a state its writer could not store is stored by the tabs that receive it', () => {
+  it('the leader cannot write, its message to the next leader is lost, it dies: another tab stored the pair, no reuse', async () => {
+    sim = strictSimulation({ seed: 604, ttlSeconds: 3600, storage: 'memory' });
+    const [leader, next, other] = [sim.openTab(), sim.openTab(), sim.openTab()];
+    await sim.settle();
+    await sim.signIn();
+    leader.setStorageFaults({ writes: 'throw' });
+    sim.network.setFaults({ drop: (_from, to) => to === next.name });
+    const refreshed = leader.client.refresh();
+    await sim.advance(100);
+    const { version } = await refreshed;
+    expect(other.client.getSnapshot().version).toBe(version);
+    expect(next.client.getSnapshot().version).toBe(version - 1);
+    expect(((await stored(sim)) as { version: number }).version).toBe(version); // written by `other`
+    leader.kill();
+    sim.network.setFaults(null);
+    const call = next.client.refresh(); // the new leader refreshes at once
+    await sim.advance(100);
+    await call;
+    expect(sim.server.counters.reuseDetections).toBe(0);
+  });
+});
+
+describe('chaos schedules that found bugs', () => {
+  it("seed 4689: refresh-token-reused (shrunk from 138 to 14 steps)", async () => {
+    const config: ChaosConfig = {"seed":4689,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":30,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-4"},
+      {"at":0,"do":"open","tab":"tab-5"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":51275,"do":"offline","tab":"tab-4"},
+      {"at":56934,"do":"freeze","tab":"tab-5"},
+      {"at":64816,"do":"server-failures","kind":"rate-limited","count":3},
+      {"at":89729,"do":"resume","tab":"tab-5"},
+      {"at":101045,"do":"message-faults","drop":0.15,"duplicate":0.41,"delayMs":2631},
+      {"at":101738,"do":"online","tab":"tab-4"},
+      {"at":114901,"do":"message-faults","drop":0.49,"duplicate":0.46,"delayMs":2855},
+      {"at":119845,"do":"open","tab":"tab-8"},
+      {"at":127092,"do":"server-latency","ms":1768},
+      {"at":133157,"do":"storage-faults","tab":"tab-4","writes":"throw"},
+      {"at":138393,"do":"kill","tab":"tab-4"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+
+  it("seed 2999: no-convergence (shrunk from 141 to 6 steps): a sign-out whose tab died before its write succeeded", async () => {
+    const config: ChaosConfig = {"seed":2999,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":60,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":204367,"do":"open","tab":"tab-13"},
+      {"at":279402,"do":"storage-faults","tab":"tab-13","writes":"throw"},
+      {"at":285774,"do":"sign-out","tab":"tab-13","revoke":false},
+      {"at":286320,"do":"kill","tab":"tab-13"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+});
