@@ -10,6 +10,8 @@ import { resolveRetryOptions } from './refresh/backoff';
 import { Refresher } from './refresh/refresher';
 import { createSnapshotStore, type SnapshotStore } from './snapshot';
 import { StateStore } from './stateStore';
+import { StatePersister } from './statePersister';
+import { FollowerRequests } from './followerRequests';
 import { createIndexedDbStorage } from './storage/indexedDbStorage';
 import { createMemoryStorage } from './storage/memoryStorage';
 import { isExpired, needsRefresh, parseTokenResponse, refreshDueAt, type RefreshPolicy } from './tokenState';
@@ -82,7 +84,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const store = new StateStore(options.storage ?? createIndexedDbStorage(), namespace);
   const snapshots: SnapshotStore = createSnapshotStore(store.kind);
   const waiters = new VersionWaiters(clock);
-  const followerFlights = new Map<number, Promise<StoredAuthState | null>>();
   /** The leader's last failed refresh: requests sent before followers heard of it must not start a new cycle. */
   let lastFailure: { version: number; at: number; code: AuthError['code'] } | null = null;
 
@@ -93,11 +94,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   let everLoaded = false;
   let disposed = false;
   let proactiveTimer: TimerHandle | undefined;
-  /** Retry of a state this tab holds but could not write (see persistCurrent). */
-  let persistTimer: TimerHandle | undefined;
-  let persistAttempts = 0;
-  /** A write failed and storage may be behind this tab; announced with every state this tab publishes meanwhile. */
-  let persistPending = false;
   let resolveLoaded!: () => void;
   const loaded = new Promise<void>((resolve) => (resolveLoaded = resolve));
 
@@ -113,38 +109,18 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const storageError = (operation: 'read' | 'write', error: unknown) => {
     counters.increment(COUNTERS.storageErrors, { operation });
     emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
-    if (operation === 'write') schedulePersist();
+    if (operation === 'write') persister.writeFailed();
   };
 
-  /**
-   * A failed write leaves this tab holding a state that storage does not have: a refreshed pair, a sign-in, or a
-   * sign-out tombstone. Until it is stored, a reload (or any tab opened later) reads the older record, that is a used
-   * refresh token (reuse detection revokes the family) or, after a sign-out, the tokens themselves. So the write is
-   * retried with backoff until storage takes it or holds something at least as new. Found by the chaos runs
-   * (test/chaos/regressions.test.ts).
-   */
-  function schedulePersist() {
-    persistPending = true;
-    if (persistTimer !== undefined || !session) return;
-    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(persistAttempts++, 5));
-    persistTimer = clock.setTimeout(() => {
-      persistTimer = undefined;
-      void persistCurrent();
-    }, delay);
-  }
-  async function persistCurrent() {
-    const state = current;
-    if (!state || !session) return;
-    try {
-      // Strictly newer than what is stored: at an equal version the stored record wins (see adopt).
-      const result = await store.compareAndSet(state.version - 1, state);
-      persistAttempts = 0;
-      if (current === state) persistPending = false; // storage holds this state or a newer one now
-      if (!result.written) adopt(result.current, 'storage');
-    } catch (error) {
-      storageError('write', error); // schedules the next attempt
-    }
-  }
+  const persister = new StatePersister({
+    clock,
+    mounted: () => session !== null,
+    current: () => current,
+    compareAndSet: (expected, state) => store.compareAndSet(expected, state),
+    adoptFromStorage: (state) => void adopt(state, 'storage'),
+    storageError: (error) => storageError('write', error),
+  });
+  const persistCurrent = () => persister.persistCurrent();
   const post = (message: TabMessageBody) => {
     const channel = session?.coordination?.channel;
     if (!channel) return;
@@ -198,7 +174,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const publish = (state: StoredAuthState) => {
     adopt(state, 'this-tab');
     // When this tab's write failed, every receiver writes the state too: this tab may die before its own retry.
-    post(persistPending ? { type: 'state', state, unpersisted: true } : { type: 'state', state });
+    post(persister.pending ? { type: 'state', state, unpersisted: true } : { type: 'state', state });
   };
 
   const writeAbove = async (build: (version: number) => StoredAuthState): Promise<StoredAuthState> => {
@@ -264,37 +240,22 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const leaderRefresh = (version: number, force: boolean, trigger: RefreshTrigger) => refresher.refresh({ version, force, trigger });
 
-  /** A follower asks the leader and waits; it never refreshes on its own. */
-  const followerRefresh = (version: number): Promise<StoredAuthState | null> => {
-    const existing = followerFlights.get(version);
-    if (existing) return existing;
-    const flight = (async () => {
-      let deadline = clock.now() + followerMaxWaitMs;
-      for (;;) {
-        if (!session) throw new DisposedError('Auth client is not mounted');
-        if (isLeader()) return leaderRefresh(version, true, 'follower-request');
-        const online = environment.isOnline();
-        // Offline, the leader cannot refresh either: wait (woken early by `online`) without asking or using up
-        // the deadline; a pair from another tab is still taken if one arrives.
-        if (online) post({ type: 'refresh-request', version });
-        else deadline = clock.now() + followerMaxWaitMs;
-        const outcome = await waiters.wait(version, followerRetryMs);
-        if (outcome.kind === 'state') return outcome.state;
-        if (outcome.kind === 'failed') throw outcome.error;
-        if (outcome.kind === 'disposed') throw new DisposedError();
-        // No answer in time: re-read storage (the pair may be there already), then ask again. No spinning: one
-        // request per followerRetryMs at most.
-        await reloadFromStorage();
-        if (current && current.version > version) return current;
-        if (clock.now() >= deadline) throw new RefreshTimeoutError('No tab answered the refresh request in time');
-      }
-    })().finally(() => followerFlights.delete(version));
-    followerFlights.set(version, flight);
-    return flight;
-  };
+  const followers = new FollowerRequests({
+    clock,
+    environment,
+    waiters,
+    retryMs: followerRetryMs,
+    maxWaitMs: followerMaxWaitMs,
+    mounted: () => session !== null,
+    isLeader,
+    current: () => current,
+    askLeader: (version) => post({ type: 'refresh-request', version }),
+    reloadFromStorage: () => reloadFromStorage(),
+    leaderRefresh: (version, force, trigger) => leaderRefresh(version, force, trigger),
+  });
 
   const ensureFresh = (version: number, force: boolean, trigger: RefreshTrigger) =>
-    isLeader() ? leaderRefresh(version, force, trigger) : followerRefresh(version);
+    isLeader() ? leaderRefresh(version, force, trigger) : followers.request(version);
 
   const reloadFromStorage = async () => {
     try {
@@ -441,8 +402,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     ending.lifetime.abort(new DisposedError('Auth client was unmounted'));
     if (proactiveTimer !== undefined) clock.clearTimeout(proactiveTimer);
     proactiveTimer = undefined;
-    if (persistTimer !== undefined) clock.clearTimeout(persistTimer);
-    persistTimer = undefined;
+    persister.stop();
     ending.cleanups.forEach((cleanup) => cleanup());
     if (ending.coordination) {
       void ending.coordination.election.close().catch(() => {});
