@@ -88,7 +88,7 @@ describe('the engine', () => {
 
   it('shrinks a failing schedule to the steps that matter and prints it as a test', async () => {
     // Outside the recoverable envelope on purpose: 55 s of clock skew with the storage lease and two leaders (the
-    // lease compares expiry times across tabs' clocks; see the profile notes in engine.ts).
+    // lease compares expiry times across tabs' clocks; see the profile notes in schedule.ts).
     const config: ChaosConfig = {
       ...generateConfig(1480),
       locks: 'lease',
