@@ -163,3 +163,11 @@ function sanitizeCause(cause: unknown): unknown {
 export function isAuthError(value: unknown): value is AuthError {
   return value instanceof AuthError;
 }
+
+/** Rebuilds a typed error from the code a refreshing tab announced over the channel (terminal errors arrive as a sign-out). */
+export function failureFromWire(code: string): AuthError {
+  const message = 'The leader tab could not refresh the token';
+  if (code === 'refresh_timeout') return new RefreshTimeoutError(message);
+  if (code === 'malformed_token_response') return new MalformedTokenResponseError(message);
+  return new TransientRefreshError('server', message);
+}

@@ -32,8 +32,10 @@ export {
   type AuthErrorCode,
   type TransientKind,
 } from './errors';
-export type { AuthEvent, AuthEventListener, AuthEventType, Counter, RefreshFailureReason, RefreshTrigger } from './events';
-export { systemClock, browserEnvironment, sleep, type AuthEnvironment, type Clock, type TimerHandle } from './clock';
+export type { AuthEvent, AuthEventListener, AuthEventType, RefreshFailureReason, RefreshTrigger } from './events';
+export type { Counter } from './counters';
+export { systemClock, sleep, type Clock, type TimerHandle } from './clock';
+export { browserEnvironment, type AuthEnvironment } from './environment';
 export { oauth2RefreshGrant, oauth2Revoke, type OAuth2RefreshOptions, type OAuth2RevokeOptions } from './refresh/oauth2';
 export type { RetryOptions } from './refresh/backoff';
 export { backoffDelayMs, resolveRetryOptions } from './refresh/backoff';
@@ -43,5 +45,7 @@ export type { AuthStorage } from './storage/storage';
 export { broadcastChannelCoordination, type BroadcastChannelCoordinationOptions } from './coordination/broadcastChannelTransport';
 export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination } from './coordination/transport';
 export { defaultRefreshLock, leaseRefreshLock, webLocksRefreshLock, type RefreshLock, type WebLocksLike } from './coordination/refreshLock';
-export { computeExpiresAt, decodeJwtClaims, needsRefresh, parseTokenResponse, refreshBufferMs, refreshDueAt, isExpired } from './tokenState';
+export { decodeJwtClaims } from './jwt';
+export { computeExpiresAt, parseTokenResponse } from './tokenResponse';
+export { needsRefresh, refreshBufferMs, refreshDueAt, isExpired } from './refreshPolicy';
 export { PROTOCOL as TAB_PROTOCOL } from './coordination/tabMessages';

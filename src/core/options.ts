@@ -1,4 +1,5 @@
-import type { AuthEnvironment, Clock } from './clock';
+import type { Clock } from './clock';
+import type { AuthEnvironment } from './environment';
 import type { AuthEventListener } from './events';
 import type { CoordinationFactory } from './coordination/transport';
 import type { RefreshLock } from './coordination/refreshLock';

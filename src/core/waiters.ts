@@ -1,11 +1,9 @@
 import type { Clock, TimerHandle } from './clock';
 import type { AuthError } from './errors';
+import type { TabState } from './tabState';
 import type { StoredAuthState } from './types';
 
-/**
- * Followers waiting for a state newer than some version. They are released by `adopt` (a newer state arrived by
- * message or storage), by a failure announced by the leader, by a timeout, or by dispose.
- */
+/** How one wait ended. */
 export type WaitOutcome =
   | { kind: 'state'; state: StoredAuthState }
   | { kind: 'failed'; error: AuthError }
@@ -18,10 +16,20 @@ interface Waiter {
   timer: TimerHandle;
 }
 
+/**
+ * Callers waiting for a record newer than some version. They are released by a transition of the tab's state (a newer
+ * record arrived by message or storage, or this tab made one), by a failure the refreshing tab announced, by a
+ * timeout, or by dispose.
+ */
 export class VersionWaiters {
   private readonly waiters = new Set<Waiter>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    state: TabState,
+  ) {
+    state.onTransition(({ record }) => this.stateAdopted(record));
+  }
 
   /** Waits until a state newer than `version` is adopted, or `timeoutMs` passes. */
   wait(version: number, timeoutMs: number): Promise<WaitOutcome> {
@@ -40,7 +48,7 @@ export class VersionWaiters {
     });
   }
 
-  stateAdopted(state: StoredAuthState): void {
+  private stateAdopted(state: StoredAuthState): void {
     for (const waiter of [...this.waiters]) if (state.version > waiter.version) waiter.resolve({ kind: 'state', state });
   }
 

@@ -1,6 +1,6 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { AuthClient } from '../core/authClient';
-import { decodeJwtClaims } from '../core/tokenState';
+import { decodeJwtClaims } from '../core/jwt';
 import type { AuthSnapshot, TokenSet } from '../core/types';
 
 /**

@@ -2,7 +2,7 @@
 import type { JwtPayload } from 'jwt-decode';
 import type { AuthClient } from '../core/authClient';
 import type { AuthError } from '../core/errors';
-import { decodeJwtClaims } from '../core/tokenState';
+import { decodeJwtClaims } from '../core/jwt';
 import type { AuthSnapshot, AuthStatus, SignOutReason, TokenResponse, TokenSet } from '../core/types';
 
 /** Decoded JWT claims: the registered ones typed, any other claim as `unknown`. */

@@ -1,4 +1,4 @@
-import type { AuthEnvironment } from '../core/clock';
+import type { AuthEnvironment } from '../core/environment';
 
 /** A page environment the test controls: connectivity, visibility, and wake-ups (focus, resume). */
 export interface SimulatedEnvironment extends AuthEnvironment {

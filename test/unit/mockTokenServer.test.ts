@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { jwtDecode } from 'jwt-decode';
 import { createMockTokenServer, type MockTokenServer, type MockTokenServerOptions } from '../../src/testing/mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
-import { parseTokenResponse } from '../../src/core/tokenState';
+import { parseTokenResponse } from '../../src/core/tokenResponse';
 import type { TokenResponse } from '../../src/core/types';
 
 const CLIENT = 'tabauth-demo';

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createIndexedDbStorage } from '../../src/core/storage/indexedDbStorage';
 import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
 import type { AuthStorage } from '../../src/core/storage/storage';
-import { StateStore } from '../../src/core/stateStore';
+import { SharedRecord } from '../../src/core/sharedRecord';
+import { TabState } from '../../src/core/tabState';
+import { Telemetry } from '../../src/core/telemetry';
+import { systemClock } from '../../src/core/clock';
 import { StorageError } from '../../src/core/errors';
 import type { StoredAuthState } from '../../src/core/types';
 
@@ -27,6 +30,9 @@ const state = (version: number): StoredAuthState => ({
   updatedAt: 0,
 });
 
+/** The shared record of one tab over `storage` (its own state and telemetry, as in a real tab). */
+const sharedRecord = (storage: AuthStorage, namespace = 'ns') => new SharedRecord(storage, namespace, new TabState(storage.kind), systemClock, new Telemetry('web'), 'device');
+
 describe.each(implementations)('storage contract: %s', (_name, create) => {
   it('reads what another tab wrote; values are copies', async () => {
     const [a, b] = create();
@@ -45,8 +51,8 @@ describe.each(implementations)('storage contract: %s', (_name, create) => {
 
   it('compare-and-set: of two tabs writing over the same version, exactly one wins; older never overwrites newer', async () => {
     const [a, b] = create();
-    const storeA = new StateStore(a, 'ns');
-    const storeB = new StateStore(b, 'ns');
+    const storeA = sharedRecord(a);
+    const storeB = sharedRecord(b);
     await storeA.compareAndSet(0, state(1));
     const results = await Promise.all([storeA.compareAndSet(1, state(2)), storeB.compareAndSet(1, { ...state(2), updatedAt: 99 })]);
     // Both read version 1; the transaction that runs second sees version 2 and refuses.
@@ -60,15 +66,16 @@ describe.each(implementations)('storage contract: %s', (_name, create) => {
 
   it('namespaces are separate', async () => {
     const [a] = create();
-    await new StateStore(a, 'one').compareAndSet(0, state(5));
-    expect((await new StateStore(a, 'two').read()).state).toBeNull();
+    await sharedRecord(a, 'one').compareAndSet(0, state(5));
+    expect((await sharedRecord(a, 'two').read()).state).toBeNull();
   });
 
   it('the device id is created once', async () => {
     const [a, b] = create();
-    const first = await new StateStore(a, 'x').deviceId(() => 'device-1');
-    const second = await new StateStore(b, 'y').deviceId(() => 'device-2');
-    expect([first, second]).toEqual(['device-1', 'device-1']);
+    const [first, second] = [sharedRecord(a, 'x'), sharedRecord(b, 'y')];
+    await first.loadDeviceId(() => 'device-1');
+    await second.loadDeviceId(() => 'device-2');
+    expect([first.deviceId, second.deviceId]).toEqual(['device-1', 'device-1']);
   });
 });
 

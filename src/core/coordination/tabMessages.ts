@@ -1,4 +1,4 @@
-import { isStoredAuthState } from '../tokenState';
+import { isStoredAuthState } from '../storedRecord';
 import type { StoredAuthState } from '../types';
 
 /**

@@ -1,5 +1,5 @@
 import { AuthError, MalformedTokenResponseError, OAuthError, TransientRefreshError, UnsupportedEnvironmentError, redactSecrets } from '../errors';
-import { parseTokenResponse } from '../tokenState';
+import { parseTokenResponse } from '../tokenResponse';
 import type { RefreshContext, RefreshFunction, RevokeFunction, TokenResponse } from '../types';
 
 /**

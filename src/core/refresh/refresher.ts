@@ -1,17 +1,28 @@
-import { sleep, type AuthEnvironment, type Clock } from '../clock';
+import { sleep, type Clock } from '../clock';
+import type { AuthEnvironment } from '../environment';
 import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, TransientRefreshError } from '../errors';
-import { COUNTERS, type AuthEvent, type CounterSet, type RefreshFailureReason, type RefreshTrigger } from '../events';
+import type { AuthEvent, RefreshFailureReason, RefreshTrigger } from '../events';
 import type { RefreshLock } from '../coordination/refreshLock';
-import type { StateStore } from '../stateStore';
-import { needsRefresh, parseTokenResponse, type RefreshPolicy } from '../tokenState';
-import type { RefreshFunction, StoredAuthState } from '../types';
+import type { Peers } from '../peers';
+import type { RecordSync } from '../recordSync';
+import { needsRefresh, type RefreshPolicy } from '../refreshPolicy';
+import type { SharedRecord } from '../sharedRecord';
+import type { Signing } from '../signing';
+import type { TabState } from '../tabState';
+import type { Telemetry } from '../telemetry';
+import { parseTokenResponse } from '../tokenResponse';
+import type { RefreshFunction, StoredAuthState, TokenSet } from '../types';
+import type { VersionWaiters } from '../waiters';
 import { backoffDelayMs, type ResolvedRetryOptions } from './backoff';
 
-/**
- * The leader's refresh: single flight within the tab, serialised across tabs by the RefreshLock, storage re-read
- * inside the lock before any network call, compare-and-set write, and retries with backoff for transient failures.
- */
-export interface RefresherHost {
+/** What a refresh needs from the mount period: its lifetime and the cross-tab lock. */
+export interface MountResources {
+  /** Aborted when the client unmounts. */
+  readonly signal: AbortSignal;
+  readonly lock: RefreshLock;
+}
+
+export interface RefresherSettings {
   clock: Clock;
   environment: AuthEnvironment;
   retry: ResolvedRetryOptions;
@@ -19,25 +30,18 @@ export interface RefresherHost {
   requestTimeoutMs: number;
   policy: RefreshPolicy;
   refresh: RefreshFunction;
-  store: () => StateStore;
-  lock: () => RefreshLock;
-  deviceId: () => string;
-  /** The state this tab holds. */
-  current: () => StoredAuthState | null;
-  /** Adopts a state read from storage if it is newer. */
-  adoptFromStorage: (state: StoredAuthState) => void;
-  /** Adopts a state this tab produced, and pushes it to every other tab. */
-  publish: (state: StoredAuthState) => void;
-  /** Signs every tab out after the server rejected the family for good. */
-  signOutEverywhere: (reason: 'refresh-rejected' | 'no-refresh-token') => Promise<void>;
-  /** Tells waiting followers that the refresh of `version` failed. */
-  announceFailure: (version: number, error: AuthError) => void;
-  emit: (event: AuthEvent) => void;
-  counters: CounterSet;
-  reportError: (error: AuthError | null) => void;
-  storageError: (operation: 'read' | 'write', error: unknown) => void;
-  /** Aborted when the client unmounts. */
-  lifetime: () => AbortSignal;
+}
+
+/** The collaborators a refresh touches, each an object with its own interface; none of them calls back in here. */
+export interface RefresherParts {
+  state: TabState;
+  shared: SharedRecord;
+  sync: RecordSync;
+  signing: Signing;
+  peers: Peers;
+  waiters: VersionWaiters;
+  telemetry: Telemetry;
+  mount: MountResources;
 }
 
 export interface RefreshRequest {
@@ -50,10 +54,27 @@ export interface RefreshRequest {
 
 type AttemptOutcome = { done: StoredAuthState | null };
 
+/**
+ * One refresh of the shared pair: single flight within the tab, serialised across tabs by the RefreshLock, storage
+ * re-read inside the lock before any network call (the shared-cache check), compare-and-set write, one broadcast,
+ * and retries with backoff for transient failures. Used by the leader, and by a follower that became the leader.
+ */
 export class Refresher {
   private inflight: { version: number; promise: Promise<StoredAuthState | null> } | null = null;
+  /** The last failed cycle: requests sent before followers heard of it must not start a new cycle. */
+  private lastFailure: { version: number; at: number; code: AuthError['code'] } | null = null;
 
-  constructor(private readonly host: RefresherHost) {}
+  constructor(
+    private readonly settings: RefresherSettings,
+    private readonly parts: RefresherParts,
+  ) {}
+
+  /** The failure of `version`'s last cycle if it ended less than `withinMs` ago. */
+  recentFailure(version: number, withinMs: number): AuthError['code'] | null {
+    const failure = this.lastFailure;
+    if (!failure || failure.version !== version || this.settings.clock.now() - failure.at >= withinMs) return null;
+    return failure.code;
+  }
 
   /**
    * Resolves with the state after the refresh (or the newer state found instead), or null when signed out.
@@ -69,37 +90,36 @@ export class Refresher {
   }
 
   private async run(request: RefreshRequest): Promise<StoredAuthState | null> {
-    const { host } = this;
+    const { settings, parts } = this;
     let malformedRetried = false;
     for (let attempt = 1; ; attempt++) {
       await this.waitUntilOnline();
       try {
-        const outcome = await host.lock().run(() => this.attempt(request, attempt), host.lifetime());
+        const outcome = await parts.mount.lock.run(() => this.attempt(request, attempt), parts.mount.signal);
         return outcome.done;
       } catch (caught) {
-        if (host.lifetime().aborted) throw new DisposedError();
+        if (parts.mount.signal.aborted) throw new DisposedError();
         const error = toAuthError(caught);
         const reason = classify(error);
-        host.counters.increment(COUNTERS.refreshFailures, { reason });
         if (reason === 'terminal') {
-          host.emit(failedEvent(request.version, attempt, reason, error, false, null));
+          parts.telemetry.emit(failedEvent(request.version, attempt, reason, error, false, null));
           return this.onTerminal(request, error);
         }
         // A 2xx with an unusable body: the server may have rotated already. Waiting does not help then (the old token
         // is consumed either way), but asking again at once does: a server with a grace period replays the new pair
         // to the same token, and a proxy that mangled one answer may not mangle the next. So: one retry, no delay.
-        const promptRetry = reason === 'malformed' && !malformedRetried && attempt < host.retry.attempts;
+        const promptRetry = reason === 'malformed' && !malformedRetried && attempt < settings.retry.attempts;
         if (promptRetry) malformedRetried = true;
         const retryable = reason === 'transient' || reason === 'timeout' || reason === 'unknown' || promptRetry;
-        const willRetry = retryable && attempt < host.retry.attempts;
+        const willRetry = retryable && attempt < settings.retry.attempts;
         const delay = promptRetry ? 0 : willRetry ? this.retryDelay(attempt, error) : null;
-        host.emit(failedEvent(request.version, attempt, reason, error, willRetry, delay));
+        parts.telemetry.emit(failedEvent(request.version, attempt, reason, error, willRetry, delay));
         if (!willRetry || delay === null) {
-          host.reportError(error);
-          host.announceFailure(request.version, error);
+          parts.state.setError(error);
+          this.announceFailure(request.version, error);
           throw error;
         }
-        await sleep(host.clock, delay, host.lifetime()).catch(() => {
+        await sleep(settings.clock, delay, parts.mount.signal).catch(() => {
           throw new DisposedError();
         });
       }
@@ -108,15 +128,15 @@ export class Refresher {
 
   /** One attempt, inside the cross-tab lock. */
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
-    const { host } = this;
+    const { settings, parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
     try {
-      const { state } = await host.store().read();
-      if (state) host.adoptFromStorage(state);
+      const { state } = await parts.shared.read();
+      if (state) parts.state.adopt(state, 'storage');
     } catch (error) {
-      host.storageError('read', error);
+      parts.shared.failed('read', error);
     }
-    const base = host.current();
+    const base = parts.state.record;
     if (!base || base.tokens === null) {
       this.skipped(request.version, 'signed-out');
       return { done: base };
@@ -125,94 +145,112 @@ export class Refresher {
       this.skipped(request.version, 'newer-pair-available');
       return { done: base };
     }
-    if (!request.force && !needsRefresh(base.tokens, host.clock.now(), host.policy)) {
+    if (!request.force && !needsRefresh(base.tokens, settings.clock.now(), settings.policy)) {
       this.skipped(request.version, 'still-fresh');
       return { done: base };
     }
     const refreshToken = base.tokens.refreshToken;
     if (!refreshToken) {
-      await host.signOutEverywhere('no-refresh-token');
-      return { done: host.current() };
+      await parts.signing.signOut('no-refresh-token');
+      return { done: parts.state.record };
     }
 
-    host.emit({ type: 'refresh-started', version: base.version, attempt, trigger: request.trigger });
-    host.counters.increment(COUNTERS.refreshRequests);
-    const timeout = new AbortController();
-    const onLifetimeEnd = () => timeout.abort(new DisposedError());
-    host.lifetime().addEventListener('abort', onLifetimeEnd, { once: true });
-    const timer = host.clock.setTimeout(
-      () => timeout.abort(new RefreshTimeoutError(`Refresh request timed out after ${host.requestTimeoutMs} ms`)),
-      host.requestTimeoutMs,
-    );
+    parts.telemetry.emit({ type: 'refresh-started', version: base.version, attempt, trigger: request.trigger });
+    const [sent, settled] = this.send(base, base.tokens, refreshToken);
     let response: unknown;
     try {
-      response = await raceAbort(
-        host.refresh({
-          refreshToken,
-          scope: base.tokens.scope,
-          deviceId: host.deviceId(),
-          version: base.version,
-          serverVersion: base.tokens.serverVersion,
-          signal: timeout.signal,
-        }),
-        timeout.signal,
-      );
+      response = await sent;
     } finally {
-      host.clock.clearTimeout(timer);
-      host.lifetime().removeEventListener('abort', onLifetimeEnd);
+      settled();
     }
-    const tokens = parseTokenResponse(response, host.clock.now(), base.tokens);
-    const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens, signedOutReason: null, updatedAt: host.clock.now() };
+    const tokens = parseTokenResponse(response, settings.clock.now(), base.tokens);
+    const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens, signedOutReason: null, updatedAt: settings.clock.now() };
     try {
-      const result = await host.store().compareAndSet(base.version, next);
+      const result = await parts.shared.compareAndSet(base.version, next);
       if (!result.written) {
         // Only possible if the lock was bypassed (storage failure); the stored state is newer and wins.
-        host.adoptFromStorage(result.current);
-        return { done: host.current() };
+        parts.state.adopt(result.current, 'storage');
+        return { done: parts.state.record };
       }
     } catch (error) {
       // Keep the new pair: it is pushed to every tab over the channel even if this tab cannot persist it.
-      host.storageError('write', error);
+      parts.shared.failed('write', error);
     }
-    host.counters.increment(COUNTERS.refreshSuccesses);
-    host.reportError(null);
-    host.publish(next);
-    host.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
+    parts.state.setError(null);
+    parts.sync.publish(next);
+    parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
     return { done: next };
+  }
+
+  /** The request itself, bounded by requestTimeoutMs and the mount's lifetime; call `settled` once it is over. */
+  private send(base: StoredAuthState, tokens: TokenSet, refreshToken: string): [Promise<unknown>, () => void] {
+    const { settings, parts } = this;
+    const timeout = new AbortController();
+    const lifetime = parts.mount.signal;
+    const onLifetimeEnd = () => timeout.abort(new DisposedError());
+    lifetime.addEventListener('abort', onLifetimeEnd, { once: true });
+    const timer = settings.clock.setTimeout(
+      () => timeout.abort(new RefreshTimeoutError(`Refresh request timed out after ${settings.requestTimeoutMs} ms`)),
+      settings.requestTimeoutMs,
+    );
+    const settled = () => {
+      settings.clock.clearTimeout(timer);
+      lifetime.removeEventListener('abort', onLifetimeEnd);
+    };
+    try {
+      const request = settings.refresh({
+        refreshToken,
+        scope: tokens.scope,
+        deviceId: parts.shared.deviceId,
+        version: base.version,
+        serverVersion: tokens.serverVersion,
+        signal: timeout.signal,
+      });
+      return [raceAbort(request, timeout.signal), settled];
+    } catch (error) {
+      return [Promise.reject(error), settled]; // a refresh function that throws synchronously
+    }
   }
 
   /** invalid_grant and friends: adopt a newer pair if storage has one, otherwise sign every tab out. */
   private async onTerminal(request: RefreshRequest, error: AuthError): Promise<StoredAuthState | null> {
-    const { host } = this;
+    const { parts } = this;
+    // Read inline (not through a helper): the extra await would shift this tab's order against other tabs' timers.
     try {
-      const { state } = await host.store().read();
-      if (state) host.adoptFromStorage(state);
-    } catch (readError) {
-      host.storageError('read', readError);
+      const { state } = await parts.shared.read();
+      if (state) parts.state.adopt(state, 'storage');
+    } catch (error) {
+      parts.shared.failed('read', error);
     }
-    const current = host.current();
+    const current = parts.state.record;
     if (current && current.version > request.version) return current;
-    host.reportError(error);
-    await host.signOutEverywhere('refresh-rejected');
+    parts.state.setError(error);
+    await parts.signing.signOut('refresh-rejected');
     throw error;
   }
 
+  /** Tells waiting followers, here and in other tabs, that the refresh of `version` failed. */
+  private announceFailure(version: number, error: AuthError): void {
+    this.lastFailure = { version, at: this.settings.clock.now(), code: error.code };
+    this.parts.waiters.failed(version, error);
+    this.parts.peers.post({ type: 'refresh-failed', version, errorCode: error.code });
+  }
+
   private retryDelay(attempt: number, error: AuthError): number {
-    const computed = backoffDelayMs(attempt, this.host.retry, this.host.random);
+    const computed = backoffDelayMs(attempt, this.settings.retry, this.settings.random);
     const retryAfter = error instanceof TransientRefreshError ? error.retryAfterMs : null;
-    return retryAfter === null ? computed : Math.min(this.host.retry.maxDelayMs, Math.max(computed, retryAfter));
+    return retryAfter === null ? computed : Math.min(this.settings.retry.maxDelayMs, Math.max(computed, retryAfter));
   }
 
   private skipped(version: number, reason: 'newer-pair-available' | 'still-fresh' | 'signed-out') {
-    this.host.counters.increment(COUNTERS.refreshSkipped, { reason });
-    this.host.emit({ type: 'refresh-skipped', version, reason });
+    this.parts.telemetry.emit({ type: 'refresh-skipped', version, reason });
   }
 
   /** No refresh is attempted while offline; the attempt resumes when the browser says it is online again. */
   private waitUntilOnline(): Promise<void> {
-    const { environment } = this.host;
+    const { environment } = this.settings;
     if (environment.isOnline()) return Promise.resolve();
-    const lifetime = this.host.lifetime();
+    const lifetime = this.parts.mount.signal;
     return new Promise((resolve, reject) => {
       const done = () => {
         off();

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedJwtError, MalformedTokenResponseError } from '../../src/core/errors';
-import { computeExpiresAt, decodeJwtClaims, needsRefresh, parseTokenResponse, refreshBufferMs, validateStoredState } from '../../src/core/tokenState';
+import { decodeJwtClaims } from '../../src/core/jwt';
+import { needsRefresh, refreshBufferMs } from '../../src/core/refreshPolicy';
+import { validateStoredState } from '../../src/core/storedRecord';
+import { computeExpiresAt, parseTokenResponse } from '../../src/core/tokenResponse';
 import { CorruptedStateError } from '../../src/core/errors';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -1,0 +1,77 @@
+import type { Clock } from './clock';
+import type { AuthEnvironment } from './environment';
+import { DisposedError, failureFromWire, RefreshTimeoutError } from './errors';
+import type { Peers } from './peers';
+import type { Refresher } from './refresh/refresher';
+import type { SharedRecord } from './sharedRecord';
+import type { TabState } from './tabState';
+import type { StoredAuthState } from './types';
+import type { VersionWaiters } from './waiters';
+
+export interface FollowerSettings {
+  clock: Clock;
+  environment: AuthEnvironment;
+  /** Ask again (after re-reading storage) when no answer came within this long. */
+  retryMs: number;
+  /** Give up with RefreshTimeoutError after this long in total (offline time does not count). */
+  maxWaitMs: number;
+}
+
+export interface FollowerParts {
+  state: TabState;
+  shared: SharedRecord;
+  peers: Peers;
+  waiters: VersionWaiters;
+  refresher: Refresher;
+  /** Whether the client is mounted (a follower of an unmounted client has nobody to ask). */
+  mount: { readonly isMounted: boolean };
+}
+
+/**
+ * Everything a follower tab does: ask the leader for a pair newer than `version` and wait for it to arrive (by
+ * message or storage), or for the leader's announced failure. Any number of callers in the tab share one wait per
+ * version.
+ */
+export class FollowerDuties {
+  private readonly flights = new Map<number, Promise<StoredAuthState | null>>();
+
+  constructor(
+    private readonly settings: FollowerSettings,
+    private readonly parts: FollowerParts,
+  ) {
+    parts.peers.handle('refresh-failed', (message) => parts.waiters.failed(message.version, failureFromWire(message.errorCode)));
+  }
+
+  request(version: number): Promise<StoredAuthState | null> {
+    const existing = this.flights.get(version);
+    if (existing) return existing;
+    const flight = this.wait(version).finally(() => this.flights.delete(version));
+    this.flights.set(version, flight);
+    return flight;
+  }
+
+  private async wait(version: number): Promise<StoredAuthState | null> {
+    const { clock, environment, retryMs, maxWaitMs } = this.settings;
+    const { state, shared, peers, waiters, refresher, mount } = this.parts;
+    let deadline = clock.now() + maxWaitMs;
+    for (;;) {
+      if (!mount.isMounted) throw new DisposedError('Auth client is not mounted');
+      // This tab became the leader while it waited: refresh itself.
+      if (state.isLeader) return refresher.refresh({ version, force: true, trigger: 'follower-request' });
+      // Offline, the leader cannot refresh either: wait (woken early by `online`) without asking or using up the
+      // deadline; a pair from another tab is still taken if one arrives.
+      if (environment.isOnline()) peers.post({ type: 'refresh-request', version });
+      else deadline = clock.now() + maxWaitMs;
+      const outcome = await waiters.wait(version, retryMs);
+      if (outcome.kind === 'state') return outcome.state;
+      if (outcome.kind === 'failed') throw outcome.error;
+      if (outcome.kind === 'disposed') throw new DisposedError();
+      // No answer in time: re-read storage (the pair may be there already), then ask again. No spinning: one
+      // request per retryMs at most.
+      await shared.reload();
+      const held = state.record;
+      if (held && held.version > version) return held;
+      if (clock.now() >= deadline) throw new RefreshTimeoutError('No tab answered the refresh request in time');
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import type { Clock } from './clock';
+import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
+import type { CoordinationFactory, TabCoordination } from './coordination/transport';
+import type { AccessTokens } from './accessTokens';
+import type { AuthEnvironment } from './environment';
+import { AuthError, DisposedError, NotMountedError, UnsupportedEnvironmentError } from './errors';
+import type { LeaderDuties } from './leader';
+import type { Peers } from './peers';
+import type { MountResources } from './refresh/refresher';
+import { needsRefresh, type RefreshPolicy } from './refreshPolicy';
+import type { SharedRecord } from './sharedRecord';
+import { createMemoryStorage } from './storage/memoryStorage';
+import type { TabState } from './tabState';
+import type { Telemetry } from './telemetry';
+import type { VersionWaiters } from './waiters';
+
+export interface LifecycleSettings {
+  namespace: string;
+  tabId: string;
+  clock: Clock;
+  environment: AuthEnvironment;
+  policy: RefreshPolicy;
+  coordination: CoordinationFactory;
+  refreshLock: RefreshLock | undefined;
+  requestTimeoutMs: number;
+  newDeviceId: () => string;
+}
+
+export interface LifecycleParts {
+  slot: MountSlot;
+  state: TabState;
+  shared: SharedRecord;
+  peers: Peers;
+  waiters: VersionWaiters;
+  leader: LeaderDuties;
+  tokens: AccessTokens;
+  telemetry: Telemetry;
+}
+
+/** Passes work through when nothing is mounted (no lock exists yet). */
+const NO_LOCK: RefreshLock = { run: (work) => work() };
+
+/**
+ * One mount period: from the first `mount()` to the last unmount. It owns what exists only while mounted (the
+ * channel and election, the refresh lock, page listeners) and the load of the stored state.
+ */
+class MountPeriod {
+  readonly lifetime = new AbortController();
+  coordination: TabCoordination | null = null;
+  lock: RefreshLock | null = null;
+  loaded = false;
+  readonly cleanups: Array<() => void> = [];
+
+  /** Without a channel there is no election and nobody to ask: the tab leads itself once its state is loaded. */
+  get isLeader(): boolean {
+    return this.coordination ? this.coordination.election.isLeader : this.loaded;
+  }
+}
+
+/** The current mount period as the refresher and follower see it: its lifetime, its lock, whether there is one. */
+export class MountSlot implements MountResources {
+  period: MountPeriod | null = null;
+
+  get signal(): AbortSignal {
+    return this.period?.lifetime.signal ?? AbortSignal.abort(new DisposedError('Auth client is not mounted'));
+  }
+
+  get lock(): RefreshLock {
+    return this.period?.lock ?? NO_LOCK;
+  }
+
+  get isMounted(): boolean {
+    return this.period !== null;
+  }
+}
+
+/**
+ * Starts and stops a tab's side effects (reference counting is the facade's), and gates calls on the load. Without a
+ * channel the tab refreshes for itself, still serialised across tabs by the refresh lock and the storage re-read
+ * inside it (before, such a tab waited for a leader that could never answer; found by the chaos degraded-browser
+ * tests).
+ */
+export class Lifecycle {
+  private disposed = false;
+
+  constructor(
+    private readonly settings: LifecycleSettings,
+    private readonly parts: LifecycleParts,
+  ) {}
+
+  private get period(): MountPeriod | null {
+    return this.parts.slot.period;
+  }
+
+  private set period(period: MountPeriod | null) {
+    this.parts.slot.period = period;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  start(): void {
+    if (this.disposed) throw new DisposedError();
+    const { environment } = this.settings;
+    const { state, shared, peers, waiters, leader } = this.parts;
+    const period = new MountPeriod();
+    this.period = period;
+    state.setLeadership(period);
+    shared.setActive(true);
+    leader.setMounted(true);
+    period.cleanups.push(
+      environment.onWake(() => this.onWake()),
+      environment.onOnline(() => {
+        waiters.wakeAll(); // followers waiting out the offline period ask again right away
+        this.onWake();
+      }),
+    );
+    try {
+      period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`);
+      period.cleanups.push(peers.attach(period.coordination.channel));
+    } catch (error) {
+      // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
+      state.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));
+    }
+    void this.load(period);
+  }
+
+  end(): void {
+    const ending = this.period;
+    if (!ending) return;
+    const { state, shared, leader, telemetry } = this.parts;
+    const wasLeader = state.isLeader;
+    this.period = null;
+    state.setLeadership(null);
+    shared.setActive(false);
+    ending.lifetime.abort(new DisposedError('Auth client was unmounted'));
+    leader.setMounted(false);
+    ending.cleanups.forEach((cleanup) => cleanup());
+    if (ending.coordination) {
+      void ending.coordination.election.close().catch(() => {});
+      void ending.coordination.channel.close().catch(() => {});
+    }
+    if (wasLeader) telemetry.emit({ type: 'leadership-lost' });
+    state.syncSnapshot();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.end();
+    this.parts.waiters.disposeAll();
+    this.parts.state.releaseLoadWaiters();
+  }
+
+  /** Waits for the stored state; fails fast for a client nobody mounts. */
+  async requireUsable(): Promise<void> {
+    const { state } = this.parts;
+    if (this.disposed) throw new DisposedError();
+    if (!this.period && !state.isLoaded) {
+      // React runs children's effects before the provider's, so a call from a child effect arrives just before the
+      // mount in the same task: give it that task. A client nobody mounts (a server render) fails fast instead of
+      // waiting forever.
+      await Promise.resolve();
+      await Promise.resolve();
+      if (!this.period && !state.isLoaded && !this.disposed) throw new NotMountedError();
+    }
+    await state.loaded;
+    if (this.disposed) throw new DisposedError();
+  }
+
+  private async load(period: MountPeriod): Promise<void> {
+    const { namespace, tabId, clock, requestTimeoutMs } = this.settings;
+    const { state, shared, leader, telemetry } = this.parts;
+    try {
+      await shared.read();
+    } catch (error) {
+      if (this.period !== period) return;
+      shared.replaceStorage(createMemoryStorage());
+      const held = state.record;
+      if (held) await shared.compareAndSet(held.version, held).catch(() => {});
+      state.setStorageKind('memory');
+      telemetry.emit({ type: 'storage-fallback', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+    }
+    if (this.period !== period) return;
+    await shared.loadDeviceId(this.settings.newDeviceId);
+    await shared.reload();
+    if (this.period !== period) return;
+    period.lock =
+      this.settings.refreshLock ??
+      defaultRefreshLock({
+        lockName: `tabauth:${namespace}:refresh`,
+        storage: shared.backing,
+        key: shared.leaseKey,
+        owner: tabId,
+        clock,
+        ttlMs: requestTimeoutMs + 10_000,
+        onStorageFailure: (error) => shared.failed('write', error),
+      });
+    period.loaded = true;
+    state.markLoaded();
+    if (period.coordination) period.coordination.election.start((leading) => leader.leadershipChanged(leading));
+    else leader.schedule();
+  }
+
+  /** The page became visible, regained focus, resumed or came back online: catch up, refresh if due. */
+  private onWake(): void {
+    const { clock, environment, policy } = this.settings;
+    const { state, shared, tokens } = this.parts;
+    void (async () => {
+      await shared.reload();
+      const held = state.record;
+      if (!this.period || !held?.tokens || !environment.isOnline()) return;
+      if (!needsRefresh(held.tokens, clock.now(), policy)) return;
+      tokens.ensureFresh(held.version, false, 'wake').catch(() => {});
+    })();
+  }
+}

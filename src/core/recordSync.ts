@@ -1,0 +1,48 @@
+import type { Peers } from './peers';
+import type { SharedRecord } from './sharedRecord';
+import type { TabState } from './tabState';
+import type { StoredAuthState } from './types';
+
+/**
+ * Keeps every tab on the newest record over the channel. Out: a record this tab made (a refreshed pair, a sign-in, a
+ * sign-out) is adopted here, then sent to every other tab in one broadcast. In: a record from another tab is adopted
+ * if newer, and a new leader's hello is answered with the record this tab holds.
+ */
+export class RecordSync {
+  constructor(
+    private readonly state: TabState,
+    private readonly peers: Peers,
+    private readonly shared: SharedRecord,
+  ) {
+    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true));
+    peers.handle('leader-hello', () => {
+      const held = this.state.record;
+      if (held) this.peers.post({ type: 'state', state: held });
+    });
+  }
+
+  publish(record: StoredAuthState): void {
+    this.state.adopt(record, 'this-tab');
+    // When this tab's write failed, every receiver writes the record too: this tab may die before its own retry.
+    this.peers.post(this.shared.pendingWrite ? { type: 'state', state: record, unpersisted: true } : { type: 'state', state: record });
+  }
+
+  /** Re-sends the record this tab holds (to a tab that asked for an older version than this one). */
+  resend(): void {
+    const held = this.state.record;
+    if (held) this.peers.post({ type: 'state', state: held });
+  }
+
+  private receive(record: StoredAuthState, unpersisted: boolean): void {
+    const adopted = this.state.adopt(record, 'channel');
+    if (!adopted) {
+      // Same version, other content: the sender could not reserve its version in storage; storage decides.
+      if (this.state.conflictsWith(record)) void this.shared.reload();
+      return;
+    }
+    // The sender could not write this record: store it from here, or the next leader may start from the older record
+    // in storage. The leader does it for every record it adopts, since the sender of a sign-out may close before
+    // anyone asks. A no-op transaction when the record is stored already.
+    if (unpersisted || this.state.isLeader) void this.shared.persistCurrent();
+  }
+}

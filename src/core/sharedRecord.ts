@@ -1,0 +1,191 @@
+import type { Clock, TimerHandle } from './clock';
+import { AuthError, StorageError } from './errors';
+import { storageKeys, type AuthStorage } from './storage/storage';
+import { validateStoredState } from './storedRecord';
+import type { TabState } from './tabState';
+import type { Telemetry } from './telemetry';
+import type { StoredAuthState } from './types';
+
+export type ReadResult = { state: StoredAuthState | null; corrupted: boolean };
+
+export type CasResult = { written: true; state: StoredAuthState } | { written: false; current: StoredAuthState };
+
+/**
+ * The record every tab shares, in storage. All writes are compare-and-set on `version` inside one storage
+ * transaction, so no tab ever overwrites a newer pair with an older one; a write that fails is retried until storage
+ * holds this tab's record or a newer one (see `persistCurrent`). Reads are adopted into the tab's state.
+ */
+export class SharedRecord {
+  private readonly keys;
+  private retryTimer: TimerHandle | undefined;
+  private retryAttempts = 0;
+  private active = false;
+  /** A write failed and storage may be behind this tab; announced with every record the tab publishes meanwhile. */
+  pendingWrite = false;
+  /** The per-browser device id (read or created at load). */
+  deviceId: string;
+
+  constructor(
+    private storage: AuthStorage,
+    namespace: string,
+    private readonly state: TabState,
+    private readonly clock: Clock,
+    private readonly telemetry: Telemetry,
+    initialDeviceId: string,
+  ) {
+    this.keys = storageKeys(namespace);
+    this.deviceId = initialDeviceId;
+  }
+
+  get kind(): AuthStorage['kind'] {
+    return this.storage.kind;
+  }
+
+  get leaseKey(): string {
+    return this.keys.lease;
+  }
+
+  get backing(): AuthStorage {
+    return this.storage;
+  }
+
+  /** Retries of failed writes run only while the client is mounted. */
+  setActive(active: boolean): void {
+    this.active = active;
+    if (active) return;
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Switches to another backend (the memory fallback); the caller re-seeds it with its in-memory state. */
+  replaceStorage(storage: AuthStorage): void {
+    this.storage = storage;
+  }
+
+  /** Reads the record. A corrupted record reads as "nothing stored" (and is left in place, not destroyed). */
+  async read(): Promise<ReadResult> {
+    const raw = await this.storage.get(this.keys.state);
+    try {
+      return { state: validateStoredState(raw), corrupted: false };
+    } catch {
+      return { state: null, corrupted: true };
+    }
+  }
+
+  /** Reads storage and adopts what it holds; repairs storage when it is behind this tab. Never throws. */
+  async reload(): Promise<void> {
+    try {
+      const { state, corrupted } = await this.read();
+      if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
+      if (state) this.state.adopt(state, 'storage');
+      const held = this.state.record;
+      // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone).
+      if (state && held && state.version < held.version) void this.persistCurrent();
+    } catch (error) {
+      this.failed('read', error);
+    }
+  }
+
+  /**
+   * Writes `next` only if the stored version is not newer than `expectedVersion`. A stored version lower than
+   * expected (storage was cleared, or a read came back empty) is repaired by the write.
+   */
+  async compareAndSet(expectedVersion: number, next: StoredAuthState): Promise<CasResult> {
+    let outcome: CasResult | undefined;
+    await this.storage.update(this.keys.state, (raw) => {
+      const current = safeValidate(raw);
+      if (current && current.version > expectedVersion) {
+        outcome = { written: false, current };
+        return raw;
+      }
+      outcome = { written: true, state: next };
+      return next;
+    });
+    if (!outcome) throw new StorageError('storage update did not run');
+    return outcome;
+  }
+
+  /**
+   * Writes a record built from whatever is stored now (sign-in and sign-out always win, at a version above both the
+   * stored one and this tab's). When storage fails the record is built above this tab's version and kept for retry.
+   */
+  async claimAbove(build: (version: number) => StoredAuthState): Promise<StoredAuthState> {
+    try {
+      return await this.writeAbove(this.state.version, build);
+    } catch (error) {
+      this.failed('write', error);
+      return build(this.state.version + 1);
+    }
+  }
+
+  private async writeAbove(localVersion: number, build: (version: number) => StoredAuthState): Promise<StoredAuthState> {
+    let written: StoredAuthState | undefined;
+    await this.storage.update(this.keys.state, (raw) => {
+      written = build(Math.max(safeValidate(raw)?.version ?? 0, localVersion) + 1);
+      return written;
+    });
+    if (!written) throw new StorageError('storage update did not run');
+    return written;
+  }
+
+  /** The per-browser device id, created once and shared by every namespace. */
+  async loadDeviceId(create: () => string): Promise<void> {
+    let id: string | undefined;
+    try {
+      await this.storage.update(this.keys.deviceId, (raw) => {
+        id = typeof raw === 'string' && raw.length > 0 && raw.length <= 200 ? raw : create();
+        return id;
+      });
+      if (!id) throw new StorageError('storage update did not run');
+      this.deviceId = id;
+    } catch (error) {
+      this.failed('write', error);
+    }
+  }
+
+  async deleteLease(): Promise<void> {
+    await this.storage.delete(this.keys.lease);
+  }
+
+  /** Writes the record this tab holds if storage is behind it (a no-op transaction otherwise). */
+  async persistCurrent(): Promise<void> {
+    const record = this.state.record;
+    if (!record || !this.active) return;
+    try {
+      // Strictly newer than what is stored: at an equal version the stored record wins (see TabState.adopt).
+      const result = await this.compareAndSet(record.version - 1, record);
+      this.retryAttempts = 0;
+      if (this.state.record === record) this.pendingWrite = false; // storage holds this record or a newer one now
+      if (!result.written) this.state.adopt(result.current, 'storage');
+    } catch (error) {
+      this.failed('write', error); // schedules the next attempt
+    }
+  }
+
+  /**
+   * Reports a storage failure. A failed write leaves this tab holding a record that storage does not have (a
+   * refreshed pair, a sign-in, or a sign-out tombstone); until it is stored, a reload or a later tab reads the older
+   * record, that is a used refresh token (reuse detection revokes the family) or, after a sign-out, the tokens
+   * themselves. So the write is retried with backoff (1 s doubling to 30 s). Found by the chaos runs.
+   */
+  failed(operation: 'read' | 'write', error: unknown): void {
+    this.telemetry.emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+    if (operation !== 'write') return;
+    this.pendingWrite = true;
+    if (this.retryTimer !== undefined || !this.active) return;
+    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.retryAttempts++, 5));
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.persistCurrent();
+    }, delay);
+  }
+}
+
+function safeValidate(raw: unknown): StoredAuthState | null {
+  try {
+    return validateStoredState(raw);
+  } catch (error) {
+    if (error instanceof AuthError) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,45 @@
+import { CorruptedStateError } from './errors';
+import { isNonEmptyString } from './tokenResponse';
+import type { SignOutReason, StoredAuthState, TokenSet } from './types';
+
+/** The stored record's shape: checked on every read from storage and on every state arriving over the channel. */
+
+const SIGN_OUT_REASONS: ReadonlySet<string> = new Set<SignOutReason>(['user', 'refresh-rejected', 'no-refresh-token']);
+
+function isTokenSet(value: unknown): value is TokenSet {
+  if (value === null || typeof value !== 'object') return false;
+  const t = value as Record<string, unknown>;
+  const nullableString = (v: unknown) => v === null || isNonEmptyString(v);
+  const nullableNumber = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    isNonEmptyString(t.accessToken) &&
+    nullableString(t.refreshToken) &&
+    nullableString(t.idToken) &&
+    isNonEmptyString(t.tokenType) &&
+    nullableString(t.scope) &&
+    nullableNumber(t.expiresAt) &&
+    typeof t.receivedAt === 'number' &&
+    Number.isFinite(t.receivedAt) &&
+    (t.serverVersion === null || typeof t.serverVersion === 'string' || typeof t.serverVersion === 'number')
+  );
+}
+
+/** Structural check of a stored record (also used for records arriving over the channel). */
+export function isStoredAuthState(value: unknown): value is StoredAuthState {
+  if (value === null || typeof value !== 'object') return false;
+  const s = value as Record<string, unknown>;
+  if (s.schema !== 1) return false;
+  if (typeof s.version !== 'number' || !Number.isSafeInteger(s.version) || s.version < 0) return false;
+  if (typeof s.updatedAt !== 'number' || !Number.isFinite(s.updatedAt)) return false;
+  if (s.tokens === null) {
+    return s.signedOutReason === null || (typeof s.signedOutReason === 'string' && SIGN_OUT_REASONS.has(s.signedOutReason));
+  }
+  return isTokenSet(s.tokens) && s.signedOutReason === null;
+}
+
+/** Returns the record, or null for "nothing stored"; throws CorruptedStateError for anything else. */
+export function validateStoredState(value: unknown): StoredAuthState | null {
+  if (value === undefined || value === null) return null;
+  if (!isStoredAuthState(value)) throw new CorruptedStateError('Stored auth state is not a valid tabauth record; ignoring it');
+  return value;
+}
