@@ -128,6 +128,8 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     // The tab's view of time: skewed, and silent once the tab is dead or while it is frozen.
     const tabClock: Clock = {
       now: () => clock.now() + skewMs,
+      // Skew moves the wall clock only, like a system clock being set; the monotonic clock never jumps.
+      monotonic: () => clock.now(),
       setTimeout: (callback, delayMs): TimerHandle => {
         // A timer that fires while the tab is frozen runs at resume, unless it was cleared in between: browsers never
         // run a cleared timer, even one whose task was already queued.
