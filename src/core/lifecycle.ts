@@ -218,6 +218,7 @@ export class Lifecycle {
         ttlMs: requestTimeoutMs + 10_000,
         onStorageFailure: (error) => shared.failed('write', error),
       });
+    shared.useMarker(period.lock.unpersisted);
     period.coordination?.election.start((leading) => {
       if (leading) period.elected.abort();
       leader.leadershipChanged(leading);

@@ -98,6 +98,11 @@ export interface TabSimulation {
   dispose(): Promise<void>;
 }
 
+/** One real macrotask: long enough for dispose() to finish when nothing is in flight. */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** A promise that never settles: what a dead tab's pending work turns into. */
 const never = <T>() => new Promise<T>(() => {});
 
@@ -244,8 +249,15 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         if (!alive) return;
         unmount?.();
         unmount = null;
-        await client.dispose();
+        // The page goes away: dispose's cleanup runs, but a closed page cannot wait for a request still at the
+        // server (client.dispose() alone would). Like a browser, it never sees that answer, and its timers die with
+        // it: this is the lost-response case (see docs/chaos.md), which the 'recoverable' chaos profile never does.
+        const abandoned = await Promise.race([client.dispose().then(() => false), nextMacrotask().then(() => true)]);
         alive = false;
+        if (abandoned) {
+          for (const handle of timers) clock.clearTimeout(handle);
+          timers.clear();
+        }
         webLocks?.releaseTab(name); // the browser releases a closed page's locks
       },
       kill() {
@@ -299,49 +311,83 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
 }
 
 /**
- * Web Locks for simulated tabs: one exclusive FIFO lock per name, shared by every tab of the simulation. Like the
- * browser, it releases a lock (and forgets queued requests) when the holding tab dies or closes, whatever state its
- * callback is in; a killed tab's callback never settles, so nothing else would release it.
+ * Web Locks for simulated tabs: per name, a FIFO queue of exclusive and shared requests shared by every tab of the
+ * simulation (shared holders coexist; an exclusive one waits for all). Like the browser, it releases a lock (and
+ * forgets queued requests) when the holding tab dies or closes, whatever state its callback is in; a killed tab's
+ * callback never settles, so nothing else would release it. `ifAvailable` gets `null` at once when it would wait.
  */
 function createSimulatedWebLocks() {
   interface LockRequest {
     tab: string;
-    callback: () => Promise<unknown>;
+    mode: 'exclusive' | 'shared';
+    callback: (lock: unknown) => Promise<unknown>;
     resolve: (value: unknown) => void;
     reject: (reason: unknown) => void;
     granted: boolean;
   }
   const queues = new Map<string, LockRequest[]>();
+  const queueOf = (name: string) => {
+    if (!queues.has(name)) queues.set(name, []);
+    return queues.get(name)!;
+  };
   const remove = (name: string, request: LockRequest) => {
-    const queue = queues.get(name) ?? [];
+    const queue = queueOf(name);
     const index = queue.indexOf(request);
     if (index < 0) return;
     queue.splice(index, 1);
     grant(name);
   };
-  const grant = (name: string) => {
-    const head = queues.get(name)?.[0];
-    if (!head || head.granted) return;
-    head.granted = true;
+  /** Whether `request` could be granted now, ahead of nobody. */
+  const grantable = (queue: LockRequest[], request: LockRequest) => {
+    for (const other of queue) {
+      if (other === request) return true;
+      if (request.mode === 'exclusive' || other.mode === 'exclusive' || !other.granted) return false;
+    }
+    return true;
+  };
+  const start = (name: string, request: LockRequest) => {
+    request.granted = true;
     // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
     Promise.resolve()
-      .then(() => head.callback())
-      .then(head.resolve, head.reject)
-      .finally(() => remove(name, head));
+      .then(() => request.callback({ name, mode: request.mode }))
+      .then(request.resolve, request.reject)
+      .finally(() => remove(name, request));
+  };
+  const grant = (name: string) => {
+    const queue = queueOf(name);
+    for (const request of queue) if (!request.granted && grantable(queue, request)) start(name, request);
   };
   return {
     forTab(tab: string): WebLocksLike {
       return {
-        request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
+        request<T>(
+          name: string,
+          options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal; ifAvailable?: boolean },
+          callback: (lock: unknown) => Promise<T>,
+        ): Promise<T> {
           return new Promise<T>((resolve, reject) => {
             const { signal } = options;
             if (signal?.aborted) {
               reject(signal.reason);
               return;
             }
-            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
-            if (!queues.has(name)) queues.set(name, []);
-            queues.get(name)!.push(request);
+            const request: LockRequest = {
+              tab,
+              mode: options.mode ?? 'exclusive',
+              callback: callback as (lock: unknown) => Promise<unknown>,
+              resolve: resolve as (value: unknown) => void,
+              reject,
+              granted: false,
+            };
+            const queue = queueOf(name);
+            queue.push(request);
+            if (options.ifAvailable && !grantable(queue, request)) {
+              queue.pop();
+              Promise.resolve()
+                .then(() => callback(null))
+                .then(resolve, reject);
+              return;
+            }
             signal?.addEventListener(
               'abort',
               () => {
