@@ -1,5 +1,5 @@
 import { browserEnvironment, systemClock, type AuthEnvironment, type Clock, type TimerHandle } from './clock';
-import { broadcastChannelCoordination } from './coordination/broadcastChannelTransport';
+import { defaultCoordination } from './coordination/defaultCoordination'; // [perf hook 1/3] native coordination by default
 import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
 import { isDropped, parseTabMessage, PROTOCOL, type TabMessageBody } from './coordination/tabMessages';
 import type { TabCoordination } from './coordination/transport';
@@ -76,7 +76,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const followerRetryMs = options.followerRetryMs ?? 5_000;
   const followerMaxWaitMs = options.followerMaxWaitMs ?? 120_000;
   const policy: RefreshPolicy = { leewayMs: options.refreshLeewayMs ?? 30_000, lifetimeRatio: options.refreshLifetimeRatio ?? 0.1 };
-  const coordinationFactory = options.coordination ?? broadcastChannelCoordination();
+  const coordinationFactory = options.coordination ?? defaultCoordination(); // [perf hook 2/3]
   const tabId = randomId();
   const counters = new CounterSet({ client_type: options.clientType ?? 'web' });
   const eventListeners = new Set<AuthEventListener>();
@@ -350,6 +350,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     try {
       active.coordination = coordinationFactory(`tabauth:${namespace}`);
       active.cleanups.push(active.coordination.channel.subscribe(onMessage));
+      // [perf hook 3/3] a lazily loaded coordination that fails later is reported like one that fails at once.
+      active.coordination.unavailable?.then((error) => session === active && snapshots.setError(error));
     } catch (error) {
       // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
       snapshots.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));

@@ -1,6 +1,6 @@
 import { createAuthClient, type AuthClient } from '../core/authClient';
 import type { Clock, TimerHandle } from '../core/clock';
-import { webLocksRefreshLock, type WebLocksLike } from '../core/coordination/refreshLock';
+import { webLocksRefreshLock } from '../core/coordination/refreshLock';
 import type { CoordinationFactory } from '../core/coordination/transport';
 import type { AuthEvent } from '../core/events';
 import type { AuthClientOptions } from '../core/options';
@@ -12,6 +12,7 @@ import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwork';
+import { createSimulatedWebLocks } from './simulatedWebLocks';
 
 /**
  * N browser tabs in one process: each tab has its own auth client, environment and view of the clock; all share one
@@ -292,70 +293,6 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     async dispose() {
       for (const tab of tabs) await tab.close();
       await clock.settle();
-    },
-  };
-}
-
-/**
- * Web Locks for simulated tabs: one exclusive FIFO lock per name, shared by every tab of the simulation. Like the
- * browser, it releases a lock (and forgets queued requests) when the holding tab dies or closes, whatever state its
- * callback is in; a killed tab's callback never settles, so nothing else would release it.
- */
-function createSimulatedWebLocks() {
-  interface LockRequest {
-    tab: string;
-    callback: () => Promise<unknown>;
-    resolve: (value: unknown) => void;
-    reject: (reason: unknown) => void;
-    granted: boolean;
-  }
-  const queues = new Map<string, LockRequest[]>();
-  const remove = (name: string, request: LockRequest) => {
-    const queue = queues.get(name) ?? [];
-    const index = queue.indexOf(request);
-    if (index < 0) return;
-    queue.splice(index, 1);
-    grant(name);
-  };
-  const grant = (name: string) => {
-    const head = queues.get(name)?.[0];
-    if (!head || head.granted) return;
-    head.granted = true;
-    // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
-    Promise.resolve()
-      .then(() => head.callback())
-      .then(head.resolve, head.reject)
-      .finally(() => remove(name, head));
-  };
-  return {
-    forTab(tab: string): WebLocksLike {
-      return {
-        request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
-          return new Promise<T>((resolve, reject) => {
-            const { signal } = options;
-            if (signal?.aborted) {
-              reject(signal.reason);
-              return;
-            }
-            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
-            if (!queues.has(name)) queues.set(name, []);
-            queues.get(name)!.push(request);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
-                remove(name, request);
-                reject(signal.reason);
-              },
-              { once: true },
-            );
-            grant(name);
-          });
-        },
-      };
-    },
-    releaseTab(tab: string) {
-      for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
 }

@@ -136,7 +136,7 @@ export interface TestApi {
   refreshCalls: RefreshCallRecord[];
   /** tabauth events, in order, with the time they were seen. */
   events: Array<{ at: number; event: { type: string } & Record<string, unknown> }>;
-  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline. */
+  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline, pagehide[:persisted], pageshow[:persisted]. */
   lifecycle: Array<{ type: string; at: number }>;
   /** tabauth metrics summed per counter name (empty for other modes). */
   metrics(): Record<string, number>;

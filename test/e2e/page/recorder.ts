@@ -32,7 +32,7 @@ export class Recorder {
   readonly refreshCalls: RefreshCallRecord[] = [];
   readonly events: TestApi['events'] = [];
   readonly leadershipAt: number[] = [];
-  /** Page lifecycle events (freeze, resume, visibilitychange, online, offline) as this page saw them. */
+  /** Page lifecycle events (freeze, resume, visibilitychange, online, offline, pagehide, pageshow) as this page saw them. */
   readonly lifecycle: Array<{ type: string; at: number }> = [];
   forcedSignOuts = 0;
   invalidGrants = 0;
@@ -48,6 +48,10 @@ export class Recorder {
       document.addEventListener(type, () => this.lifecycle.push({ type: type === 'visibilitychange' ? `visibility:${document.visibilityState}` : type, at: now() }));
     }
     for (const type of ['online', 'offline'] as const) window.addEventListener(type, () => this.lifecycle.push({ type, at: now() }));
+    // 'pagehide:persisted' = going into the back/forward cache, 'pageshow:persisted' = restored from it.
+    for (const type of ['pagehide', 'pageshow'] as const) {
+      window.addEventListener(type, (event) => this.lifecycle.push({ type: event.persisted ? `${type}:persisted` : type, at: now() }));
+    }
   }
 
   /** Records the first time this tab holds `accessToken`. */
