@@ -137,11 +137,11 @@ raw figures in \`bench/results.json\`.
 - **IndexedDB open + read**: the same page in mode \`idb-floor\` (test/e2e/page/modes/idbFloor.ts): open a database,
   read one record holding a real token response, done. One floor tab is opened before each library tab, in the
   same context, with the row's N tabs open, so both see the same machine load.
-- **Web Lock handoff**: every tab of a tabauth row also requests two bare exclusive Web Locks, queued in the same
-  tab order as tabauth's election, so when the leader is closed or crashed the same next tab gets all three, measured
-  from the same instant. The floor lets go of its lock on \`pagehide\`, as tabauth's election does; the other is
-  held until the browser releases it with the page (the handoff a holder without a pagehide handler gets; after a
-  crash no pagehide runs, so there both are the browser's release).
+- **Web Lock handoff**: N bare pages (mode \`idb-floor\`, no library) in a context of their own, each requesting two
+  bare exclusive Web Locks; the holder is closed or crashed exactly as tabauth's leader is, and the figure is the
+  next page's grant, measured the same way. The floor lets go of its lock on \`pagehide\`, as tabauth's election
+  does; the other lock is held until the browser releases it with the page (the handoff a holder without a pagehide
+  handler gets; after a crash no pagehide runs, so there both are the browser's release).
 
 ## Columns
 - **refresh req. / rotation**: refresh_token requests the provider received ÷ ${s.rotations}. 1.00 is the minimum.

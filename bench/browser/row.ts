@@ -25,7 +25,7 @@ export async function runRow(world: BenchWorld, mode: PageMode, tabCount: number
     const tabs = await openTabs(context, url, tabCount, mode);
     const rotations = await runRotations(world, mode, tabs);
     const newTab = await runNewTabs(world, context, mode, namespace, tabs);
-    const takeover = mode === 'tabauth' ? await runTakeovers(world, context, url, tabs) : null;
+    const takeover = mode === 'tabauth' ? await runTakeovers(world, context, url, tabs, namespace) : null;
     return { mode, tabs: tabCount, rotations: world.settings.rotations, ...rotations, newTab, takeover };
   } finally {
     await context.close().catch(() => {});
