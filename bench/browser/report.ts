@@ -130,7 +130,7 @@ raw figures in \`bench/results.json\`.
   \`WebStorageStateStore\` on localStorage shared by the tabs, \`accessTokenExpiringNotificationTimeInSeconds: ${s.oidcNotifySeconds}\`,
   seeded with the same code-flow tokens as a \`User\`: test/e2e/page/modes/oidcClientTs.ts.
 
-## Floors (bare platform, measured in the same run, same tabs or same context)
+## Floors (the bare platform doing the same job, measured in the same run)
 - **BroadcastChannel fan-out**: during each row's rotation window, every ${s.channelFloorIntervalMs} ms (jittered) one tab (in turn) posts a
   ${s.channelFloorPaddingChars}-character message (about a tabauth state message with a JWT pair) on a plain \`BroadcastChannel\` that every tab
   listens to; the figure is the time until the last other tab received it. Same tabs, same API load, same moment.
@@ -158,7 +158,7 @@ raw figures in \`bench/results.json\`.
   \`leadership-gained\` (that tab's clock); ${s.samples} of each.
 - **back/forward cache**: ${s.bfcacheTrials} trials per library; "newest pair" = the tab that came back holds the same access token as
   the tab that stayed, within 10 s.
-- p99 is the nearest-rank percentile: with 20-30 samples it is the largest or second largest.
+- p99 is the nearest-rank percentile: with up to 100 samples it is the largest sample, so read it as "the worst of n".
 
 ## Notes
 ${notes}

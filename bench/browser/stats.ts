@@ -10,7 +10,7 @@ export interface Summary {
   max: number | null;
 }
 
-/** Nearest-rank percentile (p99 of 20 samples is the largest; say so where it matters). */
+/** Nearest-rank percentile (p99 of up to 100 samples is the largest one; the report says so). */
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
