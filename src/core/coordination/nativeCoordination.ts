@@ -108,7 +108,10 @@ export function nativeCoordination(options: NativeCoordinationOptions = {}): Coo
           return new Promise<void>((resolve) => {
             current.release = resolve;
             leader = true;
-            onChange?.(true);
+            // Outside the lock callback: a listener that throws must not make the browser release the lock.
+            queueMicrotask(() => {
+              if (campaign === current && leader) onChange?.(true);
+            });
           });
         })
         .catch(() => {
