@@ -1,6 +1,6 @@
 import { AccessTokens, assertRejectedVersion } from './accessTokens';
 import { systemClock, type Clock } from './clock';
-import { broadcastChannelCoordination } from './coordination/broadcastChannelTransport';
+import { defaultCoordination } from './coordination/defaultCoordination';
 import { browserEnvironment, type AuthEnvironment } from './environment';
 import { AuthError, DisposedError } from './errors';
 import type { AuthEventListener } from './events';
@@ -119,7 +119,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       tabId,
       clock,
       environment,
-      coordination: options.coordination ?? broadcastChannelCoordination(),
+      coordination: options.coordination ?? defaultCoordination(),
       refreshLock: options.refreshLock,
       requestTimeoutMs,
       peerQueryMs: options.peerQueryMs ?? 100,

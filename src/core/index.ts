@@ -43,6 +43,14 @@ export { createIndexedDbStorage, type IndexedDbStorageOptions } from './storage/
 export { createMemoryStorage } from './storage/memoryStorage';
 export type { AuthStorage } from './storage/storage';
 export { broadcastChannelCoordination, type BroadcastChannelCoordinationOptions } from './coordination/broadcastChannelTransport';
+export { defaultCoordination } from './coordination/defaultCoordination';
+export {
+  nativeCoordination,
+  nativeCoordinationAvailable,
+  type BroadcastChannelLike,
+  type NativeCoordinationOptions,
+  type PageLifecycleTarget,
+} from './coordination/nativeCoordination';
 export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination } from './coordination/transport';
 export { defaultRefreshLock, leaseRefreshLock, webLocksRefreshLock, type RefreshLock, type WebLocksLike } from './coordination/refreshLock';
 export { decodeJwtClaims } from './jwt';

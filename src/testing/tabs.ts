@@ -1,6 +1,6 @@
 import { createAuthClient, type AuthClient } from '../core/authClient';
 import type { Clock, TimerHandle } from '../core/clock';
-import { webLocksRefreshLock, type WebLocksLike } from '../core/coordination/refreshLock';
+import { webLocksRefreshLock } from '../core/coordination/refreshLock';
 import type { CoordinationFactory } from '../core/coordination/transport';
 import type { AuthEvent } from '../core/events';
 import type { AuthClientOptions } from '../core/options';
@@ -12,6 +12,7 @@ import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwork';
+import { createSimulatedWebLocks } from './simulatedWebLocks';
 
 /**
  * N browser tabs in one process: each tab has its own auth client, environment and view of the clock; all share one
@@ -306,104 +307,6 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     async dispose() {
       for (const tab of tabs) await tab.close();
       await clock.settle();
-    },
-  };
-}
-
-/**
- * Web Locks for simulated tabs: per name, a FIFO queue of exclusive and shared requests shared by every tab of the
- * simulation (shared holders coexist; an exclusive one waits for all). Like the browser, it releases a lock (and
- * forgets queued requests) when the holding tab dies or closes, whatever state its callback is in; a killed tab's
- * callback never settles, so nothing else would release it. `ifAvailable` gets `null` at once when it would wait.
- */
-function createSimulatedWebLocks() {
-  interface LockRequest {
-    tab: string;
-    mode: 'exclusive' | 'shared';
-    callback: (lock: unknown) => Promise<unknown>;
-    resolve: (value: unknown) => void;
-    reject: (reason: unknown) => void;
-    granted: boolean;
-  }
-  const queues = new Map<string, LockRequest[]>();
-  const queueOf = (name: string) => {
-    if (!queues.has(name)) queues.set(name, []);
-    return queues.get(name)!;
-  };
-  const remove = (name: string, request: LockRequest) => {
-    const queue = queueOf(name);
-    const index = queue.indexOf(request);
-    if (index < 0) return;
-    queue.splice(index, 1);
-    grant(name);
-  };
-  /** Whether `request` could be granted now, ahead of nobody. */
-  const grantable = (queue: LockRequest[], request: LockRequest) => {
-    for (const other of queue) {
-      if (other === request) return true;
-      if (request.mode === 'exclusive' || other.mode === 'exclusive' || !other.granted) return false;
-    }
-    return true;
-  };
-  const start = (name: string, request: LockRequest) => {
-    request.granted = true;
-    // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
-    Promise.resolve()
-      .then(() => request.callback({ name, mode: request.mode }))
-      .then(request.resolve, request.reject)
-      .finally(() => remove(name, request));
-  };
-  const grant = (name: string) => {
-    const queue = queueOf(name);
-    for (const request of queue) if (!request.granted && grantable(queue, request)) start(name, request);
-  };
-  return {
-    forTab(tab: string): WebLocksLike {
-      return {
-        request<T>(
-          name: string,
-          options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal; ifAvailable?: boolean },
-          callback: (lock: unknown) => Promise<T>,
-        ): Promise<T> {
-          return new Promise<T>((resolve, reject) => {
-            const { signal } = options;
-            if (signal?.aborted) {
-              reject(signal.reason);
-              return;
-            }
-            const request: LockRequest = {
-              tab,
-              mode: options.mode ?? 'exclusive',
-              callback: callback as (lock: unknown) => Promise<unknown>,
-              resolve: resolve as (value: unknown) => void,
-              reject,
-              granted: false,
-            };
-            const queue = queueOf(name);
-            queue.push(request);
-            if (options.ifAvailable && !grantable(queue, request)) {
-              queue.pop();
-              Promise.resolve()
-                .then(() => callback(null))
-                .then(resolve, reject);
-              return;
-            }
-            signal?.addEventListener(
-              'abort',
-              () => {
-                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
-                remove(name, request);
-                reject(signal.reason);
-              },
-              { once: true },
-            );
-            grant(name);
-          });
-        },
-      };
-    },
-    releaseTab(tab: string) {
-      for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
 }

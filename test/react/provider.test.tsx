@@ -149,6 +149,7 @@ describe('StrictMode', () => {
     expect(OPEN_BROADCAST_CHANNELS.size).toBe(before);
     // An external client is never disposed by the provider: it can be mounted again.
     const again = client.mount();
+    await act(() => realTicks()); // broadcast-channel is loaded lazily: the channel opens once the module is there
     expect(OPEN_BROADCAST_CHANNELS.size).toBe(before + 1);
     again();
     await client.dispose();

@@ -1,7 +1,10 @@
+import type { AuthError } from '../errors';
+
 /**
- * The two narrow interfaces the auth client needs from "the other tabs". The default implementation uses
- * broadcast-channel (see broadcastChannelTransport.ts); tabauth/testing has an in-memory twin on a simulated clock,
- * and one contract test suite runs against both.
+ * The two narrow interfaces the auth client needs from "the other tabs". The default implementation is the native
+ * one (BroadcastChannel + a Web Locks election, nativeCoordination.ts) and broadcast-channel where those are missing
+ * (broadcastChannelTransport.ts, loaded lazily; see defaultCoordination.ts); tabauth/testing has an in-memory twin on
+ * a simulated clock, and one contract test suite runs against all three.
  */
 
 /** Messages to every other tab of the same origin and namespace (never echoed to the sender). */
@@ -24,6 +27,12 @@ export interface LeaderElection {
 export interface TabCoordination {
   channel: TabChannel;
   election: LeaderElection;
+  /**
+   * Settles (with the error to report) if the coordination turns out to be unusable after it was created, e.g. a
+   * lazily loaded transport that could not be loaded or started. The tab then runs alone: its election makes it the
+   * leader, posts go nowhere. Absent or never settling for a coordination that works.
+   */
+  unavailable?: Promise<AuthError>;
 }
 
 /** Creates the channel and the election for one tab. Called on mount, closed on dispose. */

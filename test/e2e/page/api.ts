@@ -7,7 +7,8 @@
  * `dueAt`, `expiresAt` and `RefreshCallRecord.clockAt` use `Date.now()`, the clock tabauth itself uses.
  */
 
-export type PageMode = 'tabauth' | 'react' | 'naive' | 'oidc-client-ts';
+/** 'idb-floor' is no library: the bench's floor for a new tab, one bare IndexedDB open + read (modes/idbFloor.ts). */
+export type PageMode = 'tabauth' | 'react' | 'naive' | 'oidc-client-ts' | 'idb-floor';
 
 export interface PageConfig {
   mode: PageMode;
@@ -119,6 +120,8 @@ export interface PageSnapshot {
   refreshRequests: number;
   /** performance.now() (ms since navigation start) when the tab first had a usable access token. */
   usableAfterMs: number | null;
+  /** performance.now() when the mode's chunk had loaded and its code started (before that: HTML, main chunk, mode chunk). */
+  modeStartMs: number | null;
   /** Epoch ms at which this tab became the leader (tabauth). */
   leadershipAt: number[];
   apiCalls: number;
@@ -136,7 +139,7 @@ export interface TestApi {
   refreshCalls: RefreshCallRecord[];
   /** tabauth events, in order, with the time they were seen. */
   events: Array<{ at: number; event: { type: string } & Record<string, unknown> }>;
-  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline. */
+  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline, pagehide[:persisted], pageshow[:persisted]. */
   lifecycle: Array<{ type: string; at: number }>;
   /** tabauth metrics summed per counter name (empty for other modes). */
   metrics(): Record<string, number>;
@@ -147,6 +150,24 @@ export interface TestApi {
   stopApiLoop(): Promise<void>;
   signIn(tokenResponse: Record<string, unknown>): Promise<void>;
   signOut(options?: { revoke?: boolean }): Promise<void>;
+  /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
+  probes: PlatformProbes;
+}
+
+/** Times are epoch ms with sub-millisecond resolution (`performance.timeOrigin + performance.now()`). */
+export interface PlatformProbes {
+  /** Opens a plain BroadcastChannel and records when each message arrives. */
+  listenChannel(name: string): void;
+  /** Posts `{ id, padding }` on that channel; returns when it was posted. */
+  postChannel(name: string, id: number, paddingChars: number): number;
+  /** Message id -> arrival time in this tab. */
+  channelArrivals(name: string): Record<number, number>;
+  /**
+   * Requests an exclusive Web Lock and holds it; `lockGrantedAt` says when it got it. `releaseOnPageHide`: let go
+   * on `pagehide` (as tabauth's election does), else hold it until the browser releases it with the page.
+   */
+  holdLock(name: string, releaseOnPageHide: boolean): void;
+  lockGrantedAt(name: string): number | null;
 }
 
 declare global {
