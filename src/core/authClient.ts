@@ -55,6 +55,15 @@ export interface AuthClient {
   on(listener: AuthEventListener): () => void;
   /** Counters labelled with the client type. */
   metrics(): Counter[];
+  // devtools hook (tabauth/devtools "Expire"): start
+  /**
+   * For development tools only: treats the access token this tab holds as expired from now on, in this tab's memory
+   * (storage and the other tabs keep the pair as it is). The next `getAccessToken()` here then refreshes through the
+   * leader, and a leader's own refresh timer fires at once. Returns the version it marked, or null when this tab
+   * holds no pair. Optional, so other AuthClient implementations need not have it.
+   */
+  markExpired?(): number | null;
+  // devtools hook: end
 }
 
 interface Session {
@@ -515,6 +524,16 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return () => eventListeners.delete(listener);
     },
     metrics: () => counters.list(),
+    // devtools hook (tabauth/devtools "Expire"): start. Same version and token strings, so `sameState` still matches
+    // the stored record and nothing adopted from storage or the channel undoes the mark until a newer pair arrives.
+    markExpired() {
+      if (!current?.tokens) return null;
+      current = { ...current, tokens: { ...current.tokens, expiresAt: clock.now() } };
+      syncSnapshot();
+      scheduleProactiveRefresh();
+      return current.version;
+    },
+    // devtools hook: end
   };
 }
 
