@@ -44,7 +44,7 @@ const report = (): DevtoolsTabReport => ({
     scope: 'openid profile',
     expiresAt: 1_900_000_060_000,
     receivedAt: 1_900_000_000_000,
-    claims: { sub: 'user-1', iss: 'https://id.example', aud: 'spa', exp: 1_900_000_060, iat: 1_900_000_000 },
+    claims: { from: 'id-token', sub: 'user-1', iss: 'https://id.example', aud: 'spa', exp: 1_900_000_060, iat: 1_900_000_000 },
   },
   counters: { refreshRequests: 1, refreshSuccesses: 1, refreshFailures: 0, refreshSkipped: 0, adoptions: 2, leadershipGained: 1, messagesDropped: 0, signOuts: 0, storageErrors: 0 },
   canExpire: true,

@@ -43,6 +43,13 @@ describe('timeline entries', () => {
     expect(asCode('x'.repeat(100))).toHaveLength(64);
   });
 
+  it('names the tab that asked for a devtools command', () => {
+    const command: DevtoolsTimelineEntry = { tabId: 't', seq: 1, at: 1, kind: 'devtools-refresh', version: 2, toVersion: null, detail: 'from:abcdef123456' };
+    expect(describeEntry(command)).toBe('devtools: forced a refresh v2 (asked by #abcdef)');
+    expect(describeEntry(command, (tabId) => (tabId === 'abcdef123456' ? 'Tab 2' : '?'))).toBe('devtools: forced a refresh v2 (asked by Tab 2)');
+    expect(describeEntry({ ...command, kind: 'devtools-expire', detail: 'this-tab' })).toBe('devtools: marked v2 expired (here)');
+  });
+
   it('merges the tabs in time order; same time keeps arrival order; each tab keeps its sequence', () => {
     let timeline: readonly DevtoolsTimelineEntry[] = [];
     timeline = mergeEntries(timeline, [entry('a', 1, 100), entry('a', 2, 300)], 50);

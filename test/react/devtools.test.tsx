@@ -122,7 +122,7 @@ describe('<TabauthDevtools> from tabauth/devtools/production', () => {
       }
       const fingerprints = [first, second].map(({ container }) => within(container).getByTestId('tabauth-devtools-fingerprint').dataset.value);
       expect(fingerprints[0]).toBe(fingerprints[1]);
-      expect(rows(first.container).map((row) => row.querySelector('label')?.textContent?.trim())).toEqual(['First(this tab)', 'Second']);
+      expect(rows(first.container).map((row) => row.querySelector('label')?.textContent?.trim())).toEqual(['Firstthis tab', 'Second']);
       const html = document.documentElement.outerHTML;
       for (const secret of secretsOf(tokens)) expect(html.includes(secret)).toBe(false);
     } finally {

@@ -68,6 +68,8 @@ export interface DevtoolsTokenSummary {
 }
 
 export interface DevtoolsClaims {
+  /** Which token the claims were decoded from. */
+  from: 'id-token' | 'access-token';
   sub: string | null;
   iss: string | null;
   aud: string | null;
@@ -255,6 +257,7 @@ export function parseEntry(value: unknown, from: string): DevtoolsTimelineEntry 
 function parseClaims(value: unknown): DevtoolsClaims {
   const raw = object(value);
   return {
+    from: oneOf(['id-token', 'access-token'] as const)(raw.from),
     sub: nullable(raw.sub, text(256)),
     iss: nullable(raw.iss, text(256)),
     aud: nullable(raw.aud, text(256)),

@@ -36,7 +36,11 @@ const numeric = (value: unknown): number | null => (typeof value === 'number' &&
 
 /** Decodes display claims (id token first, like `useAuth().claims`); null for opaque or malformed tokens. */
 export function displayClaims(tokens: TokenSet): DevtoolsClaims | null {
-  for (const token of [tokens.idToken, tokens.accessToken]) {
+  const candidates = [
+    ['id-token', tokens.idToken],
+    ['access-token', tokens.accessToken],
+  ] as const;
+  for (const [from, token] of candidates) {
     if (!token) continue;
     let claims: Record<string, unknown>;
     try {
@@ -45,7 +49,7 @@ export function displayClaims(tokens: TokenSet): DevtoolsClaims | null {
       continue;
     }
     const aud = Array.isArray(claims.aud) ? claims.aud.filter((value) => typeof value === 'string').join(' ') : claims.aud;
-    return { sub: shortText(claims.sub), iss: shortText(claims.iss), aud: shortText(aud), exp: numeric(claims.exp), iat: numeric(claims.iat) };
+    return { from, sub: shortText(claims.sub), iss: shortText(claims.iss), aud: shortText(aud), exp: numeric(claims.exp), iat: numeric(claims.iat) };
   }
   return null;
 }

@@ -93,10 +93,14 @@ export function mergeEntries(
   return merged.length > limit ? merged.slice(merged.length - limit) : merged;
 }
 
-/** One line of plain language for an entry (the tab is named by the caller). */
-export function describeEntry(entry: DevtoolsTimelineEntry): string {
+/**
+ * One line of plain language for an entry. The tab it happened in is named by the caller; `nameOf` names the tab a
+ * devtools command came from (default: the start of its id).
+ */
+export function describeEntry(entry: DevtoolsTimelineEntry, nameOf: (tabId: string) => string = (tabId) => `#${tabId.slice(0, 6)}`): string {
   const v = (version: number | null) => (version === null ? '' : ` v${version}`);
-  const because = entry.detail ? ` (${entry.detail.replace(/[-_:]/g, ' ')})` : '';
+  const requester = entry.detail?.startsWith('from:') ? entry.detail.slice('from:'.length) : null;
+  const because = requester ? ` (asked by ${nameOf(requester)})` : entry.detail === 'this-tab' ? ' (here)' : entry.detail ? ` (${entry.detail.replace(/[-_:]/g, ' ')})` : '';
   switch (entry.kind) {
     case 'refresh-started':
       return `refresh of${v(entry.version)} sent${because}`;

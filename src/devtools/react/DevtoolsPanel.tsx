@@ -50,6 +50,7 @@ export function DevtoolsPanel({ bridge, state, id, onClose }: DevtoolsPanelProps
   const [chosen, setChosen] = useState<string | null>(null);
   const target = state.tabs.find((tab) => tab.tabId === chosen) ?? state.self ?? null;
   const byId = new Map(state.tabs.map((tab) => [tab.tabId, tab]));
+  const nameOf = (tabId: string) => tabName(byId.get(tabId), tabId);
   const leaders = state.tabs.filter((tab) => tab.isLeader && tab.status !== 'loading').length;
   const pending = state.commands.some((command) => command.status === 'pending' && command.target === target?.tabId);
   const canAct = target !== null && target.status === 'authenticated' && !pending;
@@ -110,7 +111,7 @@ export function DevtoolsPanel({ bridge, state, id, onClose }: DevtoolsPanelProps
                         aria-label={`Act on ${tabName(tab, tab.tabId)}`}
                       />{' '}
                       {tabName(tab, tab.tabId)}
-                      {tab.self ? <em className="tdt-self">(this tab)</em> : null}
+                      {tab.self ? <em className="tdt-self">this tab</em> : null}
                     </label>
                   </td>
                   <td>
@@ -120,7 +121,7 @@ export function DevtoolsPanel({ bridge, state, id, onClose }: DevtoolsPanelProps
                   </td>
                   <td className="tdt-mono">v{tab.version}</td>
                   <td title={tab.lastEvent ? clock(tab.lastEvent.at) : undefined}>
-                    {tab.lastEvent ? `${describeEntry(tab.lastEvent)}, ${ago(now, tab.lastEvent.at)}` : <span className="tdt-empty">none yet</span>}
+                    {tab.lastEvent ? `${describeEntry(tab.lastEvent, nameOf)}, ${ago(now, tab.lastEvent.at)}` : <span className="tdt-empty">none yet</span>}
                   </td>
                   <td>
                     {tab.visibility}
@@ -166,7 +167,7 @@ export function DevtoolsPanel({ bridge, state, id, onClose }: DevtoolsPanelProps
         <Counters totals={state.totals} own={state.self?.counters ?? null} dropped={state.dropped} />
 
         <h3>Timeline ({state.timeline.length})</h3>
-        <Timeline entries={state.timeline} tabs={byId} />
+        <Timeline entries={state.timeline} nameOf={nameOf} />
       </div>
     </section>
   );
@@ -214,6 +215,7 @@ function ThisTab({ tab, now }: { tab: DevtoolsTab | null; now: number }) {
     );
     const claims = token.claims;
     if (claims) {
+      rows.push(['claims of', claims.from === 'id-token' ? 'the id token (decoded, not verified)' : 'the access token (decoded, not verified)']);
       if (claims.sub !== null) rows.push(['sub', claims.sub]);
       if (claims.iss !== null) rows.push(['iss', claims.iss]);
       if (claims.aud !== null) rows.push(['aud', claims.aud]);
@@ -276,7 +278,7 @@ function CounterRow({ id, label, total, own }: { id: string; label: string; tota
   );
 }
 
-function Timeline({ entries, tabs }: { entries: readonly DevtoolsTimelineEntry[]; tabs: Map<string, DevtoolsTab> }) {
+function Timeline({ entries, nameOf }: { entries: readonly DevtoolsTimelineEntry[]; nameOf: (tabId: string) => string }) {
   if (entries.length === 0) return <p className="tdt-empty">Nothing has happened yet.</p>;
   // Newest first; the panel shows the last 80 (the bridge keeps more).
   const shown = entries.slice(-80).reverse();
@@ -285,8 +287,8 @@ function Timeline({ entries, tabs }: { entries: readonly DevtoolsTimelineEntry[]
       {shown.map((entry) => (
         <li key={`${entry.tabId}:${entry.seq}`} data-kind={entry.kind} data-tab-id={entry.tabId} data-testid="tabauth-devtools-entry">
           <span className="tdt-mono">{clock(entry.at)}</span>
-          <span className="tdt-who">{tabName(tabs.get(entry.tabId), entry.tabId)}</span>
-          <span className="tdt-what">{describeEntry(entry)}</span>
+          <span className="tdt-who">{nameOf(entry.tabId)}</span>
+          <span className="tdt-what">{describeEntry(entry, nameOf)}</span>
         </li>
       ))}
     </ol>

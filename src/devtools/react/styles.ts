@@ -85,11 +85,12 @@ ${R} td { padding: 3px 4px; border-bottom: 1px solid var(--tdt-border); vertical
 ${R} tr[data-selected='true'] td { background: var(--tdt-bg2); }
 ${R} tr[data-silent='true'] td { opacity: 0.55; }
 ${R} .tdt-tabs tbody tr { cursor: pointer; }
+${R} .tdt-tabs td:first-child { white-space: nowrap; }
 ${R} .tdt-role { display: inline-block; padding: 0 6px; border-radius: 999px; font-weight: 600; white-space: nowrap; background: var(--tdt-bg2); color: var(--tdt-muted); }
 ${R} .tdt-role[data-role='leader'] { background: var(--tdt-leader-bg); color: var(--tdt-leader); }
 ${R} .tdt-role[data-role='follower'] { background: var(--tdt-follower-bg); color: var(--tdt-follower); }
 ${R} .tdt-role[data-role='signed-out'] { background: var(--tdt-bad-bg); color: var(--tdt-bad); }
-${R} .tdt-self { color: var(--tdt-muted); font-style: normal; margin-left: 4px; }
+${R} .tdt-self { display: block; color: var(--tdt-muted); font-style: normal; font-size: 11px; padding-left: 20px; }
 ${R} .tdt-actions { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 8px; }
 ${R} .tdt-actions .tdt-target { flex: 1 1 100%; color: var(--tdt-muted); }
 ${R} .tdt-button { border: 1px solid var(--tdt-border); background: var(--tdt-bg2); color: var(--tdt-text); border-radius: 6px; padding: 3px 9px; font: inherit; cursor: pointer; }
