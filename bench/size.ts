@@ -52,6 +52,19 @@ const subjects: Subject[] = [
     dependencies: tabauthDeps,
     note: 'all three entries in one app',
   },
+  {
+    label: 'tabauth/devtools (production build)',
+    entry: './src/devtools/index.ts',
+    dependencies: tabauthDeps,
+    note: 'what `<TabauthDevtools>` from tabauth/devtools leaves in a production bundle: a component that renders null (the panel is tree-shaken away)',
+  },
+  {
+    label: 'tabauth/devtools/production',
+    entry: './src/devtools/production.ts',
+    dependencies: tabauthDeps,
+    note: 'the panel itself (what tabauth/devtools costs in development, or when opted in): React component, styles and the devtools core, plus the core code it uses',
+  },
+  { label: 'tabauth/devtools/core', entry: './src/devtools/core/index.ts', dependencies: tabauthDeps, note: 'the framework-free devtools bridge, plus the core code it uses' },
   { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,
