@@ -341,15 +341,18 @@ export function createDevtoolsBridge(client: AuthClient, options: DevtoolsBridge
     scheduleReport();
   };
 
+  const openChannel = (): DevtoolsChannel | null => {
+    try {
+      return channelFactory ? channelFactory(devtoolsChannelName(namespace)) : null;
+    } catch {
+      return null; // e.g. a sandboxed iframe where BroadcastChannel throws: this tab only
+    }
+  };
+
   const begin = () => {
     // A restart must count as newer even within the same millisecond.
     startedAt = Math.max(clock.now(), startedAt + 1);
-    let channel: DevtoolsChannel | null = null;
-    try {
-      channel = channelFactory ? channelFactory(devtoolsChannelName(namespace)) : null;
-    } catch {
-      channel = null; // e.g. a sandboxed iframe without BroadcastChannel: this tab only
-    }
+    const channel = openChannel();
     const active: Session = { channel, cleanups: [], heartbeat: undefined, pending: new Map() };
     session = active;
     if (channel) active.cleanups.push(channel.subscribe(onMessage));
