@@ -10,6 +10,9 @@ const entries = {
   react: resolve(root, 'src/react/index.ts'),
   query: resolve(root, 'src/query/index.ts'),
   testing: resolve(root, 'src/testing/index.ts'),
+  devtools: resolve(root, 'src/devtools/index.ts'),
+  'devtools-production': resolve(root, 'src/devtools/production.ts'),
+  'devtools-core': resolve(root, 'src/devtools/core/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
@@ -21,6 +24,10 @@ export default defineConfig({
       'tabauth/react': entries.react,
       'tabauth/query': entries.query,
       'tabauth/testing': entries.testing,
+      // The longer names first: an alias also matches its sub-paths ('tabauth/devtools' would catch '.../core').
+      'tabauth/devtools/production': entries['devtools-production'],
+      'tabauth/devtools/core': entries['devtools-core'],
+      'tabauth/devtools': entries.devtools,
       tabauth: entries.index,
     },
   },

@@ -21,6 +21,19 @@ import { dependenciesOf, kB, measureSubject, root, tabauthDependencies, tabauthS
 
 const subjects: Subject[] = [
   ...tabauthSubjects,
+  {
+    label: 'tabauth/devtools (production build)',
+    entry: './src/devtools/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'what `<TabauthDevtools>` from tabauth/devtools leaves in a production bundle: a component that renders null (the panel is tree-shaken away)',
+  },
+  {
+    label: 'tabauth/devtools/production',
+    entry: './src/devtools/production.ts',
+    dependencies: tabauthDependencies,
+    note: 'the panel itself (what tabauth/devtools costs in development, or when opted in): React component, styles and the devtools core, plus the core code it uses',
+  },
+  { label: 'tabauth/devtools/core', entry: './src/devtools/core/index.ts', dependencies: tabauthDependencies, note: 'the framework-free devtools bridge, plus the core code it uses' },
   { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,

@@ -67,6 +67,13 @@ export interface AuthClient {
   on(listener: AuthEventListener): () => void;
   /** Counters labelled with the client type. */
   metrics(): Counter[];
+  /**
+   * For development tools only (tabauth/devtools "Expire"): treats the access token this tab holds as expired from
+   * now on, in this tab's memory (storage and the other tabs keep the pair as it is). The next `getAccessToken()`
+   * here then refreshes through the leader, and a leader's own refresh timer fires at once. Returns the version it
+   * marked, or null when this tab holds no pair. Optional, so other AuthClient implementations need not have it.
+   */
+  markExpired?(): number | null;
 }
 
 /**
@@ -175,6 +182,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     on: (listener) => telemetry.on(listener),
     metrics: () => telemetry.metrics(),
+    markExpired() {
+      const version = freshness.markExpired();
+      leader.schedule();
+      return version;
+    },
   };
 
   /** RFC 7009 at sign-out: bounded by requestTimeoutMs; a failure is an event, never a failed sign-out. */

@@ -111,6 +111,16 @@ export class Freshness {
     }
   }
 
+  /** Development tools: the held pair counts as expired from now on (in this tab only); its version, or null. */
+  markExpired(): number | null {
+    const anchor = this.current();
+    if (!anchor) return null;
+    anchor.lifetimeMs = anchor.lifetimeMs ?? 0;
+    anchor.receivedAtMono = monotonicNow(this.clock) - anchor.lifetimeMs;
+    this.watchExpiry();
+    return anchor.record.version;
+  }
+
   /** The snapshot's `expired` flag needs a timer: one per pair, only while mounted. */
   setWatching(watching: boolean): void {
     this.watching = watching;

@@ -7,9 +7,13 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import { browserEnvironment, createAuthClient, oauth2RefreshGrant } from 'tabauth';
 import { AuthProvider, useAccessToken, useAuth, useAuthClient } from 'tabauth/react';
 import { authedFetch, createAuthedQueryClient } from 'tabauth/query';
+// The production entry: `tabauth/devtools` renders only when NODE_ENV is 'development', which `npm start` is but the
+// static Storybook build (`npm run build-storybook`, and the Chromium tests that use it) is not.
+import { TabauthDevtools } from 'tabauth/devtools/production';
 import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub, type TabHandle } from './demoHub';
 import { EventLog, clockTime, describeEvent, seconds, useLogLines, useNow, type LogLine, type Tone } from './eventLog';
 import { createNaiveClient, fingerprint, type NaiveClient, type NaiveState } from './naiveClient';
+import { useDemoTheme } from './theme';
 
 export interface TabAppProps {
   /** Key of the demo hub in the parent window. */
@@ -64,9 +68,12 @@ function CoordinatedTab({ hub, tabId }: { hub: DemoHub; tabId: string }) {
     },
     [client],
   );
+  const theme = useDemoTheme();
   return (
     <AuthProvider client={client}>
       <CoordinatedView hub={hub} tabId={tabId} log={log} />
+      {/* Every tab runs the devtools, so the panel opened in any tab lists them all. */}
+      <TabauthDevtools label={hub.tabRecord(tabId)?.label ?? tabId} theme={theme} />
     </AuthProvider>
   );
 }

@@ -21,7 +21,7 @@ describe('the published package', () => {
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@tanstack/react-query', 'react', 'react-dom']);
   });
 
-  it.each(['.', './react', './query', './testing'])('entry %s has its JavaScript and its declarations', async (entry) => {
+  it.each(['.', './react', './query', './testing', './devtools', './devtools/production', './devtools/core'])('entry %s has its JavaScript and its declarations', async (entry) => {
     const target = pkg.exports[entry];
     expect(typeof target).toBe('object');
     const { types, import: file } = target as { types: string; import: string };

@@ -27,6 +27,8 @@ export interface PageConfig {
   oidcNotifySeconds: number;
   /** > 0: start calling the API every this many ms as soon as the page is ready. */
   apiIntervalMs: number;
+  /** React mode: render `<TabauthDevtools initialIsOpen />` (tabauth/devtools/production, loaded lazily). */
+  devtools: boolean;
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   ratio: 0.5,
   oidcNotifySeconds: 2,
   apiIntervalMs: 0,
+  devtools: false,
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -52,6 +55,7 @@ export function pageQuery(config: PageConfig): string {
     ratio: String(config.ratio),
     notify: String(config.oidcNotifySeconds),
     apiMs: String(config.apiIntervalMs),
+    devtools: config.devtools ? '1' : '0',
   });
   return `?${params.toString()}`;
 }

@@ -34,6 +34,7 @@ function readConfig(): PageConfig {
     ratio: number('ratio', DEFAULT_CONFIG.ratio),
     oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
+    devtools: params.get('devtools') === '1',
   };
 }
 
