@@ -46,6 +46,7 @@ export default defineConfig({
     include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
     reporters: ['default', './test/support/plainSummaryReporter.ts'],
+    setupFiles: ['./test/support/failOnListenerLeaks.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

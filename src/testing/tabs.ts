@@ -308,6 +308,8 @@ function createSimulatedWebLocks() {
     resolve: (value: unknown) => void;
     reject: (reason: unknown) => void;
     granted: boolean;
+    /** Removes the request's abort listener from the caller's signal (a long-lived one, e.g. the client's lifetime). */
+    detach: () => void;
   }
   const queues = new Map<string, LockRequest[]>();
   const remove = (name: string, request: LockRequest) => {
@@ -315,12 +317,16 @@ function createSimulatedWebLocks() {
     const index = queue.indexOf(request);
     if (index < 0) return;
     queue.splice(index, 1);
+    request.detach();
     grant(name);
   };
   const grant = (name: string) => {
     const head = queues.get(name)?.[0];
     if (!head || head.granted) return;
     head.granted = true;
+    // Like the browser: the signal only cancels a request still waiting, so a granted one needs no listener. Keeping
+    // it would add one listener per refresh to the client's lifetime signal for as long as the tab lives.
+    head.detach();
     // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
     Promise.resolve()
       .then(() => head.callback())
@@ -337,18 +343,22 @@ function createSimulatedWebLocks() {
               reject(signal.reason);
               return;
             }
-            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
+            const onAbort = () => {
+              if (request.granted) return; // like the browser: the signal only cancels a request still waiting
+              remove(name, request);
+              reject(signal?.reason);
+            };
+            const request: LockRequest = {
+              tab,
+              callback,
+              resolve: resolve as (value: unknown) => void,
+              reject,
+              granted: false,
+              detach: () => signal?.removeEventListener('abort', onAbort),
+            };
             if (!queues.has(name)) queues.set(name, []);
             queues.get(name)!.push(request);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
-                remove(name, request);
-                reject(signal.reason);
-              },
-              { once: true },
-            );
+            signal?.addEventListener('abort', onAbort, { once: true });
             grant(name);
           });
         },
