@@ -1,6 +1,7 @@
 /**
  * Public data types of the tabauth core. Nothing here imports React or touches the browser.
  */
+import type { AuthError } from './errors';
 
 /** The raw body of an OAuth 2 token response (RFC 6749 section 5.1), as the server sends it. */
 export interface TokenResponse {
@@ -69,7 +70,7 @@ export interface AuthSnapshot {
   /** Whether this tab is the elected leader that performs refreshes. */
   isLeader: boolean;
   /** The last refresh or storage error, cleared by the next success. Never contains a token string. */
-  error: import('./errors').AuthError | null;
+  error: AuthError | null;
   /** Which storage backs this tab: 'memory' after a fallback from an unavailable IndexedDB. */
   storage: 'persistent' | 'memory';
   /** Why the last sign-out happened, when status is 'signed-out'. */

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, screen, within } from '@testing-library/react';
 import { OPEN_BROADCAST_CHANNELS } from 'broadcast-channel';
-import { Activity, StrictMode, useState } from 'react';
+import { Activity, StrictMode, useEffect, useState } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -157,7 +157,10 @@ describe('StrictMode', () => {
     const before = OPEN_BROADCAST_CHANNELS.size;
     let created: AuthClient | null = null;
     function Capture() {
-      created = useAuthClient();
+      const client = useAuthClient();
+      useEffect(() => {
+        created = client;
+      }, [client]);
       return <Status />;
     }
     const options = bcOptions();
@@ -196,7 +199,9 @@ describe('StrictMode', () => {
     let toggle!: (visible: boolean) => void;
     function Toggle() {
       const [visible, setVisible] = useState(true);
-      toggle = setVisible;
+      useEffect(() => {
+        toggle = setVisible;
+      }, []);
       return visible ? (
         <AuthProvider options={options}>
           <Capture />
@@ -211,6 +216,46 @@ describe('StrictMode', () => {
     await act(() => realTicks());
     expect(screen.getByTestId('status').textContent).toBe('signed-out');
     expect(seen.size).toBe(2); // A new provider instance creates its own client; the old one stays disposed.
+  });
+
+  it('switching between `client` and `options` without a new key: creates one client, disposes only its own', async () => {
+    const before = OPEN_BROADCAST_CHANNELS.size;
+    const seen: AuthClient[] = [];
+    function Capture() {
+      const client = useAuthClient();
+      if (!seen.includes(client)) seen.push(client);
+      return <Status />;
+    }
+    const options = bcOptions();
+    const external = createAuthClient(bcOptions());
+    const { rerender, unmount } = render(
+      <AuthProvider client={external}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    rerender(
+      <AuthProvider options={options}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(external);
+    expect(OPEN_BROADCAST_CHANNELS.size).toBe(before + 1); // the external client was unmounted, the owned one mounted
+    rerender(
+      <AuthProvider client={external}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    await expect(seen[1]!.getAccessToken()).rejects.toBeInstanceOf(DisposedError); // the provider's own client
+    expect(screen.getByTestId('status').textContent).toBe('signed-out'); // the external one still works
+    unmount();
+    await act(() => realTicks());
+    expect(OPEN_BROADCAST_CHANNELS.size).toBe(before);
+    await expect(external.ready()).resolves.toBeUndefined();
+    await external.dispose();
   });
 });
 

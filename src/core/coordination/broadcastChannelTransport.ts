@@ -22,7 +22,7 @@ export function broadcastChannelCoordination(options: BroadcastChannelCoordinati
     channel.onmessage = (message: unknown) => {
       // Native BroadcastChannel delivers structured clones; broadcast-channel's fallbacks (and 'simulate') may hand
       // over the sender's object. Clone so no tab can ever share mutable state with another.
-      let copy: unknown = message;
+      let copy: unknown;
       try {
         copy = typeof structuredClone === 'function' ? structuredClone(message) : message;
       } catch {

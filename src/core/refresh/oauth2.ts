@@ -253,7 +253,7 @@ function isNamedError(error: unknown, name: string): boolean {
 }
 
 function assertAbsoluteUrl(value: unknown, what: string): void {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = typeof value === 'string' && /^https?:$/.test(new URL(value).protocol);
   } catch {
