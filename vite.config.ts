@@ -43,11 +43,28 @@ export default defineConfig({
   },
   test: {
     globals: true,
-    include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
     reporters: ['default', './test/support/plainSummaryReporter.ts'],
     setupFiles: ['./test/support/failOnListenerLeaks.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      // Everything, on the React 19 the repository installs.
+      { extends: true, test: { name: 'tabauth', include: ['test/**/*.test.{ts,tsx}'], env: { TABAUTH_TEST_REACT: '19' } } },
+      // The React and Query suites once more on React 18.3 (the npm aliases react18 / react-dom18), the oldest React
+      // the peer range allows. The type tests (test/types) are not repeated: they are checked by tsc, not run.
+      {
+        extends: true,
+        resolve: { alias: { react: 'react18', 'react-dom': 'react-dom18' } },
+        test: {
+          name: 'react18',
+          include: ['test/react/**/*.test.{ts,tsx}'],
+          env: { TABAUTH_TEST_REACT: '18' },
+          setupFiles: ['./test/support/react18.ts'],
+          // Inlined so that their own imports of react and react-dom go through the aliases above.
+          server: { deps: { inline: ['@testing-library/react', '@tanstack/react-query'] } },
+        },
+      },
+    ],
   },
 });
