@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const reactHooksRules = Object.fromEntries(Object.keys(reactHooks.configs.flat.recommended.rules).map((rule) => [rule, 'error']));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'storybook-static/', 'coverage/', 'test-results/', 'bench/out/', 'etc/'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', 'storybook-static/', 'coverage/', 'test-results/', 'bench/out/', 'etc/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,6 +26,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       // Type-only imports stay type-only (verbatimModuleSyntax needs it; this catches a mixed import early).
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // Every entry other than the core uses the core through its public entry, as an app does. The build keeps
+    // 'tabauth' external, so dist/react.js and dist/react.d.ts import it instead of carrying a second copy of it.
+    files: ['src/**/*.{ts,tsx}'],
+    ignores: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+core(/|$)', message: "Import the core as 'tabauth' (its public entry), not by a relative path." }] },
+      ],
     },
   },
   {

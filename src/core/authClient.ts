@@ -20,6 +20,7 @@ import { VersionWaiters } from './waiters';
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
 export interface AuthClient {
+  /** The `namespace` option: storage keys and the channel name include it. */
   readonly namespace: string;
   /** Random id of this tab's client instance (appears in channel messages, never a secret). */
   readonly tabId: string;
@@ -65,6 +66,22 @@ interface Session {
   loaded: boolean;
 }
 
+/**
+ * Creates the auth client of this tab. Nothing starts until `mount()` (the React `<AuthProvider>` mounts it for
+ * you), so creating one is free of side effects, also during a server render.
+ *
+ * @param options - Only `refresh` is required; see {@link AuthClientOptions}.
+ * @returns A client to create once per app and tab (outside React, like a QueryClient) and share.
+ * @throws TypeError when `options.refresh` is not a function.
+ *
+ * @example
+ * ```ts
+ * const authClient = createAuthClient({
+ *   refresh: oauth2RefreshGrant({ tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'my-spa' }),
+ * });
+ * const unmount = authClient.mount();
+ * ```
+ */
 export function createAuthClient(options: AuthClientOptions): AuthClient {
   if (typeof options?.refresh !== 'function') throw new TypeError('createAuthClient: options.refresh must be a function');
   const namespace = options.namespace ?? 'default';

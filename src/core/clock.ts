@@ -2,12 +2,16 @@
  * Time is injected so that many simulated tabs can share one deterministic clock in tests.
  */
 
+/** Whatever a clock's `setTimeout` returns; only ever handed back to the same clock's `clearTimeout`. */
 export type TimerHandle = unknown;
 
+/** Time and timers, injected (`createAuthClient({ clock })`) so that simulated tabs can share one deterministic clock. */
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+  /** Calls `callback` once after `delayMs` milliseconds. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer that has not fired yet; a handle that already fired or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -46,9 +50,13 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
  * Each `on*` returns an unsubscribe function; tabauth attaches listeners only while mounted.
  */
 export interface AuthEnvironment {
+  /** Whether the browser believes it is online (`navigator.onLine`); no refresh is attempted while false. */
   isOnline(): boolean;
+  /** Whether the page is visible (`document.visibilityState`). */
   isVisible(): boolean;
+  /** Fires when the browser comes back online. */
   onOnline(listener: () => void): () => void;
+  /** Fires when the browser goes offline. */
   onOffline(listener: () => void): () => void;
   /** Fires when the page becomes visible, regains focus, or resumes from the frozen/bfcache state. */
   onWake(listener: () => void): () => void;

@@ -1,12 +1,22 @@
 import type { DropReason } from './coordination/tabMessages';
 import type { SignOutReason } from './types';
 
-/**
+/*
  * Typed events. They carry versions, reasons and error codes; never a token string.
  */
+
+/**
+ * What started a refresh: the leader's timer ahead of expiry ('proactive'), a `getAccessToken()` that found the token
+ * due, a rejected token (`refresh({ rejectedVersion })` after a 401), a follower tab's request, or the page waking up.
+ */
 export type RefreshTrigger = 'proactive' | 'get-access-token' | 'rejected-token' | 'follower-request' | 'wake';
+/**
+ * How a refresh attempt failed: retried with backoff ('transient', 'timeout', 'unknown'), retried once at once
+ * ('malformed': a 2xx without a usable body), or given up ('terminal': invalid_grant and friends).
+ */
 export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'timeout' | 'unknown';
 
+/** Everything `client.on(listener)` and the `onEvent` option receive, discriminated by `type`. Never a token string. */
 export type AuthEvent =
   | { type: 'refresh-started'; version: number; attempt: number; trigger: RefreshTrigger }
   | { type: 'refresh-succeeded'; fromVersion: number; version: number; attempts: number }
@@ -33,12 +43,18 @@ export type AuthEvent =
   | { type: 'message-dropped'; reason: DropReason }
   | { type: 'revocation-failed'; errorCode: string };
 
+/** The `type` of an `AuthEvent`. */
 export type AuthEventType = AuthEvent['type'];
+/** A listener for `client.on(listener)` and the `onEvent` option. */
 export type AuthEventListener = (event: AuthEvent) => void;
 
+/** One counter of `client.metrics()`, Prometheus style: `refresh_token_failures{client_type="web",reason="terminal"} 2`. */
 export interface Counter {
+  /** Counter name, e.g. 'refresh_token_requests'. */
   name: string;
+  /** Its labels: always `client_type`, and a `reason` where the counter has one. */
   labels: Record<string, string>;
+  /** How often it happened since the client was created. */
   value: number;
 }
 

@@ -100,6 +100,7 @@ export function parseTokenResponse(body: unknown, receivedAt: number, previous?:
   };
 }
 
+/** When a pair is due for refresh (from the `refreshLeewayMs` and `refreshLifetimeRatio` options). */
 export interface RefreshPolicy {
   /** Minimum time before expiry at which a refresh is due, in ms. */
   leewayMs: number;
@@ -129,6 +130,7 @@ export function needsRefresh(tokens: TokenSet, now: number, policy: RefreshPolic
   return due !== null && now >= due;
 }
 
+/** True when the access token has expired at `now` (local ms); never for tokens of unknown lifetime. */
 export function isExpired(tokens: TokenSet, now: number): boolean {
   return tokens.expiresAt !== null && now >= tokens.expiresAt;
 }

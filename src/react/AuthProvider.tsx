@@ -1,31 +1,28 @@
 'use client';
 import { useCallback, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { createAuthClient, type AuthClient } from '../core/authClient';
-import type { AuthClientOptions } from '../core/options';
+import { createAuthClient, type AuthClient, type AuthClientOptions } from 'tabauth';
 import { AuthClientContext } from './context';
-
-interface ProviderChildren {
-  children?: ReactNode;
-}
 
 /**
  * Either a `client` created outside React (recommended: like a QueryClient, create it once at module scope), or
  * `options` for a client the provider creates, mounts and disposes itself.
  */
 export type AuthProviderProps =
-  | (ProviderChildren & {
+  | {
+      children?: ReactNode;
       /** A client from `createAuthClient`. The provider mounts it while rendered; it never disposes it. */
       client: AuthClient;
       options?: never;
-    })
-  | (ProviderChildren & {
+    }
+  | {
+      children?: ReactNode;
       /**
        * Options for a client the provider creates on first render and disposes when it unmounts. Read once: changing
        * them later has no effect (give the provider a new `key` to start over with new options).
        */
       options: AuthClientOptions;
       client?: never;
-    });
+    };
 
 /**
  * The client a provider creates from `options`, kept outside React's state so that nothing React tracks is ever

@@ -1,6 +1,7 @@
 import { BroadcastChannel, createLeaderElection, type BroadcastChannelOptions, type LeaderElector } from 'broadcast-channel';
 import type { CoordinationFactory, LeaderElection, TabChannel } from './transport';
 
+/** Options of `broadcastChannelCoordination`, the default `coordination` of `createAuthClient`. */
 export interface BroadcastChannelCoordinationOptions {
   /** Passed to broadcast-channel (e.g. `{ type: 'simulate' }` in Node tests). */
   channelOptions?: BroadcastChannelOptions;

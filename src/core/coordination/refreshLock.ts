@@ -13,6 +13,7 @@ export interface RefreshLock {
 
 /** Minimal shape of `navigator.locks` that tabauth uses. */
 export interface WebLocksLike {
+  /** `navigator.locks.request(name, options, callback)`: runs `callback` while holding the lock `name`. */
   request<T>(name: string, options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
 
@@ -37,11 +38,15 @@ function isLease(value: unknown): value is LeaseRecord {
   );
 }
 
+/** Options of `leaseRefreshLock`, the refresh lock for browsers without Web Locks. */
 export interface LeaseRefreshLockOptions {
+  /** Where the lease record lives: the storage every tab shares (the client's own storage by default). */
   storage: AuthStorage;
+  /** Storage key of the lease record. */
   key: string;
   /** Unique id of this tab. */
   owner: string;
+  /** Time source for the lease's expiry and the waits between attempts. */
   clock: Clock;
   /** How long a lease lives if its holder dies without releasing it. Must exceed one refresh attempt. */
   ttlMs: number;

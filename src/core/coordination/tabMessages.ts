@@ -45,6 +45,11 @@ export type TabMessage = StateMessage | RefreshRequestMessage | RefreshFailedMes
 /** A message before the envelope fields are added. */
 export type TabMessageBody = TabMessage extends infer M ? (M extends TabMessage ? Omit<M, keyof Envelope> : never) : never;
 
+/**
+ * Why a message on the tab channel was dropped (`message-dropped` event, `tab_messages_dropped{reason}`): not one of
+ * tabauth's ('foreign'), one of its messages with a bad field ('malformed'), larger than 256 KiB ('oversized'), or
+ * for another client namespace ('other-namespace').
+ */
 export type DropReason = 'foreign' | 'malformed' | 'oversized' | 'other-namespace';
 
 /** Messages carry at most one token pair; anything this big is not ours. */
