@@ -51,7 +51,7 @@ async function main() {
   const settings = settingsFromEnv();
   const world = await startBenchWorld(settings);
   const rows: Row[] = [];
-  let bfcache: BenchResults['bfcache'] = [];
+  let bfcache: BenchResults['bfcache'];
   try {
     for (const tabCount of settings.tabCounts) {
       for (const mode of settings.modes) {

@@ -28,6 +28,7 @@ import { VersionWaiters } from './waiters';
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
 export interface AuthClient {
+  /** The namespace this client was created with: it separates storage keys and the channel of apps on one origin. */
   readonly namespace: string;
   /** Random id of this tab's client instance (appears in channel messages, never a secret). */
   readonly tabId: string;

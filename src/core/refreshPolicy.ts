@@ -34,6 +34,7 @@ export function needsRefresh(tokens: TokenSet, now: number, policy: RefreshPolic
   return due !== null && now >= due;
 }
 
+/** True when the access token has outlived its lifetime by the wall clock `now` (the client itself measures on its monotonic clock). */
 export function isExpired(tokens: TokenSet, now: number): boolean {
   return tokens.expiresAt !== null && now >= tokens.expiresAt;
 }

@@ -6,16 +6,18 @@
  * test runs) get a component that renders null, and since the choice is a constant for the app's bundler, the panel,
  * its styles and its BroadcastChannel code are removed from the bundle. `tabauth/devtools/production` always renders.
  */
-import * as devtools from './react/TabauthDevtools';
+import type { ReactNode } from 'react';
+import { TabauthDevtools as Panel, type TabauthDevtoolsProps } from './react/TabauthDevtools';
 
 export type { DevtoolsPosition, TabauthDevtoolsProps } from './react/TabauthDevtools';
 
 // Typed here rather than through @types/node: the app's bundler replaces this exact expression with a constant.
 declare const process: { env: { NODE_ENV?: string } };
 
-export const TabauthDevtools: typeof devtools.TabauthDevtools =
+/** The devtools panel in development; in any other build a component that renders null (see the module comment). */
+export const TabauthDevtools: (props: TabauthDevtoolsProps) => ReactNode =
   process.env.NODE_ENV !== 'development'
     ? function TabauthDevtools() {
         return null;
       }
-    : devtools.TabauthDevtools;
+    : Panel;

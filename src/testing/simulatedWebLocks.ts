@@ -1,4 +1,3 @@
-import type { WebLocksLike } from '../core/coordination/refreshLock';
 
 /** A Web Locks API shared by simulated tabs; each tab gets its own `navigator.locks` view. */
 export interface SimulatedWebLocks {
@@ -22,6 +21,8 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
     resolve: (value: unknown) => void;
     reject: (reason: unknown) => void;
     granted: boolean;
+    /** Removes the abort listener: a granted or dropped request must not keep one on a long-lived signal. */
+    forget: () => void;
   }
   const queues = new Map<string, LockRequest[]>();
   const queueOf = (name: string) => {
@@ -33,6 +34,7 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
     const index = queue.indexOf(request);
     if (index < 0) return;
     queue.splice(index, 1);
+    request.forget();
     grant(name);
   };
   /** Whether `request` could be granted now, ahead of nobody. */
@@ -45,6 +47,7 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
   };
   const start = (name: string, request: LockRequest) => {
     request.granted = true;
+    request.forget();
     // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
     Promise.resolve()
       .then(() => request.callback({ name, mode: request.mode }))
@@ -76,6 +79,7 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
               resolve: resolve as (value: unknown) => void,
               reject,
               granted: false,
+              forget: () => {},
             };
             const queue = queueOf(name);
             queue.push(request);
@@ -86,15 +90,15 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
                 .then(resolve, reject);
               return;
             }
-            signal?.addEventListener(
-              'abort',
-              () => {
+            if (signal) {
+              const onAbort = () => {
                 if (request.granted) return; // like the browser: the signal only cancels a request still waiting
                 remove(name, request);
                 reject(signal.reason);
-              },
-              { once: true },
-            );
+              };
+              signal.addEventListener('abort', onAbort, { once: true });
+              request.forget = () => signal.removeEventListener('abort', onAbort);
+            }
             grant(name);
           });
         },
@@ -104,4 +108,5 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
       for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
-}
+}import { type WebLocksLike } from 'tabauth';
+

@@ -1,13 +1,4 @@
-import { createAuthClient, type AuthClient } from '../core/authClient';
-import type { Clock, TimerHandle } from '../core/clock';
-import { webLocksRefreshLock } from '../core/coordination/refreshLock';
-import type { CoordinationFactory } from '../core/coordination/transport';
-import type { AuthEvent } from '../core/events';
-import type { AuthClientOptions } from '../core/options';
-import { oauth2RefreshGrant, oauth2Revoke } from '../core/refresh/oauth2';
-import { createIndexedDbStorage } from '../core/storage/indexedDbStorage';
-import { createMemoryStorage } from '../core/storage/memoryStorage';
-import type { AuthStorage } from '../core/storage/storage';
+import { createAuthClient, type AuthClient, type Clock, type TimerHandle, webLocksRefreshLock, type CoordinationFactory, type AuthEvent, type AuthClientOptions, oauth2RefreshGrant, oauth2Revoke, createIndexedDbStorage, createMemoryStorage, type AuthStorage } from 'tabauth';
 import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
@@ -21,6 +12,7 @@ import { createSimulatedWebLocks } from './simulatedWebLocks';
  * offline, or run with a skewed clock.
  */
 export interface TabSimulationOptions {
+  /** The simulation's clock. Default: a new simulated clock (pass your own to share it with your own mock server). */
   clock?: SimulatedClock;
   /** Default: a strict mock server (rotation, reuse detection, no grace period) on the same clock. */
   server?: MockTokenServer;
@@ -56,13 +48,19 @@ export interface StorageFaults {
   reads?: 'throw' | 'empty';
 }
 
+/** One simulated tab: its own client, environment and clock view, in one shared simulated browser. */
 export interface SimTab {
+  /** Its name (`tab-1`, ...), used in the network and the lock queues. */
   readonly name: string;
+  /** This tab's auth client (mounted unless opened with `mount: false`). */
   readonly client: AuthClient;
+  /** This tab's page environment: `setOnline`, `setVisible`, `wake`. */
   readonly environment: SimulatedEnvironment;
   /** Every event this tab's client emitted, in order. */
   readonly events: AuthEvent[];
+  /** False once the tab was closed or killed. */
   readonly alive: boolean;
+  /** Whether the tab is frozen (see `freeze()`). */
   readonly frozen: boolean;
   /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
   close(): Promise<void>;
@@ -70,6 +68,7 @@ export interface SimTab {
   kill(): void;
   /** Freezes the tab (timers and messages held back) until `resume()`. */
   freeze(): void;
+  /** Unfreezes the tab: runs what was held back, in order, then fires its wake listeners. */
   resume(): void;
   /** Offsets this tab's clock (clock skew between tabs). */
   setSkewMs(skewMs: number): void;
@@ -79,21 +78,30 @@ export interface SimTab {
   pendingTimers(): number;
 }
 
+/** N tabs in one process, on one simulated clock (what `createTabSimulation` returns). */
 export interface TabSimulation {
+  /** The clock every tab, the server and the network run on. */
   readonly clock: SimulatedClock;
+  /** The token server every tab refreshes against. */
   readonly server: MockTokenServer;
+  /** The channel network between the tabs: `kill`, `forceLeader`, `setFaults`. */
   readonly network: SimulatedNetwork;
+  /** Every tab opened so far, dead ones included. */
   readonly tabs: readonly SimTab[];
   /** The shared storage without any tab's faults or liveness checks, for inspecting what is stored. */
   readonly storage: AuthStorage;
+  /** Opens a tab (mounted unless `mount: false`), optionally with its own client options. */
   openTab(options?: { name?: string; client?: Partial<AuthClientOptions>; mount?: boolean }): SimTab;
   /**
    * Starts a token family on the server, signs in through `tab` (default: the first live tab) and advances the
    * clock just enough (10 ms) for the sign-in message to reach every other tab.
    */
   signIn(tab?: SimTab): Promise<void>;
+  /** The tabs still alive. */
   liveTabs(): SimTab[];
+  /** Moves simulated time forward by `ms`, firing timers and delivering messages in order. */
   advance(ms: number): Promise<void>;
+  /** Lets pending work finish without moving time. */
   settle(): Promise<void>;
   /** Disposes every tab. */
   dispose(): Promise<void>;
@@ -107,6 +115,18 @@ function nextMacrotask(): Promise<void> {
 /** A promise that never settles: what a dead tab's pending work turns into. */
 const never = <T>() => new Promise<T>(() => {});
 
+/**
+ * Creates a tab simulation: open tabs with `openTab()`, sign in with `signIn()`, move time with `advance()`.
+ *
+ * @example
+ * ```ts
+ * const sim = createTabSimulation();
+ * const tabs = [sim.openTab(), sim.openTab()];
+ * await sim.signIn();
+ * await sim.advance(60_000);
+ * await sim.dispose();
+ * ```
+ */
 export function createTabSimulation(options: TabSimulationOptions = {}): TabSimulation {
   const clock = options.clock ?? createSimulatedClock();
   const random = options.random ?? Math.random;

@@ -26,7 +26,7 @@ const BUDGETS: Record<string, Budget> = {
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
   'tabauth (core)': { own: 16.1 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
   'tabauth/react': { own: 15.8 * KB, withDeps: 16.45 * KB, onDemand: 5.35 * KB },
-  'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 0 },
+  'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
   'tabauth + react + query': { own: 19.3 * KB, withDeps: 19.95 * KB, onDemand: 5.35 * KB },
 };
 

@@ -1,7 +1,9 @@
+import type * as BroadcastChannelPackage from 'broadcast-channel';
 import type { BroadcastChannel as BroadcastChannelInstance, BroadcastChannelOptions, LeaderElector } from 'broadcast-channel';
 import { UnsupportedEnvironmentError, type AuthError } from '../errors';
 import type { CoordinationFactory, LeaderElection, TabChannel } from './transport';
 
+/** Options of `broadcastChannelCoordination`, the default `coordination` of `createAuthClient`. */
 export interface BroadcastChannelCoordinationOptions {
   /** Passed to broadcast-channel (e.g. `{ type: 'simulate' }` in Node tests). */
   channelOptions?: BroadcastChannelOptions;
@@ -9,7 +11,7 @@ export interface BroadcastChannelCoordinationOptions {
   electionOptions?: { fallbackInterval?: number; responseTime?: number };
 }
 
-type BroadcastChannelModule = typeof import('broadcast-channel');
+type BroadcastChannelModule = typeof BroadcastChannelPackage;
 let loading: Promise<BroadcastChannelModule> | undefined;
 /**
  * broadcast-channel is loaded on first use, so it stays out of the main chunk of an app: every current browser
@@ -51,7 +53,7 @@ export function broadcastChannelCoordination(options: BroadcastChannelCoordinati
         raw.onmessage = (message: unknown) => {
           // Native BroadcastChannel delivers structured clones; broadcast-channel's fallbacks (and 'simulate') may
           // hand over the sender's object. Clone so no tab can ever share mutable state with another.
-          let copy: unknown = message;
+          let copy: unknown;
           try {
             copy = typeof structuredClone === 'function' ? structuredClone(message) : message;
           } catch {

@@ -7,11 +7,15 @@ export type PageLifecycleTarget = Pick<EventTarget, 'addEventListener' | 'remove
 
 /** What tabauth needs of a BroadcastChannel constructor (the global one, or a stand-in in tests). */
 export interface BroadcastChannelLike {
+  /** Receives the messages of the other tabs (structured clones). */
   onmessage: ((event: MessageEvent) => void) | null;
+  /** Sends to every other tab of the origin on this channel name. */
   postMessage(message: unknown): void;
+  /** Leaves the channel. */
   close(): void;
 }
 
+/** Options of `nativeCoordination`: the browser APIs it uses, injectable for tests. */
 export interface NativeCoordinationOptions {
   /** Web Locks for the leader election. Default `navigator.locks`, read when a coordination is created. */
   locks?: WebLocksLike;

@@ -31,6 +31,7 @@ export class LockUnavailableError extends Error {
 
 /** Minimal shape of `navigator.locks` that tabauth uses. */
 export interface WebLocksLike {
+  /** Requests a lock as `navigator.locks.request` does: the callback runs while it is held (`null` with `ifAvailable` when it is not free). */
   request<T>(
     name: string,
     options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal; ifAvailable?: boolean },
@@ -80,11 +81,15 @@ function isLease(value: unknown): value is LeaseRecord {
   );
 }
 
+/** Options of `leaseRefreshLock`, the refresh lock for browsers without Web Locks. */
 export interface LeaseRefreshLockOptions {
+  /** Where the lease record lives: the storage every tab shares (the client's own storage by default). */
   storage: AuthStorage;
+  /** Storage key of the lease record. */
   key: string;
   /** Unique id of this tab. */
   owner: string;
+  /** Time source for the lease's expiry and the waits between attempts. */
   clock: Clock;
   /** How long a lease lives if its holder dies without releasing it. Must exceed one refresh attempt. */
   ttlMs: number;

@@ -9,14 +9,17 @@ import type { AuthError } from '../errors';
 
 /** Messages to every other tab of the same origin and namespace (never echoed to the sender). */
 export interface TabChannel {
+  /** Sends a message (structured-cloneable) to every other tab; never delivered to this one. */
   post(message: unknown): Promise<void>;
   /** Raw incoming messages; the client validates every one of them. Returns an unsubscribe function. */
   subscribe(listener: (message: unknown) => void): () => void;
+  /** Closes the channel for good: nothing is sent or received afterwards. */
   close(): Promise<void>;
 }
 
 /** Leader election among the tabs: at most one leader in the normal case, eventually exactly one while any tab lives. */
 export interface LeaderElection {
+  /** Whether this tab is the leader right now. */
   readonly isLeader: boolean;
   /** Starts campaigning; `onChange` is called whenever this tab gains or loses leadership. */
   start(onChange: (isLeader: boolean) => void): void;
@@ -24,8 +27,11 @@ export interface LeaderElection {
   close(): Promise<void>;
 }
 
+/** What a `CoordinationFactory` creates for one tab: its channel to the other tabs and its part in the election. */
 export interface TabCoordination {
+  /** Messages to and from the other tabs. */
   channel: TabChannel;
+  /** This tab's part in the leader election. */
   election: LeaderElection;
   /**
    * Settles (with the error to report) if the coordination turns out to be unusable after it was created, e.g. a

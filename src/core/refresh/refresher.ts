@@ -160,7 +160,7 @@ export class Refresher {
 
   /** One attempt, inside the cross-tab lock. */
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
-    const { settings, parts } = this;
+    const { parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
     try {
       const { state } = await parts.shared.read();

@@ -1,7 +1,4 @@
-import type { AuthClient } from '../../core/authClient';
-import { systemClock, type Clock, type TimerHandle } from '../../core/clock';
-import { isAuthError } from '../../core/errors';
-import type { AuthEvent } from '../../core/events';
+import { type AuthClient, systemClock, type Clock, type TimerHandle, isAuthError, type AuthEvent } from 'tabauth';
 import { nativeDevtoolsChannel, type DevtoolsChannel, type DevtoolsChannelFactory } from './channel';
 import { createFingerprintCache, fnv1a32 } from './fingerprint';
 import { browserPage, type DevtoolsPage } from './page';
@@ -23,6 +20,7 @@ import { forgetSilentTabs, listTabs, mergeReport, removeTab, sumCounters, type D
 import { countersFrom, summarizeTokens } from './tabReport';
 import { asCode, entryFromEvent, mergeEntries } from './timeline';
 
+/** Options of `createDevtoolsBridge`; every one has a default. */
 export interface DevtoolsBridgeOptions {
   /** How this tab is named in every tab's panel (default: its id). At most 80 characters are sent. */
   label?: string;
@@ -44,20 +42,29 @@ export interface DevtoolsBridgeOptions {
   timelineLimit?: number;
 }
 
+/** A command sent from this panel to a tab, and how it went. */
 export interface DevtoolsCommandRecord {
+  /** Identifies the command, so its answer can be matched to it. */
   id: string;
+  /** What the tab was asked to do. */
   command: DevtoolsCommand;
   /** The tab it was sent to. */
   target: string;
+  /** When it was sent (epoch ms). */
   startedAt: number;
+  /** Still waiting for the answer, answered, or failed (including no answer in time). */
   status: 'pending' | 'done' | 'failed';
+  /** The tab's answer; null while pending. */
   result: DevtoolsCommandResult | null;
 }
 
 /** What a panel renders. A new frozen object on every change (for `useSyncExternalStore`). */
 export interface DevtoolsState {
+  /** This tab's id, as the devtools protocol knows it. */
   tabId: string;
+  /** The client's namespace, shared by all tabs listed. */
   namespace: string;
+  /** The bridge has been started and not yet stopped. */
   running: boolean;
   /** There is a channel to the other tabs (false: this tab only). */
   connected: boolean;
@@ -81,12 +88,17 @@ export interface DevtoolsState {
  * `client.mount()`) opens the channel and `stop` closes it.
  */
 export interface DevtoolsBridge {
+  /** This tab's id, as the devtools protocol knows it. */
   readonly tabId: string;
+  /** The client's namespace. */
   readonly namespace: string;
+  /** Starts the bridge (reference counted); returns the function that stops it again. */
   start(): () => void;
+  /** The current state, for `useSyncExternalStore`. */
   getSnapshot(): DevtoolsState;
   /** The state before anything started: the same on a server and in the first client render. */
   getServerSnapshot(): DevtoolsState;
+  /** Calls `listener` after every change of the state; returns the function that unsubscribes it. */
   subscribe(listener: () => void): () => void;
   /** `client.refresh()` in the chosen tab (this one or another). */
   refresh(tabId: string): Promise<DevtoolsCommandResult>;
@@ -106,6 +118,7 @@ const COMMANDS_KEPT = 5;
 
 const failure = (errorCode: string): DevtoolsCommandResult => ({ ok: false, version: null, errorCode });
 
+/** Creates the devtools of one tab for `client` (nothing happens until `start()`). */
 export function createDevtoolsBridge(client: AuthClient, options: DevtoolsBridgeOptions = {}): DevtoolsBridge {
   const clock = options.clock ?? systemClock;
   const channelFactory = options.channel === undefined ? nativeDevtoolsChannel() : options.channel;

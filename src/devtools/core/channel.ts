@@ -6,10 +6,13 @@
 export interface DevtoolsChannel {
   /** Sends to every other tab on the channel (never echoed to the sender). Never throws. */
   post(message: unknown): void;
+  /** Calls `listener` with every message from the other tabs; returns the function that unsubscribes it. */
   subscribe(listener: (message: unknown) => void): () => void;
+  /** Closes the channel and drops every listener; safe to call twice. */
   close(): void;
 }
 
+/** Opens the devtools channel of the given name. */
 export type DevtoolsChannelFactory = (name: string) => DevtoolsChannel;
 
 /** The browser's BroadcastChannel (same origin, every tab, window, iframe and worker); null where there is none. */

@@ -28,6 +28,13 @@ export {
   type DevtoolsTabReport,
   type DevtoolsTimelineEntry,
   type DevtoolsTokenSummary,
+  type ByeMessage,
+  type CommandMessage,
+  type CommandResultMessage,
+  type DevtoolsEnvelope,
+  type EntriesMessage,
+  type HelloMessage,
+  type ReportMessage,
 } from './protocol';
-export { listTabs, mergeReport, type DevtoolsTab } from './tabList';
+export { listTabs, mergeReport, type DevtoolsTab, type KnownTab } from './tabList';
 export { describeEntry, entryFromEvent, mergeEntries } from './timeline';

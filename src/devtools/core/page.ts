@@ -1,5 +1,6 @@
 /** What the devtools need from the page: its visibility, and when it goes away or comes back (bfcache). */
 export interface DevtoolsPage {
+  /** Whether the page is currently shown. */
   isVisible(): boolean;
   /** 'visibility': shown or hidden; 'hide': the page is unloading or entering the bfcache; 'show': back from the bfcache. */
   subscribe(listener: (change: 'visibility' | 'hide' | 'show') => void): () => void;

@@ -1,5 +1,3 @@
-import type { AuthEventType } from '../../core/events';
-import type { AuthStatus, SignOutReason } from '../../core/types';
 
 /**
  * The devtools protocol: what tabs with tabauth/devtools tell each other over their own BroadcastChannel
@@ -39,11 +37,13 @@ const ENTRY_KINDS: ReadonlySet<string> = new Set<DevtoolsEntryKind>([
 
 /** One thing that happened in one tab. Built from a core event (which never carries a token string). */
 export interface DevtoolsTimelineEntry {
+  /** The tab it happened in. */
   tabId: string;
   /** Per tab, strictly increasing: together with `tabId` it identifies the entry. */
   seq: number;
   /** Epoch ms in the tab it happened in (never earlier than that tab's previous entry). */
   at: number;
+  /** What happened: the core event's type, or the devtools command carried out. */
   kind: DevtoolsEntryKind;
   /** The version the event is about (the one refreshed, adopted, signed in or out), when it has one. */
   version: number | null;
@@ -57,41 +57,61 @@ export interface DevtoolsTimelineEntry {
 export interface DevtoolsTokenSummary {
   /** First 8 hex digits of SHA-256 of the access token (see `tokenFingerprint`). */
   accessFingerprint: string;
+  /** Fingerprint of the refresh token, computed like `accessFingerprint`; null when there is none. */
   refreshFingerprint: string | null;
+  /** Fingerprint of the id token, computed like `accessFingerprint`; null when there is none. */
   idFingerprint: string | null;
+  /** The token type the server named, e.g. Bearer. */
   tokenType: string;
+  /** The granted scope, when the server sent one. */
   scope: string | null;
   /** Local epoch ms; null for an opaque token of unknown lifetime. */
   expiresAt: number | null;
+  /** When the pair arrived (local epoch ms). */
   receivedAt: number;
   /** Claims of the id token, else of the access token (decoded, not verified; null for opaque tokens). */
   claims: DevtoolsClaims | null;
 }
 
+/** A few claims of a JWT, for display only (decoded, not verified). */
 export interface DevtoolsClaims {
   /** Which token the claims were decoded from. */
   from: 'id-token' | 'access-token';
+  /** The subject (the user), if the token names one. */
   sub: string | null;
+  /** The issuer, if the token names one. */
   iss: string | null;
+  /** The audience, if the token names one. */
   aud: string | null;
   /** Seconds since the epoch, as in the JWT. */
   exp: number | null;
+  /** When the token was issued: seconds since the epoch, as in the JWT. */
   iat: number | null;
 }
 
 /** Counters of one tab (from `client.metrics()`, summed over labels; `adoptions` counted since its devtools started). */
 export interface DevtoolsCounters {
+  /** Refreshes sent to the server. */
   refreshRequests: number;
+  /** Refreshes that succeeded. */
   refreshSuccesses: number;
+  /** Refreshes that failed. */
   refreshFailures: number;
+  /** Refreshes not needed or left to another tab. */
   refreshSkipped: number;
+  /** Times this tab took over state another tab had stored. */
   adoptions: number;
+  /** Times this tab became the leader. */
   leadershipGained: number;
+  /** Core tab messages dropped by validation. */
   messagesDropped: number;
+  /** Sign-outs, for any reason. */
   signOuts: number;
+  /** Failed reads or writes of the storage. */
   storageErrors: number;
 }
 
+/** The names of the counters, in the order the panel shows them. */
 export const COUNTER_KEYS = [
   'refreshRequests',
   'refreshSuccesses',
@@ -106,32 +126,46 @@ export const COUNTER_KEYS = [
 
 /** What one tab reports about itself. */
 export interface DevtoolsTabReport {
+  /** The reporting tab. */
   tabId: string;
   /** When this tab's devtools started (epoch ms); a restart with a later time replaces the older reports. */
   startedAt: number;
   /** Increases with every report of one devtools instance. */
   seq: number;
+  /** When the report was sent (epoch ms). */
   sentAt: number;
   /** The name the app gave this tab (`label` option), if any. */
   label: string | null;
+  /** The client's status. */
   status: AuthStatus;
+  /** This tab is the leader of the namespace. */
   isLeader: boolean;
+  /** The version of the state this tab holds. */
   version: number;
+  /** Whether the tab is shown or in the background. */
   visibility: 'visible' | 'hidden';
+  /** Where the client keeps its state: lasting storage, or memory only. */
   storage: 'persistent' | 'memory';
+  /** Why the client is signed out, when it is. */
   signedOutReason: SignOutReason | null;
   /** Code of the snapshot's error (`AuthError.code`), if any. */
   errorCode: string | null;
+  /** The tab's latest timeline entry, if any. */
   lastEvent: DevtoolsTimelineEntry | null;
+  /** Fingerprints and claims of the pair the tab holds; null when signed out. */
   token: DevtoolsTokenSummary | null;
+  /** The tab's counters. */
   counters: DevtoolsCounters;
   /** The client has the `markExpired` hook, so "Expire" works on this tab. */
   canExpire: boolean;
 }
 
+/** What the panel can ask a tab to do. */
 export type DevtoolsCommand = 'refresh' | 'expire';
 
+/** A tab's answer to a command. */
 export interface DevtoolsCommandResult {
+  /** The command succeeded. */
   ok: boolean;
   /** refresh: the version now held; expire: the version marked. */
   version: number | null;
@@ -139,52 +173,77 @@ export interface DevtoolsCommandResult {
   errorCode: string | null;
 }
 
-interface Envelope {
+/** The fields every devtools message carries. */
+export interface DevtoolsEnvelope {
+  /** Marks the message as the devtools protocol (and its version). */
   protocol: typeof DEVTOOLS_PROTOCOL;
+  /** The namespace of the sending tab's client. */
   namespace: string;
   /** The sending tab's id (the client's `tabId`). */
   from: string;
 }
 
 /** A devtools instance started: every tab answers with its report and its recent entries. */
-export interface HelloMessage extends Envelope {
+export interface HelloMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'hello';
 }
-export interface ReportMessage extends Envelope {
+/** A tab's report about itself, sent on change and as a heartbeat. */
+export interface ReportMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'report';
+  /** The sending tab's report. */
   report: DevtoolsTabReport;
 }
-export interface EntriesMessage extends Envelope {
+/** New timeline entries of the sending tab. */
+export interface EntriesMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'entries';
+  /** The entries, oldest first. */
   entries: DevtoolsTimelineEntry[];
 }
 /** The tab is going away (devtools stopped, or the page is hidden for good). */
-export interface ByeMessage extends Envelope {
+export interface ByeMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'bye';
 }
-export interface CommandMessage extends Envelope {
+/** A panel asks one tab to carry out a command. */
+export interface CommandMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'command';
+  /** The tab that should carry it out. */
   to: string;
+  /** Identifies the command, so the answer can be matched to it. */
   id: string;
+  /** What the tab should do. */
   command: DevtoolsCommand;
 }
-export interface CommandResultMessage extends Envelope {
+/** A tab's answer to a command, sent back to the panel that asked. */
+export interface CommandResultMessage extends DevtoolsEnvelope {
+  /** The kind of message. */
   type: 'command-result';
+  /** The tab whose panel sent the command. */
   to: string;
+  /** The id of the command answered. */
   id: string;
+  /** The command answered. */
   command: DevtoolsCommand;
+  /** How it went. */
   result: DevtoolsCommandResult;
 }
 
+/** Every devtools message, validated on arrival by `parseDevtoolsMessage`. */
 export type DevtoolsMessage = HelloMessage | ReportMessage | EntriesMessage | ByeMessage | CommandMessage | CommandResultMessage;
 
 /** A message before the envelope fields are added. */
-export type DevtoolsMessageBody = DevtoolsMessage extends infer M ? (M extends DevtoolsMessage ? Omit<M, keyof Envelope> : never) : never;
+export type DevtoolsMessageBody = DevtoolsMessage extends infer M ? (M extends DevtoolsMessage ? Omit<M, keyof DevtoolsEnvelope> : never) : never;
 
+/** Why a devtools message was dropped (counted in the panel, never thrown). */
 export type DevtoolsDropReason = 'foreign' | 'malformed' | 'oversized' | 'other-namespace';
 
 /** A report is a few hundred bytes and one message carries at most MAX_ENTRIES entries; anything bigger is not ours. */
 export const MAX_DEVTOOLS_MESSAGE_CHARS = 64 * 1024;
+/** The most timeline entries one message may carry. */
 export const MAX_ENTRIES_PER_MESSAGE = 50;
 
 class Malformed extends Error {}
@@ -238,6 +297,7 @@ const STATUSES = ['loading', 'authenticated', 'signed-out'] as const;
 const SIGN_OUT_REASONS = ['user', 'refresh-rejected', 'no-refresh-token'] as const;
 const COMMANDS = ['refresh', 'expire'] as const;
 
+/** Validates one timeline entry sent by tab `from` and rebuilds it; throws when it is malformed. */
 export function parseEntry(value: unknown, from: string): DevtoolsTimelineEntry {
   const raw = object(value);
   const tabId = id(raw.tabId);
@@ -288,6 +348,7 @@ function parseCounters(value: unknown): DevtoolsCounters {
   return counters;
 }
 
+/** Validates the report sent by tab `from` and rebuilds it; throws when it is malformed. */
 export function parseReport(value: unknown, from: string): DevtoolsTabReport {
   const raw = object(value);
   const tabId = id(raw.tabId);
@@ -365,6 +426,8 @@ export function parseDevtoolsMessage(raw: unknown, namespace: string): DevtoolsM
   }
 }
 
+/** Tells whether `parseDevtoolsMessage` dropped the message. */
 export function isDroppedDevtoolsMessage(result: DevtoolsMessage | { dropped: DevtoolsDropReason }): result is { dropped: DevtoolsDropReason } {
   return 'dropped' in result;
-}
+}import { type AuthEventType, type AuthStatus, type SignOutReason } from 'tabauth';
+

@@ -1,19 +1,24 @@
 import { COUNTER_KEYS, type DevtoolsCounters, type DevtoolsTabReport } from './protocol';
 
-/**
+/*
  * The list of tabs one panel shows, merged from the reports the tabs send (pure functions: the bridge keeps the map).
  * A tab is known by its id; a newer report replaces an older one; 'bye' removes it; a tab that has not reported for a
  * while (crashed, or a background tab whose timers the browser throttles) is shown as silent, and forgotten later.
  */
+
+/** A tab this panel has heard from: its newest report and when it came. */
 export interface KnownTab {
+  /** The newest report the tab sent. */
   report: DevtoolsTabReport;
   /** When this panel last heard from the tab (its own clock). */
   lastHeardAt: number;
 }
 
+/** One row of the panel's tab list: the tab's report, as this panel sees it. */
 export interface DevtoolsTab extends DevtoolsTabReport {
   /** The tab this panel runs in. */
   self: boolean;
+  /** When this panel last heard from the tab (its own clock). */
   lastHeardAt: number;
   /** Not heard from for longer than `silentAfterMs`: closed without a word, frozen, or throttled in the background. */
   silent: boolean;
@@ -33,6 +38,7 @@ export function mergeReport(tabs: ReadonlyMap<string, KnownTab>, report: Devtool
   return next;
 }
 
+/** Returns a new map without the tab, or the same map when it was not listed. */
 export function removeTab(tabs: ReadonlyMap<string, KnownTab>, tabId: string): ReadonlyMap<string, KnownTab> {
   if (!tabs.has(tabId)) return tabs;
   const next = new Map(tabs);
@@ -63,6 +69,7 @@ export function listTabs(tabs: ReadonlyMap<string, KnownTab>, selfId: string, no
     .sort((a, b) => Number(b.self) - Number(a.self) || a.startedAt - b.startedAt || (a.tabId < b.tabId ? -1 : a.tabId > b.tabId ? 1 : 0));
 }
 
+/** Counters that are all zero. */
 export function emptyCounters(): DevtoolsCounters {
   const counters = {} as DevtoolsCounters;
   for (const key of COUNTER_KEYS) counters[key] = 0;

@@ -1,6 +1,4 @@
-import type { Counter } from '../../core/counters';
-import { decodeJwtClaims } from '../../core/jwt';
-import type { TokenSet } from '../../core/types';
+import { type Counter, decodeJwtClaims, type TokenSet } from 'tabauth';
 import type { DevtoolsClaims, DevtoolsCounters, DevtoolsTokenSummary } from './protocol';
 import { emptyCounters } from './tabList';
 

@@ -1,4 +1,4 @@
-import type { AuthEvent } from '../../core/events';
+import { type AuthEvent } from 'tabauth';
 import type { DevtoolsTimelineEntry } from './protocol';
 
 /**

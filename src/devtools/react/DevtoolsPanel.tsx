@@ -1,9 +1,9 @@
 'use client';
 import { useState, type ReactNode } from 'react';
-import type { DevtoolsBridge, DevtoolsCommandRecord, DevtoolsState } from '../core/bridge';
-import type { DevtoolsCounters, DevtoolsTimelineEntry } from '../core/protocol';
-import type { DevtoolsTab } from '../core/tabList';
-import { describeEntry } from '../core/timeline';
+import type { DevtoolsBridge, DevtoolsCommandRecord, DevtoolsState } from '../../devtools/core/bridge';
+import type { DevtoolsCounters, DevtoolsTimelineEntry } from '../../devtools/core/protocol';
+import type { DevtoolsTab } from '../../devtools/core/tabList';
+import { describeEntry } from '../../devtools/core/timeline';
 import { useNow } from './useNow';
 
 /** How a tab is named in the panel: the app's label, else the start of its id. */
@@ -11,6 +11,7 @@ export function tabName(tab: { tabId: string; label: string | null } | undefined
   return tab?.label ?? `#${tabId.slice(0, 6)}`;
 }
 
+/** A tab's role as the panel shows it: leader, follower, signed out or still loading. */
 export function roleOf(tab: Pick<DevtoolsTab, 'status' | 'isLeader'>): 'leader' | 'follower' | 'signed-out' | 'loading' {
   if (tab.status === 'loading') return 'loading';
   if (tab.status === 'signed-out') return 'signed-out';
@@ -37,10 +38,15 @@ function clock(at: number): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
+/** Props of `DevtoolsPanel`. */
 export interface DevtoolsPanelProps {
+  /** The bridge the buttons send their commands through. */
   bridge: DevtoolsBridge;
+  /** The bridge's current state, to render. */
   state: DevtoolsState;
+  /** The panel element's id (for the toggle's aria-controls). */
   id?: string;
+  /** Called when the panel's close button is pressed. */
   onClose?: () => void;
 }
 

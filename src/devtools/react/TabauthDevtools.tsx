@@ -1,13 +1,15 @@
 'use client';
 import { useContext, useEffect, useId, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
-import type { AuthClient } from '../../core/authClient';
+import type { AuthClient } from 'tabauth';
 import { AuthClientContext } from '../../react/context';
-import { createDevtoolsBridge } from '../core/bridge';
+import { createDevtoolsBridge } from '../../devtools/core/bridge';
 import { DevtoolsPanel, roleOf } from './DevtoolsPanel';
 import { DEVTOOLS_CSS } from './styles';
 
+/** The corner of the window the devtools sit in. */
 export type DevtoolsPosition = 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left';
 
+/** Props of `<TabauthDevtools>`; all optional. */
 export interface TabauthDevtoolsProps {
   /** The client to inspect. Default: the client of the nearest `<AuthProvider>`. */
   client?: AuthClient;

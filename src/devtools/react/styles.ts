@@ -48,6 +48,7 @@ const variables = (palette: typeof light) =>
 
 const R = '.tabauth-devtools';
 
+/** The panel's stylesheet, scoped to `.tabauth-devtools`, with its light and dark palettes. */
 export const DEVTOOLS_CSS = `
 ${R} { ${variables(light)} color-scheme: light; font: 12px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: var(--tdt-text); }
 ${R}[data-theme='dark'] { ${variables(dark)} color-scheme: dark; }

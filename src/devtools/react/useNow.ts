@@ -31,6 +31,7 @@ const read = () => now;
 /** 0 on the server and while hydrating: labels then read "just now" instead of differing from the server's HTML. */
 const readOnServer = () => 0;
 
+/** The current time (epoch ms), re-rendering the component as it passes; 0 on the server. */
 export function useNow(): number {
   return useSyncExternalStore(subscribe, read, readOnServer);
 }
