@@ -1,4 +1,4 @@
-
+import type { AuthEnvironment } from 'tabauth';
 /** A page environment the test controls: connectivity, visibility, and wake-ups (focus, resume). */
 export interface SimulatedEnvironment extends AuthEnvironment {
   /** Goes offline or back online, firing the `onOffline` / `onOnline` listeners on a change. */
@@ -46,5 +46,4 @@ export function createSimulatedEnvironment(initial: { online?: boolean; visible?
     wake: () => fire(wakeListeners),
     listenerCount: () => onlineListeners.size + offlineListeners.size + wakeListeners.size,
   };
-}import { type AuthEnvironment } from 'tabauth';
-
+}

@@ -1,4 +1,4 @@
-
+import type { WebLocksLike } from 'tabauth';
 /** A Web Locks API shared by simulated tabs; each tab gets its own `navigator.locks` view. */
 export interface SimulatedWebLocks {
   /** The `navigator.locks` of one tab (what tabauth uses: exclusive and shared `request`, `signal`, `ifAvailable`). */
@@ -108,5 +108,4 @@ export function createSimulatedWebLocks(): SimulatedWebLocks {
       for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
-}import { type WebLocksLike } from 'tabauth';
-
+}

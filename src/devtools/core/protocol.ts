@@ -1,4 +1,4 @@
-
+import type { AuthEventType, AuthStatus, SignOutReason } from 'tabauth';
 /**
  * The devtools protocol: what tabs with tabauth/devtools tell each other over their own BroadcastChannel
  * (`tabauth-devtools:<namespace>`), never over the core's channel. Like the core's tab protocol, every incoming message
@@ -429,5 +429,4 @@ export function parseDevtoolsMessage(raw: unknown, namespace: string): DevtoolsM
 /** Tells whether `parseDevtoolsMessage` dropped the message. */
 export function isDroppedDevtoolsMessage(result: DevtoolsMessage | { dropped: DevtoolsDropReason }): result is { dropped: DevtoolsDropReason } {
   return 'dropped' in result;
-}import { type AuthEventType, type AuthStatus, type SignOutReason } from 'tabauth';
-
+}
