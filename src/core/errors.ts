@@ -14,7 +14,13 @@ export type AuthErrorCode =
   | 'disposed'
   | 'not_mounted'
   | 'unsupported_environment'
-  | 'refresh_timeout';
+  | 'refresh_timeout'
+  // tabauth/oidc (classes in src/oidc/errors.ts): hook added for the OIDC login, keep when restructuring.
+  | 'oidc_discovery_failed'
+  | 'oidc_callback_invalid'
+  | 'oidc_authorization_error'
+  | 'oidc_id_token_invalid'
+  | 'oidc_popup_failed';
 
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
