@@ -93,7 +93,8 @@ function processingError(error: oauth.OperationProcessingError): AuthError {
       return new IdTokenValidationError(reason, `ID token "${claim ?? 'time'}" claim is out of range (${reason})`, { claim, cause: error });
     }
     case oauth.JWT_CLAIM_COMPARISON: {
-      const reason = COMPARED_CLAIMS[claim ?? ''] ?? 'audience-mismatch';
+      // Several audiences without the azp that would name this client are reported on "aud" by oauth4webapi.
+      const reason = /untrusted audiences/.test(message) ? 'azp-mismatch' : (COMPARED_CLAIMS[claim ?? ''] ?? 'audience-mismatch');
       return new IdTokenValidationError(reason, `ID token "${claim ?? 'aud'}" claim does not match this login (${reason})`, { claim, cause: error });
     }
     case oauth.RESPONSE_IS_NOT_CONFORM: {

@@ -75,6 +75,7 @@ function waitForResponse(popup: Window, timeoutMs: number): Promise<string> {
 }
 
 function centredFeatures(width: number, height: number): string {
+  if (typeof window === 'undefined') return `popup=yes,width=${width},height=${height}`;
   const left = Math.max(0, Math.round((window.screenX ?? 0) + ((window.outerWidth ?? width) - width) / 2));
   const top = Math.max(0, Math.round((window.screenY ?? 0) + ((window.outerHeight ?? height) - height) / 2));
   return `popup=yes,width=${width},height=${height},left=${left},top=${top}`;
