@@ -67,9 +67,14 @@ describe('after the login', () => {
     const failure = world.tabs.flatMap((tab) => tab.events).find((event) => event.type === 'refresh-failed');
     expect(failure).toMatchObject({ reason: 'terminal', oauthError: 'invalid_grant' });
     expect(world.tabs.map((tab) => tab.client.getSnapshot().signedOutReason)).toEqual(['refresh-rejected', 'refresh-rejected']);
-    expect(error).toBeInstanceOf(OAuthError);
-    expect((error as OAuthError).errorDescription).toBe('token [redacted] revoked');
+    expect((error as Error).name).toBe('SignedOutError');
     expect((error as Error).message).not.toContain(refreshToken);
+    // The grant itself (what the refresher classified): the core's OAuthError, redacted.
+    const context = { refreshToken, scope: null, deviceId: 'd', version: 1, serverVersion: null, signal: new AbortController().signal };
+    const direct = await oidc.refresh(context).catch((caught: unknown) => caught);
+    expect(direct).toBeInstanceOf(OAuthError);
+    expect((direct as OAuthError).terminal).toBe(true);
+    expect((direct as OAuthError).errorDescription).toBe('token [redacted] revoked');
     expect(world.tabs.flatMap((tab) => tab.events).filter((event) => JSON.stringify(event).includes(refreshToken))).toEqual([]);
   });
 
