@@ -4,7 +4,7 @@
  * core's classification, logout everywhere with RP-initiated logout, and two logins that race.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/core';
+import { AuthError, OAuthError } from '../../src/core';
 import { createOidcLogin, type OidcLogin } from '../../src/oidc';
 import { CLIENT_ID, createFakeProvider, fakePage, ISSUER, openTabs, REDIRECT_URI, until, type FakePage, type FakeProvider } from './support';
 
@@ -67,7 +67,7 @@ describe('after the login', () => {
     const failure = world.tabs.flatMap((tab) => tab.events).find((event) => event.type === 'refresh-failed');
     expect(failure).toMatchObject({ reason: 'terminal', oauthError: 'invalid_grant' });
     expect(world.tabs.map((tab) => tab.client.getSnapshot().signedOutReason)).toEqual(['refresh-rejected', 'refresh-rejected']);
-    expect((error as Error).name).toBe('SignedOutError');
+    expect(error).toBeInstanceOf(AuthError); // OAuthError in the leader, SignedOutError in a follower
     expect((error as Error).message).not.toContain(refreshToken);
     // The grant itself (what the refresher classified): the core's OAuthError, redacted.
     const context = { refreshToken, scope: null, deviceId: 'd', version: 1, serverVersion: null, signal: new AbortController().signal };
