@@ -2,10 +2,17 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { createAuthClient, type AuthClient } from '../core/authClient';
 import type { AuthClientOptions } from '../core/options';
+import type { AuthLogin } from '../oidc/types';
 import { AuthClientContext } from './context';
+import { AuthLoginContext } from './loginContext';
 
 interface ProviderChildren {
   children?: ReactNode;
+  /**
+   * How users log in and out (e.g. `createOidcLogin` from "tabauth/oidc"): enables `useAuth().login/logout`,
+   * `<AuthCallback>` and `withAuthenticationRequired`.
+   */
+  login?: AuthLogin;
 }
 
 /**
@@ -81,7 +88,11 @@ export function AuthProvider(props: AuthProviderProps): ReactNode {
   }, [external, owned]);
 
   if (!client) return null; // Only during the render that follows a switch from `client` to `options`.
-  return <AuthClientContext.Provider value={client}>{props.children}</AuthClientContext.Provider>;
+  return (
+    <AuthClientContext.Provider value={client}>
+      <AuthLoginContext.Provider value={props.login ?? null}>{props.children}</AuthLoginContext.Provider>
+    </AuthClientContext.Provider>
+  );
 }
 
 function requireOptions(options: AuthClientOptions | undefined): AuthClientOptions {

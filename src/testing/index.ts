@@ -8,3 +8,4 @@ export { createSimulatedClock, type SimulatedClock, type SimulatedClockOptions }
 export { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 export { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions, type MessageFaults } from './simulatedNetwork';
 export { createTabSimulation, type TabSimulation, type TabSimulationOptions, type SimTab, type StorageFaults } from './tabs';
+export { createStaticAuthClient, type StaticAuthClient, type StaticAuthState } from './staticAuthClient';
