@@ -25,14 +25,17 @@ export function AuthCallback({ onSuccess, onError, children = null }: AuthCallba
   const login = useContext(AuthLoginContext);
   const handlers = useRef({ onSuccess, onError });
   const [, setFailure] = useState<unknown>(null);
+  // The URL as the page was opened: handleCallback cleans the address bar, and StrictMode's second run of the effect
+  // must still ask about the same response (and so get the same, single completion).
+  const [url] = useState(() => (typeof window === 'undefined' ? '' : window.location.href));
   useEffect(() => {
     handlers.current = { onSuccess, onError };
   });
   useEffect(() => {
-    if (!login || login.handlePopupCallback()) return;
+    if (!login || login.handlePopupCallback(url)) return;
     let active = true;
     // StrictMode runs this effect twice; handleCallback gives both runs the one completion of this URL.
-    login.handleCallback(client).then(
+    login.handleCallback(client, url).then(
       (returnTo) => {
         if (!active) return;
         if (handlers.current.onSuccess) handlers.current.onSuccess(returnTo);
@@ -50,7 +53,7 @@ export function AuthCallback({ onSuccess, onError, children = null }: AuthCallba
     return () => {
       active = false;
     };
-  }, [client, login]);
+  }, [client, login, url]);
   if (!login) throw missingLoginError('<AuthCallback>');
   return children;
 }

@@ -385,6 +385,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         claims: async () => ({ sub, name: displayName(sub) }),
       }),
       rotateRefreshToken: true,
+      // Codes and tokens outlive the browser session at the provider (as with offline_access): two logins that run at
+      // once in one browser each complete, although the session ends up pointing at the second grant only.
+      expiresWithSession: async () => false,
       issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === CLIENT_ID,
       clientBasedCORS: () => true,
       ttl: {
