@@ -142,6 +142,11 @@ export interface OidcServer {
    * (e.g. '/callback', '/protected'): they answer the directory's index.html.
    */
   serveStatic(dir: string, options?: { routes?: string[] }): void;
+  /**
+   * Answers every request whose path starts with `pathPrefix` with `handler` (before the static files, the
+   * provider and /api/me): for example a resource server that validates the access tokens with jose.
+   */
+  handle(pathPrefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -569,8 +574,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const providerCallback = provider.callback();
   const tokenLock = createLock();
 
+  const extraRoutes: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }> = [];
   handler = (req, res) => {
     const pathname = new URL(req.url ?? '/', origin).pathname;
+    const extra = extraRoutes.find((route) => pathname.startsWith(route.prefix));
+    if (extra) return extra.handler(req, res);
 
     if (pathname === '/api/me') {
       void handleApi(req, res);
@@ -731,6 +739,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     counters: () => ({ ...counts }),
     events: () => [...log],
     obtainInitialTokens,
+    handle(pathPrefix, routeHandler) {
+      extraRoutes.push({ prefix: pathPrefix, handler: routeHandler });
+    },
     serveStatic(dir: string, staticOptions: { routes?: string[] } = {}) {
       staticDirs.unshift({ dir: resolvePath(dir), routes: new Set(staticOptions.routes ?? []) });
     },
