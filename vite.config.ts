@@ -10,6 +10,7 @@ const entries = {
   react: resolve(root, 'src/react/index.ts'),
   query: resolve(root, 'src/query/index.ts'),
   testing: resolve(root, 'src/testing/index.ts'),
+  oidc: resolve(root, 'src/oidc/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
@@ -21,6 +22,7 @@ export default defineConfig({
       'tabauth/react': entries.react,
       'tabauth/query': entries.query,
       'tabauth/testing': entries.testing,
+      'tabauth/oidc': entries.oidc,
       tabauth: entries.index,
     },
   },
@@ -36,6 +38,7 @@ export default defineConfig({
         /^broadcast-channel($|\/)/,
         /^idb-keyval($|\/)/,
         /^jwt-decode($|\/)/,
+        /^oauth4webapi($|\/)/,
         /^fake-indexeddb($|\/)/,
         /^node:/,
       ],

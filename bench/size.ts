@@ -52,6 +52,18 @@ const subjects: Subject[] = [
     dependencies: tabauthDeps,
     note: 'all three entries in one app',
   },
+  {
+    label: 'tabauth/oidc',
+    entry: './src/oidc/index.ts',
+    dependencies: tabauthDeps,
+    note: 'includes the core code it uses (refresh grant, revocation, errors); "with dependencies" adds oauth4webapi',
+  },
+  {
+    label: 'tabauth + react + query + oidc',
+    entry: ['./src/core/index.ts', './src/react/index.ts', './src/query/index.ts', './src/oidc/index.ts'].join('\n'),
+    dependencies: tabauthDeps,
+    note: 'a complete app: login, refresh, React, Query',
+  },
   { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,

@@ -21,7 +21,7 @@ describe('the published package', () => {
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@tanstack/react-query', 'react', 'react-dom']);
   });
 
-  it.each(['.', './react', './query', './testing'])('entry %s has its JavaScript and its declarations', async (entry) => {
+  it.each(['.', './react', './query', './testing', './oidc'])('entry %s has its JavaScript and its declarations', async (entry) => {
     const target = pkg.exports[entry];
     expect(typeof target).toBe('object');
     const { types, import: file } = target as { types: string; import: string };
@@ -36,6 +36,16 @@ describe('the published package', () => {
     for (const name of ['createAuthClient', 'oauth2RefreshGrant', 'oauth2Revoke', 'OAuthError', 'TransientRefreshError', 'createIndexedDbStorage', 'createMemoryStorage', 'broadcastChannelCoordination']) {
       expect(typeof core[name]).toBe('function');
     }
+  });
+
+  it('the oidc entry exports createOidcLogin and its errors, and keeps oauth4webapi external', async () => {
+    const oidc = (await import(pathToFileURL(join(root, 'dist/oidc.js')).href)) as Record<string, unknown>;
+    for (const name of ['createOidcLogin', 'DiscoveryError', 'LoginCallbackError', 'AuthorizationError', 'IdTokenValidationError', 'PopupLoginError']) {
+      expect(typeof oidc[name]).toBe('function');
+    }
+    expect(readFileSync(join(root, 'dist/oidc.js'), 'utf8')).toMatch(/from "oauth4webapi"/);
+    const react = readFileSync(join(root, 'dist/react.js'), 'utf8');
+    expect(react).not.toMatch(/oauth4webapi/); // the React bindings take a login, they do not bundle one
   });
 
   it('the built core does not import React', () => {
