@@ -191,7 +191,7 @@ describe.skipIf(skipBrowserTests)('e2e: real Chromium tabs against oidc-provider
     expect(unjustifiedStaleCalls(rec)).toEqual([]);
   }, 120_000);
 
-  it('a LEADER frozen across an expiry: no follower refreshes behind its back, nobody is signed out, one refresh on resume', async () => {
+  it('a LEADER frozen across an expiry: a follower rescues under the Web Lock, nobody is signed out, no token sent twice', async () => {
     const { session, version: v0 } = await start(3, 'frozen-leader');
     const { tabs, context } = session;
     const leader = await waitForLeader(tabs);
@@ -201,39 +201,33 @@ describe.skipIf(skipBrowserTests)('e2e: real Chromium tabs against oidc-provider
     const freeze = await freezeTab(context, leader);
     const [atFreeze] = await Promise.all(followers.map(snapshot));
     const held = (await records(followers[0]!)).held.find((h) => h.version === atFreeze!.version)!;
-    // Wait, in a follower's own clock, until its pair expired and it had time to ask the frozen leader twice.
-    await followers[0]!.page.waitForFunction((expiresAt) => Date.now() > expiresAt + 4_500, held.expiresAt!, { timeout: 30_000, polling: 100 });
+    // The leader does not answer (frozen): after followerRetryMs a follower takes the refresh lock and refreshes.
+    await waitForAll(followers, (all) => all.every((s) => s.version > atFreeze!.version), 'a new pair in every follower while the leader is frozen', 60_000);
+    const rescuedAt = Date.now();
     const during = await settle(followers, world.server.counters);
-    const resumedAt = await freeze.resume();
+    await freeze.resume();
 
-    await waitForAll(tabs, (all) => all.every((s) => s.version > atFreeze!.version), 'a new pair in every tab after the leader resumed', 30_000);
+    await waitForAll(tabs, (all) => all.every((s) => s.version >= during.versions[0]!), 'the thawed leader on the newest pair', 30_000);
     await stopApiLoops(tabs);
     const settled = await settle(tabs, world.server.counters);
     const vMax = maxVersion(settled.versions);
     const c = settled.counters;
 
-    // Safety while the leader was frozen: nobody refreshed behind its back, nobody was signed out.
-    expect(during.versions).toEqual(followers.map(() => atFreeze!.version));
+    // While the leader was frozen: one rescue refresh, every follower on its pair, nobody signed out.
     expect(during.statuses).toEqual(followers.map(() => 'authenticated'));
-    expect(followers.map((tab) => tab.tokenRequests)).toEqual(followers.map(() => 0));
-    // After it resumed: one refresh per version, no invalid_grant, no revoked grant, every tab on the newest pair.
+    expect(new Set(during.versions).size).toBe(1);
+    expect(followers.map((tab) => tab.tokenRequests).reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(1);
+    // After it resumed: one refresh per version (the thawed leader re-read storage under the lock and sent nothing
+    // twice), no invalid_grant, no revoked grant, every tab on the newest pair.
     expect(settled.versions).toEqual(tabs.map(() => vMax));
     expect(c.refreshSuccesses).toBe(vMax - v0);
     expect(c.refreshErrors).toBe(0);
     expect(c.invalidGrant).toBe(0);
     expect(c.grantsRevoked).toBe(0);
-    const recs = await allRecords(tabs);
-    for (const r of recs) {
-      expect(r.snapshot.forcedSignOuts).toBe(0);
-      expect(unjustifiedStaleCalls(r)).toEqual([]);
-    }
-    // Availability (reported, not asserted): followers' API calls that completed between the expiry of their pair
-    // and the leader's resume. Today followers wait for the leader, so this is 0: see the report on frozen leaders.
-    const served = recs
-      .filter((r) => r.name !== leader.name)
-      .flatMap((r) => r.apiCalls)
-      .filter((call) => call.doneAt > held.expiresAt! && call.doneAt < resumedAt && call.status === 200).length;
-    console.info(`[e2e] frozen leader: followers completed ${served} API calls between their token's expiry and the leader's resume`);
+    for (const r of await allRecords(tabs)) expect(r.snapshot.forcedSignOuts).toBe(0);
+    // What the rescue costs (reported, not asserted): how long after their pair expired the followers held a new one.
+    const margin = held.expiresAt! - rescuedAt;
+    console.info(`[e2e] frozen leader: followers held the rescued pair ${Math.abs(margin)} ms ${margin >= 0 ? "before" : "after"} their old pair expired`);
   }, 120_000);
 
   it('offline across an expiry, then online: exactly one refresh after reconnect', async () => {
