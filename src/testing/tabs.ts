@@ -58,11 +58,26 @@ export interface StorageFaults {
 export interface SimTab {
   readonly name: string;
   readonly client: AuthClient;
+  /**
+   * The tab's view of time, as its client gets it: `now()` is the simulated wall clock plus this tab's skew;
+   * `monotonic()` (like `performance.now()`) is the unskewed simulated time from a per-tab origin, so readings of two
+   * tabs cannot be compared; timers are held while the tab is frozen and dropped when it dies.
+   */
+  readonly clock: Clock & { monotonic(): number };
   readonly environment: SimulatedEnvironment;
   /** Every event this tab's client emitted, in order. */
   readonly events: AuthEvent[];
   readonly alive: boolean;
   readonly frozen: boolean;
+  /** Whether the tab's client is mounted (false between `unmount()` and `remount()`, and after `close()`). */
+  readonly mounted: boolean;
+  /**
+   * Drops the client's mount count to 0 without disposing it, as an `AuthProvider` that unmounts does (a route or
+   * layout change, a new `key`, HMR). The tab stays alive; `remount()` mounts it again.
+   */
+  unmount(): void;
+  /** Mounts the client again after `unmount()` (a no-op when mounted, dead or closed). */
+  remount(): void;
   /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
   close(): Promise<void>;
   /** The tab dies without any cleanup (crash, kill): it never runs another line. */
@@ -70,12 +85,21 @@ export interface SimTab {
   /** Freezes the tab (timers and messages held back) until `resume()`. */
   freeze(): void;
   resume(): void;
-  /** Offsets this tab's clock (clock skew between tabs). */
+  /**
+   * Offsets this tab's wall clock (`now()`: clock skew between tabs, or a wall-clock jump when set on every tab).
+   * The tab's monotonic clock (`monotonic()`, like `performance.now()`) does not move with it.
+   */
   setSkewMs(skewMs: number): void;
   /** Makes this tab's storage operations fail (or reads come back empty) until called again with null. */
   setStorageFaults(faults: StorageFaults | null): void;
   /** Timers this tab scheduled that have neither fired nor been cleared (0 after a clean close means no leak). */
   pendingTimers(): number;
+  /**
+   * Every delay this tab's client passed to `setTimeout` that was not a finite number (NaN, Infinity), in order. A
+   * browser runs such a timer at once, so a timer that re-arms itself with one spins: the harness records the delay
+   * and, past `NON_FINITE_TIMER_LIMIT` of them, stops scheduling them so that the simulation can still end.
+   */
+  nonFiniteTimerDelays(): readonly number[];
 }
 
 export interface TabSimulation {
@@ -101,6 +125,20 @@ export interface TabSimulation {
 /** A promise that never settles: what a dead tab's pending work turns into. */
 const never = <T>() => new Promise<T>(() => {});
 
+/** Non-finite timer delays a tab may schedule (as 0, like a browser) before the harness stops running them. */
+export const NON_FINITE_TIMER_LIMIT = 1_000;
+
+/**
+ * The origin of a tab's monotonic clock: like `performance.now()` it counts from the tab's own start, so readings of
+ * two tabs cannot be compared. Derived from the tab's name (not from the simulation's random stream, which would
+ * shift every seeded run), spread over about 11 days.
+ */
+function monotonicOrigin(name: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
+  return (hash >>> 0) % 1_000_000_000;
+}
+
 export function createTabSimulation(options: TabSimulationOptions = {}): TabSimulation {
   const clock = options.clock ?? createSimulatedClock();
   const random = options.random ?? Math.random;
@@ -118,6 +156,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     let skewMs = 0;
     let storageFaults: StorageFaults | null = null;
     const timers = new Set<TimerHandle>();
+    const nonFiniteDelays: number[] = [];
+    // Monotonic time: the unskewed simulated time since the tab opened, from a per-tab origin.
+    const monotonicOffset = monotonicOrigin(name) - clock.now();
     const heldWhileFrozen: Array<() => void> = [];
     const run = (callback: () => void) => {
       if (!alive) return;
@@ -125,10 +166,18 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       else callback();
     };
 
-    // The tab's view of time: skewed, and silent once the tab is dead or while it is frozen.
-    const tabClock: Clock = {
+    // The tab's view of time: a skewed wall clock, a monotonic clock that never moves with the skew, and timers that
+    // are silent once the tab is dead or while it is frozen. (`monotonic` is declared on Clock by the core once it
+    // reads one; until then it is an extra member the core ignores.)
+    const tabClock: Clock & { monotonic(): number } = {
       now: () => clock.now() + skewMs,
+      monotonic: () => clock.now() + monotonicOffset,
       setTimeout: (callback, delayMs): TimerHandle => {
+        if (typeof delayMs !== 'number' || !Number.isFinite(delayMs)) {
+          nonFiniteDelays.push(delayMs);
+          // Past the limit the timer is never run: a self-re-arming one would otherwise spin forever at one instant.
+          if (nonFiniteDelays.length > NON_FINITE_TIMER_LIMIT) return clock.setTimeout(() => {}, 0);
+        }
         // A timer that fires while the tab is frozen runs at resume, unless it was cleared in between: browsers never
         // run a cleared timer, even one whose task was already queued.
         const handle = clock.setTimeout(
@@ -226,10 +275,12 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       },
     });
     let unmount: (() => void) | null = tabOptions.mount === false ? null : client.mount();
+    let closing = false;
 
     const tab: SimTab = {
       name,
       client,
+      clock: tabClock,
       environment,
       events,
       get alive() {
@@ -238,8 +289,20 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       get frozen() {
         return frozen;
       },
+      get mounted() {
+        return alive && unmount !== null;
+      },
+      unmount() {
+        unmount?.();
+        unmount = null;
+      },
+      remount() {
+        if (!alive || unmount !== null || closing) return;
+        unmount = client.mount();
+      },
       async close() {
         if (!alive) return;
+        closing = true;
         unmount?.();
         unmount = null;
         await client.dispose();
@@ -249,6 +312,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       kill() {
         if (!alive) return;
         alive = false;
+        // A dead page's timers are gone with it (they would only run as no-ops): nothing of this tab stays scheduled.
+        for (const handle of timers) clock.clearTimeout(handle);
+        timers.clear();
         network.kill(name);
         webLocks?.releaseTab(name);
       },
@@ -268,6 +334,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         storageFaults = next;
       },
       pendingTimers: () => timers.size,
+      nonFiniteTimerDelays: () => nonFiniteDelays,
     };
     tabs.push(tab);
     return tab;
