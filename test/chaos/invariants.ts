@@ -141,7 +141,8 @@ export function checkUserActionFailure(world: ChaosWorld, action: UserAction, er
 /** expired-token-returned: the token a call resolved with, judged by the server at the moment the app gets it. */
 export function checkReturnedToken(world: ChaosWorld, record: TabRecord, kind: string, accessToken: string): void {
   const validation = world.server.validateAccessToken(accessToken);
-  if (validation.reason !== 'expired') return;
+  if (validation.reason !== 'expired' || record.expiredTokenReported) return;
+  record.expiredTokenReported = true; // once per tab: the calls after it are the same fault
   let ago = '';
   try {
     const { exp } = decodeJwtClaims(accessToken) as { exp?: unknown };

@@ -8,7 +8,7 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0 };
+  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });

@@ -26,6 +26,8 @@ export interface TabRecord {
   family: string | null;
   /** Non-finite timer delays of this tab already reported. */
   nonFiniteTimers: number;
+  /** An expired token this tab handed out was reported already. */
+  expiredTokenReported: boolean;
 }
 
 /** What the next refresh request to reach the server sets off in the tab that sent it. */
