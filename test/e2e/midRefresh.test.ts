@@ -41,17 +41,18 @@ describe.skipIf(skipBrowserTests)('e2e: the leader\'s refresh is at the provider
   /** Signs 3 tabs in, holds the leader's next refresh answer at the provider, and returns once it is held. */
   async function holdLeadersRefresh(mode: 'tabauth' | 'react', namespace: string) {
     world.server.resetCounters();
-    session = await openSession(world, 3, { ...PAGE, mode, namespace });
-    const signedIn = await signIn(world, session);
-    const leader = await waitForLeader(session.tabs);
-    const requestsBefore = session.tabs.map((tab) => tab.tokenRequests);
+    const opened = await openSession(world, 3, { ...PAGE, mode, namespace });
+    session = opened;
+    const signedIn = await signIn(world, opened);
+    const leader = await waitForLeader(opened.tabs);
+    const requestsBefore = opened.tabs.map((tab) => tab.tokenRequests);
     const hold: HeldRefresh = world.server.holdNextRefresh();
     const { status, issued } = await hold.processed; // the leader's proactive refresh, at about half-life
     expect(status).toBe(200);
     // It was the leader's request (playwright reports the request to Node a moment after the provider has it).
-    for (let i = 0; i < 200 && leader.tokenRequests === requestsBefore[session.tabs.indexOf(leader)]; i++) await delay(50);
-    expect(session.tabs.map((tab) => tab.tokenRequests - requestsBefore[session.tabs.indexOf(tab)]!)).toEqual(session.tabs.map((tab) => (tab === leader ? 1 : 0)));
-    return { session, leader, hold, issued: issued!, v0: signedIn.version };
+    for (let i = 0; i < 200 && leader.tokenRequests === requestsBefore[opened.tabs.indexOf(leader)]; i++) await delay(50);
+    expect(opened.tabs.map((tab, i) => tab.tokenRequests - requestsBefore[i]!)).toEqual(opened.tabs.map((tab) => (tab === leader ? 1 : 0)));
+    return { session: opened, leader, hold, issued: issued!, v0: signedIn.version };
   }
 
   /**
