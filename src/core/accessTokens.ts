@@ -3,7 +3,7 @@ import { OAuthError, RefreshTimeoutError, SignedOutError } from './errors';
 import type { RefreshTrigger } from './events';
 import type { FollowerDuties } from './follower';
 import type { LeaderDuties } from './leader';
-import { isExpired, needsRefresh, type RefreshPolicy } from './refreshPolicy';
+import type { Freshness, RefreshPolicy } from './refreshPolicy';
 import type { TabState } from './tabState';
 import type { StoredAuthState, TokenSet } from './types';
 
@@ -16,7 +16,7 @@ export type HeldTokens = { tokens: TokenSet; version: number };
 export class AccessTokens {
   constructor(
     private readonly settings: { clock: Clock; policy: RefreshPolicy },
-    private readonly parts: { state: TabState; leader: LeaderDuties; follower: FollowerDuties },
+    private readonly parts: { state: TabState; leader: LeaderDuties; follower: FollowerDuties; freshness: Freshness },
   ) {}
 
   /** A newer pair than `version`, from whichever side this tab is on now. */
@@ -26,43 +26,56 @@ export class AccessTokens {
   }
 
   async get(): Promise<HeldTokens> {
-    const { clock, policy } = this.settings;
-    const { state } = this.parts;
+    const { state, freshness } = this.parts;
     for (let round = 0; round < 3; round++) {
       const held = state.record;
       if (!held?.tokens) throw new SignedOutError();
-      if (!needsRefresh(held.tokens, clock.now(), policy)) return { tokens: held.tokens, version: held.version };
+      if (!freshness.isDue()) return { tokens: held.tokens, version: held.version };
+      let fresh: StoredAuthState | null;
       try {
-        await this.ensureFresh(held.version, false, 'get-access-token');
+        fresh = await this.ensureFresh(held.version, false, 'get-access-token');
       } catch (error) {
         // A proactive refresh failed but the old token still works: hand it out rather than failing the call.
         const still = state.record;
-        if (still?.tokens && !isExpired(still.tokens, clock.now()) && !(error instanceof OAuthError && error.terminal)) {
+        if (still?.tokens && still === held && !freshness.isExpired() && !(error instanceof OAuthError && error.terminal)) {
           return { tokens: still.tokens, version: still.version };
         }
         throw error;
       }
       const current = state.record;
-      if (current?.version === held.version && current.tokens && !isExpired(current.tokens, clock.now())) {
+      // A pair newer than the one we asked to replace was made for this call: take it even if this tab's clock
+      // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes).
+      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired()) {
+        return { tokens: fresh.tokens, version: fresh.version };
+      }
+      if (current === held && current.tokens && !freshness.isExpired()) {
         return { tokens: current.tokens, version: current.version }; // The leader judged it still fresh.
       }
     }
     const current = state.record;
-    if (current?.tokens && !isExpired(current.tokens, clock.now())) return { tokens: current.tokens, version: current.version };
+    if (current?.tokens && !freshness.isExpired()) return { tokens: current.tokens, version: current.version };
     throw new RefreshTimeoutError('Could not obtain a fresh access token');
   }
 
   /**
    * For a 401: refreshes only if `rejectedVersion` is still the current version (otherwise returns the newer pair
-   * without a network call). Without it, forces a refresh of the current version.
+   * without a network call). Without it, forces a refresh of the current version. A version above the current one
+   * means the current one; anything but a non-negative safe integer is a TypeError.
    */
   async refresh(rejectedVersion: number | undefined): Promise<HeldTokens> {
     const held = this.parts.state.record;
     if (!held?.tokens) throw new SignedOutError();
-    const rejected = rejectedVersion ?? held.version;
+    const rejected = rejectedVersion === undefined ? held.version : Math.min(rejectedVersion, held.version);
     if (held.version > rejected) return { tokens: held.tokens, version: held.version };
     const record = await this.ensureFresh(rejected, true, 'rejected-token');
     if (!record?.tokens) throw new SignedOutError('Signed out while refreshing');
     return { tokens: record.tokens, version: record.version };
+  }
+}
+
+/** Throws the TypeError `refresh({ rejectedVersion })` promises for anything but a version. */
+export function assertRejectedVersion(value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
+    throw new TypeError('refresh({ rejectedVersion }) must be a non-negative safe integer: the version of the pair the server rejected');
   }
 }

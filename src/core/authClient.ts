@@ -1,4 +1,4 @@
-import { AccessTokens } from './accessTokens';
+import { AccessTokens, assertRejectedVersion } from './accessTokens';
 import { systemClock, type Clock } from './clock';
 import { broadcastChannelCoordination } from './coordination/broadcastChannelTransport';
 import { browserEnvironment, type AuthEnvironment } from './environment';
@@ -14,7 +14,9 @@ import { Peers } from './peers';
 import { RecordSync } from './recordSync';
 import { resolveRetryOptions } from './refresh/backoff';
 import { Refresher } from './refresh/refresher';
-import type { RefreshPolicy } from './refreshPolicy';
+import { Freshness, type RefreshPolicy } from './refreshPolicy';
+import { KnownSecrets } from './redaction';
+import { InFlight } from './inflight';
 import { SharedRecord } from './sharedRecord';
 import { Signing } from './signing';
 import { createIndexedDbStorage } from './storage/indexedDbStorage';
@@ -34,7 +36,11 @@ export interface AuthClient {
    * returns an unmount function, and side effects stop when the last mount is undone (safe under React StrictMode).
    */
   mount(): () => void;
-  /** Stops everything for good; pending calls reject with DisposedError. */
+  /**
+   * Stops everything for good; pending calls reject with DisposedError. Resolves only after a request that already
+   * reached the server (a refresh, a revocation) has been answered and its result stored and announced: a rotation
+   * is never thrown away.
+   */
   dispose(): Promise<void>;
   /** For `useSyncExternalStore`: called on every snapshot change. */
   subscribe(listener: () => void): () => void;
@@ -80,41 +86,46 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const telemetry = new Telemetry(options.clientType ?? 'web', options.onEvent);
   const state = new TabState(storage.kind);
-  // Subscribers to a new record, in this order: its events, the rendered snapshot, waiting callers, the leader's timer.
+  // Subscribers to a new record run in this order: its events, the rendered snapshot, its expiry anchor, waiting
+  // callers, the token strings to redact, the leader's timer.
   state.onTransition((transition) => telemetry.transition(transition));
   state.onTransition(({ record }) => {
     if (record.tokens) state.setError(null);
     state.syncSnapshot();
   });
+  const freshness = new Freshness(clock, policy, state);
   const shared = new SharedRecord(storage, namespace, state, clock, telemetry, randomId(32));
   const peers = new Peers(namespace, tabId, telemetry);
   const waiters = new VersionWaiters(clock, state);
-  const sync = new RecordSync(state, peers, shared);
-  const signing = new Signing(shared, sync, clock);
+  const secrets = new KnownSecrets(state);
+  const inflight = new InFlight();
+  const sync = new RecordSync(state, peers, shared, freshness);
+  const signing = new Signing(shared, sync, peers, clock);
   const slot = new MountSlot();
+  const retry = resolveRetryOptions(options.retry);
   const refresher = new Refresher(
-    { clock, environment, retry: resolveRetryOptions(options.retry), random: options.random ?? Math.random, requestTimeoutMs, policy, refresh: options.refresh },
-    { state, shared, sync, signing, peers, waiters, telemetry, mount: slot },
+    { clock, environment, retry, random: options.random ?? Math.random, requestTimeoutMs, refresh: options.refresh },
+    { state, shared, sync, signing, peers, waiters, telemetry, mount: slot, freshness, secrets, inflight },
   );
-  const leader = new LeaderDuties({ clock, environment, policy, followerRetryMs }, { state, shared, sync, peers, refresher, telemetry });
+  const leader = new LeaderDuties({ clock, environment, retry, followerRetryMs }, { state, shared, sync, peers, refresher, telemetry, freshness });
   const follower = new FollowerDuties(
     { clock, environment, retryMs: followerRetryMs, maxWaitMs: options.followerMaxWaitMs ?? 120_000 },
     { state, shared, peers, waiters, refresher, mount: slot },
   );
-  const tokens = new AccessTokens({ clock, policy }, { state, leader, follower });
+  const tokens = new AccessTokens({ clock, policy }, { state, leader, follower, freshness });
   const lifecycle = new Lifecycle(
     {
       namespace,
       tabId,
       clock,
       environment,
-      policy,
       coordination: options.coordination ?? broadcastChannelCoordination(),
       refreshLock: options.refreshLock,
       requestTimeoutMs,
+      peerQueryMs: options.peerQueryMs ?? 100,
       newDeviceId: () => randomId(32),
     },
-    { slot, state, shared, peers, waiters, leader, tokens, telemetry },
+    { slot, state, shared, peers, waiters, leader, tokens, telemetry, freshness, inflight },
   );
   let mountCount = 0;
 
@@ -133,7 +144,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     async dispose() {
       mountCount = 0;
-      lifecycle.dispose();
+      await lifecycle.dispose();
     },
     subscribe: state.subscribe,
     getSnapshot: state.getSnapshot,
@@ -148,6 +159,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return (await tokens.get()).tokens.accessToken;
     },
     async refresh(refreshOptions = {}) {
+      assertRejectedVersion(refreshOptions.rejectedVersion);
       await lifecycle.requireUsable();
       return tokens.refresh(refreshOptions.rejectedVersion);
     },
@@ -159,7 +171,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       if (lifecycle.isDisposed) throw new DisposedError();
       const previous = state.record?.tokens ?? null;
       await signing.signOut('user');
-      if (signOutOptions.revoke && options.revoke && previous?.refreshToken) await revoke(previous.refreshToken);
+      if (signOutOptions.revoke && options.revoke && previous?.refreshToken) await inflight.track(revoke(previous.refreshToken));
     },
     on: (listener) => telemetry.on(listener),
     metrics: () => telemetry.metrics(),

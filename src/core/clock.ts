@@ -5,8 +5,14 @@
 export type TimerHandle = unknown;
 
 export interface Clock {
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds (the wall clock: it can jump when the system clock is set). */
   now(): number;
+  /**
+   * Milliseconds on a monotonic clock (`performance.now()` in browsers): never jumps, but its origin is this tab's
+   * own, so readings are never compared across tabs. Lifetimes are measured on it from the moment a pair is adopted.
+   * Optional for custom clocks: without it, `now()` is used.
+   */
+  monotonic?(): number;
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
@@ -14,13 +20,27 @@ export interface Clock {
 /** Browsers and Node fire a timer at once when its delay exceeds a signed 32-bit integer (about 24.8 days). */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
+/**
+ * A delay every timer API accepts: a 90-day token would otherwise schedule its refresh "now" (firing early is harmless,
+ * the due time is re-checked), and NaN or Infinity would fire at once and spin.
+ */
+export function timerDelay(delayMs: number): number {
+  if (Number.isNaN(delayMs)) return MAX_TIMER_DELAY_MS;
+  return Math.min(MAX_TIMER_DELAY_MS, Math.max(0, delayMs));
+}
+
 /** The real clock of the page (or of Node). Reads globals at call time so test runners may still patch them. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  // A 90-day token would otherwise schedule its refresh "now"; firing early is harmless (the due time is re-checked).
-  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, delayMs))),
+  monotonic: () => (typeof performance !== 'undefined' && typeof performance.now === 'function' ? performance.now() : Date.now()),
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, timerDelay(delayMs)),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** The clock's monotonic reading, or its wall clock when it has none. */
+export function monotonicNow(clock: Clock): number {
+  return clock.monotonic ? clock.monotonic() : clock.now();
+}
 
 /** Resolves after `delayMs` on the given clock, or rejects with the signal's reason when aborted first. */
 export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {

@@ -50,4 +50,5 @@ export const COUNTERS = {
   storageFallbacks: 'storage_fallbacks',
   storageErrors: 'storage_errors',
   signOuts: 'sign_outs',
+  tokenResponseRepairs: 'token_response_repairs',
 } as const;

@@ -164,10 +164,62 @@ export function isAuthError(value: unknown): value is AuthError {
   return value instanceof AuthError;
 }
 
-/** Rebuilds a typed error from the code a refreshing tab announced over the channel (terminal errors arrive as a sign-out). */
-export function failureFromWire(code: string): AuthError {
+/**
+ * An error's wire form: what a refreshing tab tells the others, so a follower throws the same class, kind, status
+ * and OAuth code the leader saw. No message text crosses: the receiver writes its own.
+ */
+export interface WireError {
+  code: AuthErrorCode;
+  kind?: TransientKind;
+  status?: number | null;
+  /** The OAuth `error` value (e.g. "temporarily_unavailable"). */
+  oauthError?: string;
+  retryAfterMs?: number | null;
+}
+
+const TRANSIENT_KINDS: ReadonlySet<string> = new Set<TransientKind>(['network', 'server', 'rate-limited', 'timeout']);
+
+export function toWire(error: AuthError): WireError {
+  const wire: WireError = { code: error.code };
+  if (error instanceof TransientRefreshError) Object.assign(wire, { kind: error.kind, status: error.status, retryAfterMs: error.retryAfterMs });
+  if (error instanceof OAuthError) Object.assign(wire, { status: error.status, oauthError: error.error });
+  if (error instanceof MalformedTokenResponseError) wire.status = error.status;
+  return wire;
+}
+
+export function isWireError(value: unknown): value is WireError {
+  if (value === null || typeof value !== 'object') return false;
+  const wire = value as Record<string, unknown>;
+  const nullableNumber = (v: unknown) => v === undefined || v === null || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    typeof wire.code === 'string' &&
+    wire.code.length <= 100 &&
+    (wire.kind === undefined || (typeof wire.kind === 'string' && TRANSIENT_KINDS.has(wire.kind))) &&
+    (wire.oauthError === undefined || (typeof wire.oauthError === 'string' && wire.oauthError.length <= 100)) &&
+    nullableNumber(wire.status) &&
+    nullableNumber(wire.retryAfterMs)
+  );
+}
+
+/** Rebuilds a typed error a refreshing tab announced (terminal errors arrive as a sign-out, not as this). */
+export function fromWire(wire: WireError): AuthError {
   const message = 'The leader tab could not refresh the token';
-  if (code === 'refresh_timeout') return new RefreshTimeoutError(message);
-  if (code === 'malformed_token_response') return new MalformedTokenResponseError(message);
-  return new TransientRefreshError('server', message);
+  const status = wire.status ?? null;
+  switch (wire.code) {
+    case 'refresh_timeout':
+      return new RefreshTimeoutError(message);
+    case 'malformed_token_response':
+      return new MalformedTokenResponseError(message, { status });
+    case 'oauth_error':
+      return new OAuthError(wire.oauthError ?? 'server_error', { status });
+    case 'transient_refresh_failure':
+      return new TransientRefreshError(wire.kind ?? 'server', message, { status, retryAfterMs: wire.retryAfterMs ?? null });
+    default:
+      return new TransientRefreshError('server', message, { status });
+  }
+}
+
+/** Rebuilds a typed error from the code alone (a peer that sent no wire form). */
+export function failureFromWire(code: string): AuthError {
+  return fromWire({ code: code as AuthErrorCode });
 }

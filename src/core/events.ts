@@ -1,10 +1,18 @@
 import type { DropReason } from './coordination/tabMessages';
+import type { RepairedField } from './tokenResponse';
 import type { SignOutReason } from './types';
 
 /**
  * Typed events. They carry versions, reasons and error codes; never a token string.
  */
-export type RefreshTrigger = 'proactive' | 'get-access-token' | 'rejected-token' | 'follower-request' | 'wake';
+export type RefreshTrigger =
+  | 'proactive'
+  | 'get-access-token'
+  | 'rejected-token'
+  | 'follower-request'
+  | 'wake'
+  /** A follower whose leader did not answer took the refresh lock itself. */
+  | 'follower-rescue';
 export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'timeout' | 'unknown';
 
 export type AuthEvent =
@@ -31,7 +39,13 @@ export type AuthEvent =
   | { type: 'storage-fallback'; errorCode: string }
   | { type: 'storage-error'; operation: 'read' | 'write'; errorCode: string }
   | { type: 'message-dropped'; reason: DropReason }
-  | { type: 'revocation-failed'; errorCode: string };
+  | { type: 'revocation-failed'; errorCode: string }
+  /**
+   * A 2xx token response had mistyped fields: the pair was kept (the server has rotated) and these fields were
+   * dropped or repaired. 'access_token' means the body had only a new refresh token: it is stored, and the attempt
+   * counts as failed.
+   */
+  | { type: 'token-response-repaired'; version: number; fields: RepairedField[] };
 
 export type AuthEventType = AuthEvent['type'];
 export type AuthEventListener = (event: AuthEvent) => void;

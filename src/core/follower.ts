@@ -1,6 +1,6 @@
-import type { Clock } from './clock';
+import { monotonicNow, type Clock } from './clock';
 import type { AuthEnvironment } from './environment';
-import { DisposedError, failureFromWire, RefreshTimeoutError } from './errors';
+import { DisposedError, failureFromWire, fromWire, RefreshTimeoutError } from './errors';
 import type { Peers } from './peers';
 import type { Refresher } from './refresh/refresher';
 import type { SharedRecord } from './sharedRecord';
@@ -34,18 +34,26 @@ export interface FollowerParts {
  */
 export class FollowerDuties {
   private readonly flights = new Map<number, Promise<StoredAuthState | null>>();
+  /** When the leader last said it is working on a version (this tab's clock). */
+  private readonly pendingSince = new Map<number, number>();
 
   constructor(
     private readonly settings: FollowerSettings,
     private readonly parts: FollowerParts,
   ) {
-    parts.peers.handle('refresh-failed', (message) => parts.waiters.failed(message.version, failureFromWire(message.errorCode)));
+    parts.peers.handle('refresh-pending', (message) => this.pendingSince.set(message.version, monotonicNow(settings.clock)));
+    parts.peers.handle('refresh-failed', (message) =>
+      parts.waiters.failed(message.version, message.error ? fromWire(message.error) : failureFromWire(message.errorCode)),
+    );
   }
 
   request(version: number): Promise<StoredAuthState | null> {
     const existing = this.flights.get(version);
     if (existing) return existing;
-    const flight = this.wait(version).finally(() => this.flights.delete(version));
+    const flight = this.wait(version).finally(() => {
+      this.flights.delete(version);
+      this.pendingSince.delete(version);
+    });
     this.flights.set(version, flight);
     return flight;
   }
@@ -66,11 +74,21 @@ export class FollowerDuties {
       if (outcome.kind === 'state') return outcome.state;
       if (outcome.kind === 'failed') throw outcome.error;
       if (outcome.kind === 'disposed') throw new DisposedError();
-      // No answer in time: re-read storage (the pair may be there already), then ask again. No spinning: one
-      // request per retryMs at most.
+      // No answer in time: re-read storage (the pair may be there already).
       await shared.reload();
       const held = state.record;
       if (held && held.version > version) return held;
+      // Still nothing, and the leader did not even say it is working on it: it may be frozen (a background tab, a
+      // debugger) or gone without a successor yet.
+      // Rescue: take the cross-tab refresh lock and refresh here, after re-reading storage under it, and only if
+      // `version` is still the newest. A thawed leader re-reads under the same lock before it acts, so this never
+      // sends a refresh token twice. Only with a real lock: without one (storage failing) ask again instead.
+      const acknowledged = this.pendingSince.get(version);
+      const leaderWorking = acknowledged !== undefined && monotonicNow(clock) - acknowledged <= retryMs;
+      if (!leaderWorking && environment.isOnline() && mount.isMounted) {
+        const rescued = await refresher.rescue(version);
+        if (rescued !== undefined) return rescued;
+      }
       if (clock.now() >= deadline) throw new RefreshTimeoutError('No tab answered the refresh request in time');
     }
   }

@@ -4,7 +4,9 @@ import type { RefreshTrigger } from './events';
 import type { Peers } from './peers';
 import type { RecordSync } from './recordSync';
 import type { Refresher } from './refresh/refresher';
-import { needsRefresh, refreshDueAt, type RefreshPolicy } from './refreshPolicy';
+import { timerDelay } from './clock';
+import type { Freshness } from './refreshPolicy';
+import type { ResolvedRetryOptions } from './refresh/backoff';
 import type { SharedRecord } from './sharedRecord';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -13,7 +15,7 @@ import type { StoredAuthState } from './types';
 export interface LeaderSettings {
   clock: Clock;
   environment: AuthEnvironment;
-  policy: RefreshPolicy;
+  retry: ResolvedRetryOptions;
   /** Failures younger than this are answered from memory instead of starting a new cycle. */
   followerRetryMs: number;
 }
@@ -25,7 +27,11 @@ export interface LeaderParts {
   peers: Peers;
   refresher: Refresher;
   telemetry: Telemetry;
+  freshness: Freshness;
 }
+
+/** The longest pause between proactive retry cycles while the token endpoint keeps failing. */
+const MAX_OUTAGE_DELAY_MS = 5 * 60_000;
 
 /**
  * Everything the leader tab does: refresh before expiry (the proactive timer), answer followers' refresh requests,
@@ -35,12 +41,17 @@ export interface LeaderParts {
 export class LeaderDuties {
   private proactiveTimer: TimerHandle | undefined;
   private mounted = false;
+  /** Proactive cycles that failed in a row for the held version (an outage): the next one waits longer. */
+  private failedCycles = 0;
 
   constructor(
     private readonly settings: LeaderSettings,
     private readonly parts: LeaderParts,
   ) {
-    parts.state.onTransition(() => this.schedule());
+    parts.state.onTransition(() => {
+      this.failedCycles = 0;
+      this.schedule();
+    });
     parts.peers.handle('refresh-request', (message) => this.answer(message.version));
   }
 
@@ -68,21 +79,26 @@ export class LeaderDuties {
       peers.post({ type: 'leader-hello' });
       this.schedule();
       const held = state.record;
-      if (held?.tokens && needsRefresh(held.tokens, this.settings.clock.now(), this.settings.policy) && this.settings.environment.isOnline()) {
+      if (held?.tokens && this.parts.freshness.isDue() && this.settings.environment.isOnline()) {
         this.refresh(held.version, false, 'proactive').catch(() => {});
       }
     });
   }
 
-  /** (Re)arms the proactive timer for the pair this tab holds; only the mounted leader has one. */
+  /**
+   * (Re)arms the proactive timer for the pair this tab holds; only the mounted leader has one. After a failed cycle
+   * (the retries of one refresh ran out: an outage) it keeps trying, each pause twice the last, up to 5 minutes,
+   * until a refresh succeeds or the session ends.
+   */
   schedule(): void {
-    const { clock, environment, policy } = this.settings;
-    const { state } = this.parts;
+    const { clock, environment, retry } = this.settings;
+    const { state, freshness } = this.parts;
     this.cancelTimer();
     const held = state.record;
     if (!this.mounted || !state.isLeader || !held?.tokens) return;
-    const due = refreshDueAt(held.tokens, policy);
-    if (due === null) return; // Opaque token of unknown lifetime: refreshed on 401 only.
+    const dueIn = freshness.dueInMs();
+    if (dueIn === null) return; // Opaque token of unknown lifetime: refreshed on 401 only.
+    const pause = this.failedCycles === 0 ? 0 : Math.min(MAX_OUTAGE_DELAY_MS, Math.max(retry.maxDelayMs, 1_000) * 2 ** (this.failedCycles - 1));
     const version = held.version;
     this.proactiveTimer = clock.setTimeout(() => {
       this.proactiveTimer = undefined;
@@ -90,9 +106,13 @@ export class LeaderDuties {
       if (!environment.isOnline()) return;
       this.refresh(version, false, 'proactive').then(
         () => state.record?.version === version && this.schedule(),
-        () => {},
+        () => {
+          if (state.record?.version !== version) return;
+          this.failedCycles++;
+          this.schedule();
+        },
       );
-    }, Math.max(0, due - clock.now()));
+    }, timerDelay(Math.max(dueIn, pause)));
   }
 
   private cancelTimer(): void {
@@ -101,22 +121,28 @@ export class LeaderDuties {
   }
 
   /** A follower needs a pair newer than `version`. */
-  private answer(version: number): void {
+  private answer(requested: number): void {
     const { state, sync, peers, refresher } = this.parts;
     if (!state.isLeader) return;
     const held = state.record;
-    if (held && held.version > version) {
+    if (held && held.version > requested) {
       sync.resend(); // The follower missed the newest pair.
       return;
     }
+    // A version above this tab's (a follower ahead of the leader, or a forged message) means "the current one".
+    const version = held ? Math.min(requested, held.version) : requested;
     const failed = refresher.recentFailure(version, this.settings.followerRetryMs);
     if (failed) {
       // Sent before the follower heard that the retries ran out: answer with the failure, don't start over.
-      peers.post({ type: 'refresh-failed', version, errorCode: failed });
+      peers.post({ type: 'refresh-failed', version, errorCode: failed.code, error: failed });
       return;
     }
-    this.refresh(version, true, 'follower-request').then(
-      (record) => record && record.version > version && peers.post({ type: 'state', state: record }),
+    const flight = this.refresh(version, true, 'follower-request');
+    peers.post({ type: 'refresh-pending', version });
+    flight.then(
+      // A pair this refresh made was announced already (one broadcast per pair); one it found instead (another tab
+      // made it and the follower may have missed that broadcast) is sent again.
+      (record) => record && record.version > version && !refresher.made(record) && sync.resend(),
       () => {},
     );
   }

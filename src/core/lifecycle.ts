@@ -7,7 +7,8 @@ import { AuthError, DisposedError, NotMountedError, UnsupportedEnvironmentError 
 import type { LeaderDuties } from './leader';
 import type { Peers } from './peers';
 import type { MountResources } from './refresh/refresher';
-import { needsRefresh, type RefreshPolicy } from './refreshPolicy';
+import type { InFlight } from './inflight';
+import type { Freshness } from './refreshPolicy';
 import type { SharedRecord } from './sharedRecord';
 import { createMemoryStorage } from './storage/memoryStorage';
 import type { TabState } from './tabState';
@@ -19,10 +20,11 @@ export interface LifecycleSettings {
   tabId: string;
   clock: Clock;
   environment: AuthEnvironment;
-  policy: RefreshPolicy;
   coordination: CoordinationFactory;
   refreshLock: RefreshLock | undefined;
   requestTimeoutMs: number;
+  /** How long a tab that found nothing stored waits for the open tabs' answer (see AuthClientOptions.peerQueryMs). */
+  peerQueryMs: number;
   newDeviceId: () => string;
 }
 
@@ -35,6 +37,8 @@ export interface LifecycleParts {
   leader: LeaderDuties;
   tokens: AccessTokens;
   telemetry: Telemetry;
+  freshness: Freshness;
+  inflight: InFlight;
 }
 
 /** Passes work through when nothing is mounted (no lock exists yet). */
@@ -46,6 +50,8 @@ const NO_LOCK: RefreshLock = { run: (work) => work() };
  */
 class MountPeriod {
   readonly lifetime = new AbortController();
+  /** Aborted when this tab is elected: with no other tab leading, there is nobody to ask for a pair. */
+  readonly elected = new AbortController();
   coordination: TabCoordination | null = null;
   lock: RefreshLock | null = null;
   loaded = false;
@@ -103,54 +109,69 @@ export class Lifecycle {
   start(): void {
     if (this.disposed) throw new DisposedError();
     const { environment } = this.settings;
-    const { state, shared, peers, waiters, leader } = this.parts;
+    const { state, shared, peers, waiters, leader, freshness } = this.parts;
     const period = new MountPeriod();
     this.period = period;
     state.setLeadership(period);
     shared.setActive(true);
     leader.setMounted(true);
+    freshness.setWatching(true);
+    let detachChannel = () => {};
+    try {
+      period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`);
+      detachChannel = peers.attach(period.coordination.channel);
+    } catch (error) {
+      // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
+      state.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));
+    }
+    // The channel's detach comes first: `end` keeps it until in-flight requests are announced.
     period.cleanups.push(
+      detachChannel,
       environment.onWake(() => this.onWake()),
       environment.onOnline(() => {
         waiters.wakeAll(); // followers waiting out the offline period ask again right away
         this.onWake();
       }),
     );
-    try {
-      period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`);
-      period.cleanups.push(peers.attach(period.coordination.channel));
-    } catch (error) {
-      // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
-      state.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));
-    }
     void this.load(period);
   }
 
+  /**
+   * Ends the mount period. Leadership passes on at once; the channel stays open until every request that reached the
+   * server is answered, stored and announced (a rotation is never abandoned), then closes.
+   */
   end(): void {
     const ending = this.period;
     if (!ending) return;
-    const { state, shared, leader, telemetry } = this.parts;
+    const { state, shared, leader, telemetry, freshness, inflight } = this.parts;
     const wasLeader = state.isLeader;
     this.period = null;
     state.setLeadership(null);
     shared.setActive(false);
     ending.lifetime.abort(new DisposedError('Auth client was unmounted'));
     leader.setMounted(false);
-    ending.cleanups.forEach((cleanup) => cleanup());
-    if (ending.coordination) {
-      void ending.coordination.election.close().catch(() => {});
-      void ending.coordination.channel.close().catch(() => {});
-    }
+    freshness.setWatching(false);
+    const [detachChannel, ...cleanups] = ending.cleanups;
+    cleanups.forEach((cleanup) => cleanup());
+    if (ending.coordination) void ending.coordination.election.close().catch(() => {});
+    const closeChannel = () => {
+      detachChannel?.();
+      if (ending.coordination) void ending.coordination.channel.close().catch(() => {});
+    };
+    if (inflight.size === 0) closeChannel();
+    else void inflight.drained().then(closeChannel);
     if (wasLeader) telemetry.emit({ type: 'leadership-lost' });
     state.syncSnapshot();
   }
 
-  dispose(): void {
+  /** Ends for good; resolves once every request that reached the server is answered and its result stored. */
+  async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.end();
     this.parts.waiters.disposeAll();
     this.parts.state.releaseLoadWaiters();
+    await this.parts.inflight.drained();
   }
 
   /** Waits for the stored state; fails fast for a client nobody mounts. */
@@ -197,21 +218,40 @@ export class Lifecycle {
         ttlMs: requestTimeoutMs + 10_000,
         onStorageFailure: (error) => shared.failed('write', error),
       });
+    period.coordination?.election.start((leading) => {
+      if (leading) period.elected.abort();
+      leader.leadershipChanged(leading);
+    });
+    await this.askPeersIfEmpty(period);
+    if (this.period !== period) return;
     period.loaded = true;
     state.markLoaded();
-    if (period.coordination) period.coordination.election.start((leading) => leader.leadershipChanged(leading));
-    else leader.schedule();
+    if (!period.coordination) leader.schedule();
+  }
+
+  /**
+   * Storage had nothing for this new tab. Before it renders signed-out, it asks the open tabs (one short round trip:
+   * every tab answers a hello with the record it holds), since a read can come back empty while other tabs are
+   * signed in (WebKit during page hide, a storage fallback to memory).
+   */
+  private async askPeersIfEmpty(period: MountPeriod): Promise<void> {
+    const { state, peers, waiters } = this.parts;
+    // Elected at once: no other tab leads, so none is mounted (every mounted tab campaigns); nobody to ask.
+    if (state.record !== null || !peers.connected || state.isLeader) return;
+    peers.post({ type: 'leader-hello' });
+    await waiters.wait(0, this.settings.peerQueryMs, period.elected.signal);
   }
 
   /** The page became visible, regained focus, resumed or came back online: catch up, refresh if due. */
   private onWake(): void {
-    const { clock, environment, policy } = this.settings;
-    const { state, shared, tokens } = this.parts;
+    const { environment } = this.settings;
+    const { state, shared, tokens, freshness } = this.parts;
     void (async () => {
       await shared.reload();
+      freshness.rebase();
       const held = state.record;
       if (!this.period || !held?.tokens || !environment.isOnline()) return;
-      if (!needsRefresh(held.tokens, clock.now(), policy)) return;
+      if (!freshness.isDue()) return;
       tokens.ensureFresh(held.version, false, 'wake').catch(() => {});
     })();
   }

@@ -39,6 +39,12 @@ export interface AuthClientOptions {
   followerRetryMs?: number;
   /** A follower gives up waiting (RefreshTimeoutError) after this long in total. Default 120 000 ms. */
   followerMaxWaitMs?: number;
+  /**
+   * A new tab whose first storage read finds nothing asks the open tabs for their pair before it renders signed-out
+   * (IndexedDB can read empty while another tab holds a session, e.g. in WebKit during page hide). This long it waits
+   * for an answer. Default 100 ms; only a tab with nothing stored waits.
+   */
+  peerQueryMs?: number;
   /** Storage for the token state. Default: IndexedDB via idb-keyval, falling back to memory when unavailable. */
   storage?: AuthStorage;
   /** Channel and leader election among tabs. Default: broadcast-channel (Web Locks election where available). */

@@ -1,4 +1,5 @@
 import type { Peers } from './peers';
+import type { Freshness } from './refreshPolicy';
 import type { SharedRecord } from './sharedRecord';
 import type { TabState } from './tabState';
 import type { StoredAuthState } from './types';
@@ -13,28 +14,28 @@ export class RecordSync {
     private readonly state: TabState,
     private readonly peers: Peers,
     private readonly shared: SharedRecord,
+    private readonly freshness: Freshness,
   ) {
-    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true));
-    peers.handle('leader-hello', () => {
-      const held = this.state.record;
-      if (held) this.peers.post({ type: 'state', state: held });
-    });
+    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs));
+    peers.handle('leader-hello', () => this.resend());
   }
 
-  publish(record: StoredAuthState): void {
+  /** Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server. */
+  publish(record: StoredAuthState, ageMs = 0): void {
     this.state.adopt(record, 'this-tab');
     // When this tab's write failed, every receiver writes the record too: this tab may die before its own retry.
-    this.peers.post(this.shared.pendingWrite ? { type: 'state', state: record, unpersisted: true } : { type: 'state', state: record });
+    const unpersisted = this.shared.pendingWrite ? { unpersisted: true } : {};
+    this.peers.post({ type: 'state', state: record, ageMs, ...unpersisted });
   }
 
-  /** Re-sends the record this tab holds (to a tab that asked for an older version than this one). */
+  /** Re-sends the record this tab holds (to a new leader, or a tab that asked for an older version than this one). */
   resend(): void {
     const held = this.state.record;
-    if (held) this.peers.post({ type: 'state', state: held });
+    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs() });
   }
 
-  private receive(record: StoredAuthState, unpersisted: boolean): void {
-    const adopted = this.state.adopt(record, 'channel');
+  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined): void {
+    const adopted = this.state.adopt(record, 'channel', ageMs);
     if (!adopted) {
       // Same version, other content: the sender could not reserve its version in storage; storage decides.
       if (this.state.conflictsWith(record)) void this.shared.reload();

@@ -1,4 +1,7 @@
-import type { TokenSet } from './types';
+import { monotonicNow, timerDelay, type Clock, type TimerHandle } from './clock';
+import type { StateSource, TabState } from './tabState';
+import { MAX_LIFETIME_MS } from './tokenResponse';
+import type { StoredAuthState, TokenSet } from './types';
 
 /** The expiry policy: when a pair is due for refresh, and when it has expired. */
 
@@ -14,8 +17,8 @@ export interface RefreshPolicy {
  * half the lifetime so that very short tokens (1 s in tests) do not refresh the moment they arrive.
  */
 export function refreshBufferMs(tokens: TokenSet, policy: RefreshPolicy): number {
-  if (tokens.expiresAt === null) return 0;
-  const lifetime = Math.max(0, tokens.expiresAt - tokens.receivedAt);
+  const lifetime = lifetimeMs(tokens);
+  if (lifetime === null) return 0;
   return Math.min(Math.max(policy.leewayMs, lifetime * policy.lifetimeRatio), lifetime / 2);
 }
 
@@ -35,3 +38,120 @@ export function isExpired(tokens: TokenSet, now: number): boolean {
   return tokens.expiresAt !== null && now >= tokens.expiresAt;
 }
 
+
+/** The lifetime a pair claims, clamped to the documented maximum; null for tokens of unknown lifetime. */
+export function lifetimeMs(tokens: TokenSet): number | null {
+  if (tokens.expiresAt === null) return null;
+  return Math.min(Math.max(0, tokens.expiresAt - tokens.receivedAt), MAX_LIFETIME_MS);
+}
+
+interface Anchor {
+  record: StoredAuthState;
+  /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
+  receivedAtMono: number;
+  lifetimeMs: number | null;
+  bufferMs: number;
+}
+
+/**
+ * The one place that decides "is the held pair due, or expired?". Lifetimes are measured on the tab's monotonic
+ * clock from the moment the pair was adopted, with its age at that moment estimated once: 0 for a pair this tab just
+ * received, the sender's own measure for a pair from the channel (a duration, so skewed wall clocks do not matter),
+ * and the wall clock only for a record read from storage (written by a tab that may be gone). So a wall-clock jump
+ * after adoption changes nothing, and a tab whose wall clock disagrees with the leader's trusts the leader's fresh
+ * pair instead of asking again. On wake the age is re-estimated from the wall clock if that says older (a frozen tab
+ * may adopt a message that waited while it was frozen; some platforms stop the monotonic clock in system sleep).
+ */
+export class Freshness {
+  private anchor: Anchor | null = null;
+  private expiryTimer: TimerHandle | undefined;
+  private watching = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: RefreshPolicy,
+    private readonly state: TabState,
+  ) {
+    state.onTransition(({ record, source, ageMs }) => this.adopted(record, source, ageMs));
+  }
+
+  /** Milliseconds until the held pair is due (0 when due now); null without tokens or for unknown lifetimes. */
+  dueInMs(): number | null {
+    const anchor = this.current();
+    if (!anchor || anchor.lifetimeMs === null) return null;
+    return Math.max(0, anchor.receivedAtMono + anchor.lifetimeMs - anchor.bufferMs - monotonicNow(this.clock));
+  }
+
+  /** Expired, or inside the refresh buffer. */
+  isDue(): boolean {
+    return this.dueInMs() === 0;
+  }
+
+  isExpired(): boolean {
+    const anchor = this.current();
+    if (!anchor || anchor.lifetimeMs === null) return false;
+    return monotonicNow(this.clock) >= anchor.receivedAtMono + anchor.lifetimeMs;
+  }
+
+  /** Age of the held pair in ms (monotonic), for the state message that hands it to another tab. */
+  ageMs(): number | undefined {
+    const anchor = this.current();
+    return anchor ? Math.max(0, monotonicNow(this.clock) - anchor.receivedAtMono) : undefined;
+  }
+
+  /** The page woke (visible, resumed, online): if the wall clock says the pair is older, believe it. */
+  rebase(): void {
+    const anchor = this.current();
+    if (!anchor?.record.tokens) return;
+    const wallAge = this.wallAge(anchor.record.tokens);
+    const monoAge = monotonicNow(this.clock) - anchor.receivedAtMono;
+    if (wallAge > monoAge) {
+      anchor.receivedAtMono = monotonicNow(this.clock) - wallAge;
+      this.watchExpiry();
+    }
+  }
+
+  /** The snapshot's `expired` flag needs a timer: one per pair, only while mounted. */
+  setWatching(watching: boolean): void {
+    this.watching = watching;
+    this.watchExpiry();
+  }
+
+  private current(): Anchor | null {
+    const record = this.state.record;
+    return this.anchor && this.anchor.record === record && record?.tokens ? this.anchor : null;
+  }
+
+  private adopted(record: StoredAuthState, source: StateSource, ageMs: number | undefined): void {
+    const tokens = record.tokens;
+    if (!tokens) {
+      this.anchor = null;
+    } else {
+      const lifetime = lifetimeMs(tokens);
+      const age = source === 'this-tab' ? 0 : ageMs !== undefined ? Math.min(ageMs, lifetime ?? ageMs) : this.wallAge(tokens);
+      this.anchor = { record, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
+    }
+    this.watchExpiry();
+  }
+
+  /** The pair's age by the wall clock, clamped to [0, lifetime]: a record "from the future" (the clock went back) counts as new. */
+  private wallAge(tokens: TokenSet): number {
+    const age = Math.max(0, this.clock.now() - tokens.receivedAt);
+    const lifetime = lifetimeMs(tokens);
+    return lifetime === null ? age : Math.min(age, lifetime);
+  }
+
+  private watchExpiry(): void {
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const anchor = this.current();
+    const expired = this.isExpired();
+    this.state.setExpired(expired);
+    if (!this.watching || !anchor || anchor.lifetimeMs === null || expired) return;
+    const inMs = anchor.receivedAtMono + anchor.lifetimeMs - monotonicNow(this.clock);
+    this.expiryTimer = this.clock.setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.watchExpiry();
+    }, timerDelay(inMs));
+  }
+}

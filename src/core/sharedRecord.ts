@@ -6,6 +6,9 @@ import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
 import type { StoredAuthState } from './types';
 
+/** How far a sign-in or sign-out jumps when it cannot reserve its version in storage (see `claimAbove`). */
+export const VERSION_EPOCH = 2 ** 20;
+
 export type ReadResult = { state: StoredAuthState | null; corrupted: boolean };
 
 export type CasResult = { written: true; state: StoredAuthState } | { written: false; current: StoredAuthState };
@@ -107,14 +110,18 @@ export class SharedRecord {
 
   /**
    * Writes a record built from whatever is stored now (sign-in and sign-out always win, at a version above both the
-   * stored one and this tab's). When storage fails the record is built above this tab's version and kept for retry.
+   * stored one and this tab's). When storage fails the record is built one epoch above this tab's version and kept
+   * for retry; `writeError` says so.
    */
-  async claimAbove(build: (version: number) => StoredAuthState): Promise<StoredAuthState> {
+  async claimAbove(build: (version: number) => StoredAuthState): Promise<{ record: StoredAuthState; writeError: unknown }> {
     try {
-      return await this.writeAbove(this.state.version, build);
+      return { record: await this.writeAbove(this.state.version, build), writeError: null };
     } catch (error) {
       this.failed('write', error);
-      return build(this.state.version + 1);
+      // Without storage this tab cannot reserve a version, and a refresh that started before this call may be about
+      // to publish `version + 1` (which would win at an equal version). Claim the next epoch instead: a sign-in or
+      // sign-out always wins over any refresh that started before it.
+      return { record: build(this.state.version + VERSION_EPOCH), writeError: error };
     }
   }
 

@@ -4,6 +4,19 @@ import type { SignOutReason, StoredAuthState, TokenSet } from './types';
 
 /** The stored record's shape: checked on every read from storage and on every state arriving over the channel. */
 
+/**
+ * The highest version a record may carry: 2^50. Versions move by one per refresh or sign-in (and by VERSION_EPOCH
+ * when a sign-in or sign-out could not reserve its version in storage), so this is out of reach of any real
+ * session; a larger one is a forged message or a corrupted record. Near 2^53, `v + 1 === v` and a tab would stay
+ * stuck below it for good, so such records are rejected as corrupted, never adopted.
+ */
+export const MAX_VERSION = 2 ** 50;
+
+/** True for a version a record may carry: a non-negative integer not above MAX_VERSION. */
+export function isValidVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_VERSION;
+}
+
 const SIGN_OUT_REASONS: ReadonlySet<string> = new Set<SignOutReason>(['user', 'refresh-rejected', 'no-refresh-token']);
 
 function isTokenSet(value: unknown): value is TokenSet {
@@ -29,7 +42,7 @@ export function isStoredAuthState(value: unknown): value is StoredAuthState {
   if (value === null || typeof value !== 'object') return false;
   const s = value as Record<string, unknown>;
   if (s.schema !== 1) return false;
-  if (typeof s.version !== 'number' || !Number.isSafeInteger(s.version) || s.version < 0) return false;
+  if (!isValidVersion(s.version)) return false;
   if (typeof s.updatedAt !== 'number' || !Number.isFinite(s.updatedAt)) return false;
   if (s.tokens === null) {
     return s.signedOutReason === null || (typeof s.signedOutReason === 'string' && SIGN_OUT_REASONS.has(s.signedOutReason));

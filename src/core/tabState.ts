@@ -9,6 +9,8 @@ export interface Transition {
   previous: StoredAuthState | null;
   record: StoredAuthState;
   source: StateSource;
+  /** For a record from the channel: its age when sent, on the sender's monotonic clock. */
+  ageMs: number | undefined;
 }
 
 /**
@@ -55,7 +57,7 @@ export class TabState {
    * Takes a record if it is newer than what this tab holds; versions only move forward. Returns the transition, or
    * null when nothing changed.
    */
-  adopt(record: StoredAuthState, source: StateSource): Transition | null {
+  adopt(record: StoredAuthState, source: StateSource, ageMs?: number): Transition | null {
     const held = this.current;
     if (held && record.version < held.version) return null;
     // Two different records with one version exist only when a tab could not write its record (it took the next
@@ -63,7 +65,7 @@ export class TabState {
     // stored record wins, so every tab ends on the same pair (see `conflictsWith` for the channel side).
     if (held && record.version === held.version && (sameRecord(record, held) || source !== 'storage')) return null;
     this.current = record;
-    const transition: Transition = { previous: held, record, source };
+    const transition: Transition = { previous: held, record, source, ageMs };
     for (const listener of [...this.transitionListeners]) listener(transition);
     return transition;
   }
@@ -105,6 +107,11 @@ export class TabState {
 
   get error(): AuthError | null {
     return this.lastError;
+  }
+
+  /** Set by Freshness when the held access token outlives its lifetime (a component can stop using it). */
+  setExpired(expired: boolean): void {
+    this.snapshot.set({ expired });
   }
 
   setStorageKind(kind: AuthSnapshot['storage']): void {
@@ -158,6 +165,7 @@ const SERVER_SNAPSHOT: AuthSnapshot = Object.freeze({
   error: null,
   storage: 'persistent',
   signedOutReason: null,
+  expired: false,
 });
 
 /**

@@ -64,6 +64,8 @@ function count(counters: CounterSet, event: AuthEvent): void {
       return counters.increment(COUNTERS.storageFallbacks);
     case 'storage-error':
       return counters.increment(COUNTERS.storageErrors, { operation: event.operation });
+    case 'token-response-repaired':
+      return counters.increment(COUNTERS.tokenResponseRepairs);
     case 'signed-out':
       return counters.increment(COUNTERS.signOuts, { reason: event.reason ?? 'unknown' });
     default:

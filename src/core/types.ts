@@ -74,6 +74,11 @@ export interface AuthSnapshot {
   storage: 'persistent' | 'memory';
   /** Why the last sign-out happened, when status is 'signed-out'. */
   signedOutReason: SignOutReason | null;
+  /**
+   * True once the held access token has outlived its lifetime and no newer pair has arrived yet (for instance while
+   * the token endpoint is down). Components that hold on to `tokens.accessToken` (a WebSocket) can stop using it.
+   */
+  expired: boolean;
 }
 
 /** What the app's refresh function receives. */

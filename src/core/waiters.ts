@@ -31,8 +31,8 @@ export class VersionWaiters {
     state.onTransition(({ record }) => this.stateAdopted(record));
   }
 
-  /** Waits until a state newer than `version` is adopted, or `timeoutMs` passes. */
-  wait(version: number, timeoutMs: number): Promise<WaitOutcome> {
+  /** Waits until a state newer than `version` is adopted, or `timeoutMs` passes (or `signal` aborts: a timeout too). */
+  wait(version: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         version,
@@ -45,6 +45,8 @@ export class VersionWaiters {
       };
       waiter.timer = this.clock.setTimeout(() => waiter.resolve({ kind: 'timeout' }), timeoutMs);
       this.waiters.add(waiter);
+      if (signal?.aborted) waiter.resolve({ kind: 'timeout' });
+      else signal?.addEventListener('abort', () => waiter.resolve({ kind: 'timeout' }), { once: true });
     });
   }
 

@@ -167,10 +167,11 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     };
 
     // The tab's view of time: a skewed wall clock, a monotonic clock that never moves with the skew, and timers that
-    // are silent once the tab is dead or while it is frozen. (`monotonic` is declared on Clock by the core once it
-    // reads one; until then it is an extra member the core ignores.)
+    // are silent once the tab is dead or while it is frozen.
     const tabClock: Clock & { monotonic(): number } = {
       now: () => clock.now() + skewMs,
+      // Skew moves the wall clock only, like a system clock being set; the monotonic clock never jumps, and its
+      // per-tab origin keeps anything from comparing readings of two tabs.
       monotonic: () => clock.now() + monotonicOffset,
       setTimeout: (callback, delayMs): TimerHandle => {
         if (typeof delayMs !== 'number' || !Number.isFinite(delayMs)) {

@@ -67,6 +67,8 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
       return { text: `ignored a tab message (${event.reason})`, tone: 'warn' };
     case 'revocation-failed':
       return { text: `revocation failed (${event.errorCode})`, tone: 'warn' };
+    case 'token-response-repaired':
+      return { text: `kept v${event.version} despite mistyped ${event.fields.join(', ')}`, tone: 'warn' };
   }
 }
 

@@ -124,6 +124,8 @@ describe('StrictMode', () => {
     },
     storage: createMemoryStorage(),
     coordination: broadcastChannelCoordination({ channelOptions: { type: 'simulate' } }),
+    // broadcast-channel's message election takes a while: a new tab with nothing stored asks the open tabs for 5 ms.
+    peerQueryMs: 5,
   });
 
   it('with a real broadcast-channel and an external client: OPEN_BROADCAST_CHANNELS is back to its size', async () => {
@@ -229,6 +231,7 @@ describe('<Activity>', () => {
       },
       storage: createMemoryStorage(),
       coordination: broadcastChannelCoordination({ channelOptions: { type: 'simulate' } }),
+      peerQueryMs: 5, // see bcOptions
     };
     const tree = (mode: 'visible' | 'hidden') => (
       <Activity mode={mode}>

@@ -40,7 +40,8 @@ export function strictSimulation(
     clock,
     server,
     random,
-    client: { refreshLeewayMs: 100, followerRetryMs: 1_000, ...options.client },
+    // A 5 ms peer query (the default is 100 ms): deliveries take 1 ms here, and tests can step 10 ms to a settled tab.
+    client: { refreshLeewayMs: 100, followerRetryMs: 1_000, peerQueryMs: 5, ...options.client },
   });
 }
 

@@ -3,7 +3,7 @@ import { MalformedJwtError, MalformedTokenResponseError } from '../../src/core/e
 import { decodeJwtClaims } from '../../src/core/jwt';
 import { needsRefresh, refreshBufferMs } from '../../src/core/refreshPolicy';
 import { validateStoredState } from '../../src/core/storedRecord';
-import { computeExpiresAt, parseTokenResponse } from '../../src/core/tokenResponse';
+import { computeExpiresAt, MAX_LIFETIME_MS, parseTokenResponse, readTokenResponse } from '../../src/core/tokenResponse';
 import { CorruptedStateError } from '../../src/core/errors';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -50,10 +50,7 @@ describe('parseTokenResponse', () => {
     ['not an object', 'access_token=abc'],
     ['no access_token', { token_type: 'Bearer' }],
     ['empty access_token', { access_token: '' }],
-    ['numeric refresh_token', { access_token: 'a', refresh_token: 5 }],
-    ['negative expires_in', { access_token: 'a', expires_in: -1 }],
-    ['text expires_in', { access_token: 'a', expires_in: 'soon' }],
-    ['object version', { access_token: 'a', version: {} }],
+    ['numeric access_token and no refresh_token', { access_token: 5 }],
   ])('rejects %s with MalformedTokenResponseError, never echoing values', (_label, body) => {
     let caught: unknown;
     try {
@@ -63,6 +60,38 @@ describe('parseTokenResponse', () => {
     }
     expect(caught).toBeInstanceOf(MalformedTokenResponseError);
     expect((caught as Error).message).not.toMatch(/abc|Bearer/);
+  });
+  // Issue #9, scenario 3: a rotated 2xx with a mistyped optional field used to be thrown away, and the retry then sent
+  // the spent refresh token (family revoked). The pair is kept now; each bad field is dropped or repaired and listed.
+  it.each([
+    ['negative expires_in', { expires_in: -1 }, ['expires_in'], { expiresAt: null }],
+    ['text expires_in', { expires_in: '3600s' }, ['expires_in'], { expiresAt: null }],
+    ['scope as an array', { scope: ['openid', 'email'] }, ['scope'], { scope: 'openid email' }],
+    ['scope as an object', { scope: { a: 1 } }, ['scope'], { scope: 'openid' }],
+    ['id_token as an object', { id_token: {} }, ['id_token'], { idToken: 'id-1' }],
+    ['numeric token_type', { token_type: 5 }, ['token_type'], { tokenType: 'Bearer' }],
+    ['object version', { version: {} }, ['version'], { serverVersion: null }],
+    ['huge expires_in', { expires_in: 1e306 }, ['expires_in'], { expiresAt: NOW + MAX_LIFETIME_MS }],
+  ])('keeps a rotated pair whose %s is mistyped, and says which field it repaired', (_label, field, repaired, expected) => {
+    const previous = parseTokenResponse({ access_token: 'a1', refresh_token: 'r1', scope: 'openid', id_token: 'id-1' }, NOW - 1000);
+    const read = readTokenResponse({ access_token: 'opaque-a2', refresh_token: 'r2', ...field }, NOW, previous);
+    expect(read.tokens).toMatchObject({ accessToken: 'opaque-a2', refreshToken: 'r2', ...expected });
+    expect(read.repaired).toEqual(repaired);
+    expect(read.accessTokenUnusable).toBe(false);
+    expect(Number.isFinite(read.tokens.expiresAt ?? 0)).toBe(true);
+  });
+  it('a body with a new refresh token but no usable access token keeps the rotation, access token marked expired', () => {
+    const previous = parseTokenResponse({ access_token: 'a1', refresh_token: 'r1', expires_in: 60 }, NOW - 1000);
+    const read = readTokenResponse({ access_token: 42, refresh_token: 'r2', expires_in: 60 }, NOW, previous);
+    expect(read).toMatchObject({ accessTokenUnusable: true, repaired: ['access_token'] });
+    expect(read.tokens).toMatchObject({ accessToken: 'a1', refreshToken: 'r2', expiresAt: NOW });
+    expect(() => parseTokenResponse({ access_token: 42, refresh_token: 'r2' }, NOW, previous)).toThrow(MalformedTokenResponseError);
+  });
+  it('clamps every lifetime to MAX_LIFETIME_MS (expires_in, JWT exp - iat, absolute exp)', () => {
+    const far = 1e300;
+    expect(computeExpiresAt('opaque', far, NOW)).toBe(NOW + MAX_LIFETIME_MS);
+    expect(computeExpiresAt(jwt({ iat: 0, exp: far }), undefined, NOW)).toBe(NOW + MAX_LIFETIME_MS);
+    expect(computeExpiresAt(jwt({ exp: far }), undefined, NOW)).toBe(NOW + MAX_LIFETIME_MS);
   });
   it('stores the server version for optimistic concurrency', () => {
     expect(parseTokenResponse({ access_token: 'a', version: 7 }, NOW).serverVersion).toBe(7);

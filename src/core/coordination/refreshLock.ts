@@ -7,8 +7,19 @@ import type { AuthStorage } from '../storage/storage';
  * storage before touching the network.
  */
 export interface RefreshLock {
-  /** Runs `work` while holding the cross-tab refresh lock. */
-  run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `work` while holding the cross-tab refresh lock. A lock that cannot be taken (the lease's storage fails)
+   * runs the work under leadership alone, unless `requireExclusive`: then it rejects with LockUnavailableError.
+   */
+  run<T>(work: () => Promise<T>, signal?: AbortSignal, options?: { requireExclusive?: boolean }): Promise<T>;
+}
+
+/** The refresh lock could not be taken for sure (the storage lease failed) and the caller asked for exclusivity. */
+export class LockUnavailableError extends Error {
+  constructor() {
+    super('The cross-tab refresh lock could not be taken');
+    this.name = 'LockUnavailableError';
+  }
 }
 
 /** Minimal shape of `navigator.locks` that tabauth uses. */
@@ -78,27 +89,28 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   // runs, test/chaos/regressions.test.ts). Web Locks queue such requests; this does the same.
   let tail: Promise<void> = Promise.resolve();
   return {
-    async run(work, signal) {
+    async run(work, signal, runOptions) {
       const previous = tail;
       let done!: () => void;
       const mine = new Promise<void>((resolve) => (done = resolve));
       tail = previous.then(() => mine);
       try {
         await untilSettledOrAborted(previous, signal);
-        return await runLeased(work, signal);
+        return await runLeased(work, signal, runOptions?.requireExclusive === true);
       } finally {
         done();
       }
     },
   };
 
-  async function runLeased<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async function runLeased<T>(work: () => Promise<T>, signal: AbortSignal | undefined, requireExclusive: boolean): Promise<T> {
     let held = false;
     for (;;) {
       try {
         held = await tryAcquire();
       } catch (error) {
         options.onStorageFailure?.(error);
+        if (requireExclusive) throw new LockUnavailableError();
         break;
       }
       if (held) break;

@@ -1,4 +1,5 @@
-import { isStoredAuthState } from '../storedRecord';
+import { isWireError, type WireError } from '../errors';
+import { isStoredAuthState, isValidVersion, MAX_VERSION } from '../storedRecord';
 import type { StoredAuthState } from '../types';
 
 /**
@@ -20,6 +21,11 @@ export interface StateMessage extends Envelope {
   state: StoredAuthState;
   /** The sender could not write this state to storage: receivers write it (compare-and-set, strictly newer). */
   unpersisted?: boolean;
+  /**
+   * How old the pair was when sent, on the sender's monotonic clock (a duration, so it means the same in every tab
+   * whatever their wall clocks say). 0 for a pair the sender just received.
+   */
+  ageMs?: number;
 }
 
 /** A follower needs a pair newer than `version`; the leader refreshes once for any number of these. */
@@ -33,25 +39,41 @@ export interface RefreshFailedMessage extends Envelope {
   type: 'refresh-failed';
   version: number;
   errorCode: string;
+  /** The error as the refreshing tab saw it (class, kind, status, OAuth code), so followers rethrow the same. */
+  error?: WireError;
 }
 
-/** A newly started leader asks every tab for the newest version they hold (cheap catch-up; storage stays the truth). */
+/**
+ * The leader took a follower's request and is working on it (a refresh in flight or waiting out a backoff): the
+ * follower keeps waiting instead of rescuing. A frozen leader sends nothing, and then the follower rescues.
+ */
+export interface RefreshPendingMessage extends Envelope {
+  type: 'refresh-pending';
+  version: number;
+}
+
+/**
+ * Asks every tab for the newest record it holds (cheap catch-up; storage stays the truth): sent by a newly elected
+ * leader, and by a new tab whose storage read found nothing (before it renders signed-out).
+ */
 export interface LeaderHelloMessage extends Envelope {
   type: 'leader-hello';
 }
 
-export type TabMessage = StateMessage | RefreshRequestMessage | RefreshFailedMessage | LeaderHelloMessage;
+export type TabMessage = StateMessage | RefreshRequestMessage | RefreshPendingMessage | RefreshFailedMessage | LeaderHelloMessage;
 
 /** A message before the envelope fields are added. */
 export type TabMessageBody = TabMessage extends infer M ? (M extends TabMessage ? Omit<M, keyof Envelope> : never) : never;
 
-export type DropReason = 'foreign' | 'malformed' | 'oversized' | 'other-namespace';
+export type DropReason = 'foreign' | 'malformed' | 'oversized' | 'other-namespace' | 'version-out-of-range';
 
 /** Messages carry at most one token pair; anything this big is not ours. */
 const MAX_MESSAGE_CHARS = 256 * 1024;
 
-function isVersion(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isVersion = isValidVersion;
+
+function isAge(value: unknown): boolean {
+  return value === undefined || (typeof value === 'number' && Number.isFinite(value) && value >= 0);
 }
 
 /** Returns the message when valid, otherwise the reason it must be dropped. */
@@ -71,11 +93,18 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
   if (typeof message.from !== 'string' || message.from.length === 0 || message.from.length > 200) return { dropped: 'malformed' };
   switch (message.type) {
     case 'state':
-      return isStoredAuthState(message.state) ? (message as unknown as StateMessage) : { dropped: 'malformed' };
+      if (!isStoredAuthState(message.state)) return { dropped: hasForgedVersion(message.state) ? 'version-out-of-range' : 'malformed' };
+      return isAge(message.ageMs) ? (message as unknown as StateMessage) : { dropped: 'malformed' };
     case 'refresh-request':
+      if (hasForgedVersion(message)) return { dropped: 'version-out-of-range' };
       return isVersion(message.version) ? (message as unknown as RefreshRequestMessage) : { dropped: 'malformed' };
+    case 'refresh-pending':
+      return isVersion(message.version) ? (message as unknown as RefreshPendingMessage) : { dropped: 'malformed' };
     case 'refresh-failed':
-      return isVersion(message.version) && typeof message.errorCode === 'string' && message.errorCode.length <= 100
+      return isVersion(message.version) &&
+        typeof message.errorCode === 'string' &&
+        message.errorCode.length <= 100 &&
+        (message.error === undefined || isWireError(message.error))
         ? (message as unknown as RefreshFailedMessage)
         : { dropped: 'malformed' };
     case 'leader-hello':
@@ -83,6 +112,13 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
     default:
       return { dropped: 'malformed' };
   }
+}
+
+/** A number where a version goes, but beyond MAX_VERSION: forged or corrupted, reported as such. */
+function hasForgedVersion(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const version = (value as { version?: unknown }).version;
+  return typeof version === 'number' && (version > MAX_VERSION || !Number.isFinite(version));
 }
 
 export function isDropped(result: TabMessage | { dropped: DropReason }): result is { dropped: DropReason } {

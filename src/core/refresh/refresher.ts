@@ -1,16 +1,18 @@
 import { sleep, type Clock } from '../clock';
 import type { AuthEnvironment } from '../environment';
-import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, TransientRefreshError } from '../errors';
+import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, toWire, TransientRefreshError, type WireError } from '../errors';
 import type { AuthEvent, RefreshFailureReason, RefreshTrigger } from '../events';
-import type { RefreshLock } from '../coordination/refreshLock';
+import { LockUnavailableError, type RefreshLock } from '../coordination/refreshLock';
 import type { Peers } from '../peers';
 import type { RecordSync } from '../recordSync';
-import { needsRefresh, type RefreshPolicy } from '../refreshPolicy';
+import type { Freshness } from '../refreshPolicy';
+import type { InFlight } from '../inflight';
+import type { KnownSecrets } from '../redaction';
 import type { SharedRecord } from '../sharedRecord';
 import type { Signing } from '../signing';
 import type { TabState } from '../tabState';
 import type { Telemetry } from '../telemetry';
-import { parseTokenResponse } from '../tokenResponse';
+import { readTokenResponse } from '../tokenResponse';
 import type { RefreshFunction, StoredAuthState, TokenSet } from '../types';
 import type { VersionWaiters } from '../waiters';
 import { backoffDelayMs, type ResolvedRetryOptions } from './backoff';
@@ -28,7 +30,6 @@ export interface RefresherSettings {
   retry: ResolvedRetryOptions;
   random: () => number;
   requestTimeoutMs: number;
-  policy: RefreshPolicy;
   refresh: RefreshFunction;
 }
 
@@ -42,6 +43,10 @@ export interface RefresherParts {
   waiters: VersionWaiters;
   telemetry: Telemetry;
   mount: MountResources;
+  freshness: Freshness;
+  secrets: KnownSecrets;
+  /** Requests that reached the server: unmount and dispose wait for them. */
+  inflight: InFlight;
 }
 
 export interface RefreshRequest {
@@ -50,6 +55,8 @@ export interface RefreshRequest {
   /** Refresh even if the pair does not look due (a 401, or a follower whose clock says expired). */
   force: boolean;
   trigger: RefreshTrigger;
+  /** Only under a lock that is really held (a follower's rescue must never run under leadership alone). */
+  exclusiveOnly?: boolean;
 }
 
 type AttemptOutcome = { done: StoredAuthState | null };
@@ -62,18 +69,38 @@ type AttemptOutcome = { done: StoredAuthState | null };
 export class Refresher {
   private inflight: { version: number; promise: Promise<StoredAuthState | null> } | null = null;
   /** The last failed cycle: requests sent before followers heard of it must not start a new cycle. */
-  private lastFailure: { version: number; at: number; code: AuthError['code'] } | null = null;
+  private lastFailure: { version: number; at: number; error: WireError } | null = null;
+  /** The last record a refresh of this tab made (and announced). */
+  private lastMade: StoredAuthState | null = null;
 
   constructor(
     private readonly settings: RefresherSettings,
     private readonly parts: RefresherParts,
   ) {}
 
+  /**
+   * A follower's rescue of `version` when the leader does not answer: a refresh under the real lock, or undefined
+   * when the lock cannot be taken for sure.
+   */
+  async rescue(version: number): Promise<StoredAuthState | null | undefined> {
+    try {
+      return await this.refresh({ version, force: true, trigger: 'follower-rescue', exclusiveOnly: true });
+    } catch (error) {
+      if (error instanceof LockUnavailableError) return undefined;
+      throw error;
+    }
+  }
+
   /** The failure of `version`'s last cycle if it ended less than `withinMs` ago. */
-  recentFailure(version: number, withinMs: number): AuthError['code'] | null {
+  recentFailure(version: number, withinMs: number): WireError | null {
     const failure = this.lastFailure;
     if (!failure || failure.version !== version || this.settings.clock.now() - failure.at >= withinMs) return null;
-    return failure.code;
+    return failure.error;
+  }
+
+  /** Whether `record` was made (and announced) by a refresh of this tab. */
+  made(record: StoredAuthState): boolean {
+    return record === this.lastMade;
   }
 
   /**
@@ -95,11 +122,13 @@ export class Refresher {
     for (let attempt = 1; ; attempt++) {
       await this.waitUntilOnline();
       try {
-        const outcome = await parts.mount.lock.run(() => this.attempt(request, attempt), parts.mount.signal);
+        const exclusive = request.exclusiveOnly ? { requireExclusive: true } : undefined;
+        const outcome = await parts.mount.lock.run(() => this.attempt(request, attempt), parts.mount.signal, exclusive);
         return outcome.done;
       } catch (caught) {
+        if (caught instanceof LockUnavailableError) throw caught;
         if (parts.mount.signal.aborted) throw new DisposedError();
-        const error = toAuthError(caught);
+        const error = parts.secrets.scrub(toAuthError(caught));
         const reason = classify(error);
         if (reason === 'terminal') {
           parts.telemetry.emit(failedEvent(request.version, attempt, reason, error, false, null));
@@ -145,7 +174,7 @@ export class Refresher {
       this.skipped(request.version, 'newer-pair-available');
       return { done: base };
     }
-    if (!request.force && !needsRefresh(base.tokens, settings.clock.now(), settings.policy)) {
+    if (!request.force && !parts.freshness.isDue()) {
       this.skipped(request.version, 'still-fresh');
       return { done: base };
     }
@@ -156,15 +185,24 @@ export class Refresher {
     }
 
     parts.telemetry.emit({ type: 'refresh-started', version: base.version, attempt, trigger: request.trigger });
-    const [sent, settled] = this.send(base, base.tokens, refreshToken);
+    // From here on the refresh token may be spent: the answer is awaited (bounded by requestTimeoutMs), stored and
+    // announced whatever happens to the mount count meanwhile, and unmount and dispose wait for it.
+    return parts.inflight.track(this.rotate(base, base.tokens, refreshToken, attempt));
+  }
+
+  /** Sends the refresh token, then stores and announces what came back. */
+  private async rotate(base: StoredAuthState, held: TokenSet, refreshToken: string, attempt: number): Promise<AttemptOutcome> {
+    const { settings, parts } = this;
+    const [sent, settled] = this.send(base, held, refreshToken);
     let response: unknown;
     try {
       response = await sent;
     } finally {
       settled();
     }
-    const tokens = parseTokenResponse(response, settings.clock.now(), base.tokens);
-    const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens, signedOutReason: null, updatedAt: settings.clock.now() };
+    const read = readTokenResponse(response, settings.clock.now(), held);
+    const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens: read.tokens, signedOutReason: null, updatedAt: settings.clock.now() };
+    if (read.repaired.length > 0) parts.telemetry.emit({ type: 'token-response-repaired', version: next.version, fields: read.repaired });
     try {
       const result = await parts.shared.compareAndSet(base.version, next);
       if (!result.written) {
@@ -176,27 +214,28 @@ export class Refresher {
       // Keep the new pair: it is pushed to every tab over the channel even if this tab cannot persist it.
       parts.shared.failed('write', error);
     }
+    if (read.accessTokenUnusable) {
+      // The new refresh token is kept (stored and announced); the missing access token makes this attempt a failure.
+      parts.sync.publish(next, 0);
+      throw new MalformedTokenResponseError('Token response had a new refresh token but no valid "access_token" string', { status: null });
+    }
     parts.state.setError(null);
-    parts.sync.publish(next);
+    this.lastMade = next;
+    parts.sync.publish(next, 0);
     parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
     return { done: next };
   }
 
-  /** The request itself, bounded by requestTimeoutMs and the mount's lifetime; call `settled` once it is over. */
+  /** The request itself, bounded by requestTimeoutMs; call `settled` once it is over. */
   private send(base: StoredAuthState, tokens: TokenSet, refreshToken: string): [Promise<unknown>, () => void] {
     const { settings, parts } = this;
+    // Only the timeout aborts a request that was sent: an unmount must not throw away a rotation the server made.
     const timeout = new AbortController();
-    const lifetime = parts.mount.signal;
-    const onLifetimeEnd = () => timeout.abort(new DisposedError());
-    lifetime.addEventListener('abort', onLifetimeEnd, { once: true });
     const timer = settings.clock.setTimeout(
       () => timeout.abort(new RefreshTimeoutError(`Refresh request timed out after ${settings.requestTimeoutMs} ms`)),
       settings.requestTimeoutMs,
     );
-    const settled = () => {
-      settings.clock.clearTimeout(timer);
-      lifetime.removeEventListener('abort', onLifetimeEnd);
-    };
+    const settled = () => settings.clock.clearTimeout(timer);
     try {
       const request = settings.refresh({
         refreshToken,
@@ -231,9 +270,10 @@ export class Refresher {
 
   /** Tells waiting followers, here and in other tabs, that the refresh of `version` failed. */
   private announceFailure(version: number, error: AuthError): void {
-    this.lastFailure = { version, at: this.settings.clock.now(), code: error.code };
+    const wire = toWire(error);
+    this.lastFailure = { version, at: this.settings.clock.now(), error: wire };
     this.parts.waiters.failed(version, error);
-    this.parts.peers.post({ type: 'refresh-failed', version, errorCode: error.code });
+    this.parts.peers.post({ type: 'refresh-failed', version, errorCode: error.code, error: wire });
   }
 
   private retryDelay(attempt: number, error: AuthError): number {
