@@ -78,7 +78,11 @@ export interface SimTab {
   unmount(): void;
   /** Mounts the client again after `unmount()` (a no-op when mounted, dead or closed). */
   remount(): void;
-  /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
+  /**
+   * Closes the tab cleanly (unmount + dispose): leadership passes on at once. Resolves when `dispose()` does, that is
+   * after requests already sent have been answered and stored: their answers come on the simulated clock, so advance
+   * it meanwhile (or use `TabSimulation.closeTab`).
+   */
   close(): Promise<void>;
   /** The tab dies without any cleanup (crash, kill): it never runs another line. */
   kill(): void;
@@ -118,7 +122,12 @@ export interface TabSimulation {
   liveTabs(): SimTab[];
   advance(ms: number): Promise<void>;
   settle(): Promise<void>;
-  /** Disposes every tab. */
+  /**
+   * Closes `tab` (resumed first if frozen: a frozen page runs no code), advancing the simulated clock for as long as
+   * its dispose waits for answers.
+   */
+  closeTab(tab: SimTab): Promise<void>;
+  /** Disposes every tab (one after the other, each with `closeTab`). */
   dispose(): Promise<void>;
 }
 
@@ -357,11 +366,30 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     liveTabs: () => tabs.filter((tab) => tab.alive),
     advance: (ms) => clock.advance(ms),
     settle: () => clock.settle(),
+    closeTab,
     async dispose() {
-      for (const tab of tabs) await tab.close();
+      for (const tab of tabs) await closeTab(tab);
       await clock.settle();
     },
   };
+
+  async function closeTab(tab: SimTab): Promise<void> {
+    // A frozen page runs no code, its dispose included: the user brings it back to close it.
+    tab.resume();
+    let closed = false;
+    const closing = tab.close().finally(() => {
+      closed = true;
+    });
+    await clock.settle();
+    // A request in flight is answered after the server's latency, on this clock: keep time moving until then (fine
+    // steps first, so that the close costs the simulation no more time than it needs).
+    for (let waited = 0; !closed && waited < 20 * 60_000; ) {
+      const step = waited < 2_000 ? 10 : 1_000;
+      await clock.advance(step);
+      waited += step;
+    }
+    await closing;
+  }
 }
 
 /**

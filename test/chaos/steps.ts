@@ -83,7 +83,7 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
     record.tab.kill();
     world.count('tab-kill');
   } else {
-    await record.tab.close();
+    await world.sim.closeTab(record.tab);
     world.count('tab-close');
     await checkClosedTab(world, record);
   }
