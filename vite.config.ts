@@ -5,15 +5,24 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
-const entries = {
+/**
+ * The public entries: `dist/<name>.js` and `dist/<name>.d.ts` are built from each (scripts/buildTypes.ts reads this
+ * list too). A new entry is one line here plus its block in package.json `exports`; test/package/build.test.ts checks
+ * that the two agree.
+ */
+export const entries = {
   index: resolve(root, 'src/core/index.ts'),
   react: resolve(root, 'src/react/index.ts'),
   query: resolve(root, 'src/query/index.ts'),
   testing: resolve(root, 'src/testing/index.ts'),
+  devtools: resolve(root, 'src/devtools/index.ts'),
+  'devtools-production': resolve(root, 'src/devtools/production.ts'),
+  'devtools-core': resolve(root, 'src/devtools/core/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
-// so apps dedupe React, TanStack Query and broadcast-channel with their own copies.
+// so apps dedupe React, TanStack Query and broadcast-channel with their own copies. 'tabauth' itself is external too:
+// the other entries import the core as 'tabauth' (never by relative path), so there is one copy of it in an app.
 export default defineConfig({
   plugins: [react()],
   resolve: {
@@ -21,6 +30,10 @@ export default defineConfig({
       'tabauth/react': entries.react,
       'tabauth/query': entries.query,
       'tabauth/testing': entries.testing,
+      // The longer names first: an alias also matches its sub-paths ('tabauth/devtools' would catch '.../core').
+      'tabauth/devtools/production': entries['devtools-production'],
+      'tabauth/devtools/core': entries['devtools-core'],
+      'tabauth/devtools': entries.devtools,
       tabauth: entries.index,
     },
   },
@@ -30,6 +43,7 @@ export default defineConfig({
     minify: false,
     rollupOptions: {
       external: [
+        /^tabauth($|\/)/,
         /^react($|\/)/,
         /^react-dom($|\/)/,
         /^@tanstack\//,
@@ -43,10 +57,35 @@ export default defineConfig({
   },
   test: {
     globals: true,
-    include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
     reporters: ['default', './test/support/plainSummaryReporter.ts'],
+    setupFiles: ['./test/support/failOnListenerLeaks.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      // Everything but the package checks, on the React 19 the repository installs.
+      {
+        extends: true,
+        test: { name: 'tabauth', include: ['test/**/*.test.{ts,tsx}'], exclude: ['test/package/**'], env: { TABAUTH_TEST_REACT: '19' } },
+      },
+      // The published package: built, packed and installed into a consumer directory once (globalSetup, which runs
+      // only when one of these files is selected), then linted, type-checked as an app would, and compared with the
+      // API reports; lint and the README snippets too.
+      { extends: true, test: { name: 'package', include: ['test/package/**/*.test.{ts,tsx}'], globalSetup: ['./test/package/support/globalSetup.ts'] } },
+      // The React and Query suites once more on React 18.3 (the npm aliases react18 / react-dom18), the oldest React
+      // the peer range allows. The type tests (test/types) are not repeated: they are checked by tsc, not run.
+      {
+        extends: true,
+        resolve: { alias: { react: 'react18', 'react-dom': 'react-dom18' } },
+        test: {
+          name: 'react18',
+          include: ['test/react/**/*.test.{ts,tsx}'],
+          env: { TABAUTH_TEST_REACT: '18' },
+          setupFiles: ['./test/support/react18.ts'],
+          // Inlined so that their own imports of react and react-dom go through the aliases above.
+          server: { deps: { inline: ['@testing-library/react', '@tanstack/react-query'] } },
+        },
+      },
+    ],
   },
 });

@@ -1,57 +1,39 @@
 /**
  * `npm run size`: minified + gzipped size of each tabauth entry, next to oidc-client-ts and @auth0/auth0-spa-js,
- * all measured the same way in the same run:
+ * all measured the same way in the same run (bench/sizeMeasure.ts):
  *
- *   esbuild, bundle of `export * from '<entry>'` (everything the entry exports, as bundle-size sites measure),
- *   format esm, platform browser, target es2022, minify, NODE_ENV=production; gzip level 9 of the output.
+ *   esbuild, bundle of `export * from '<entry>'` (everything the entry exports, as bundle-size sites measure), code
+ *   splitting on, format esm, platform browser, target es2022, minify, NODE_ENV=production; gzip level 9.
  *
  * Two figures per entry:
  *   - own code: every package dependency external (only the entry's own source is counted);
  *   - with deps: dependencies bundled in; the peers react, react-dom and @tanstack/react-query always external.
+ * Each split into what a page loads up front and what only a dynamic import loads (broadcast-channel, fetched only
+ * by browsers without BroadcastChannel or Web Locks). The budget test (test/package/sizeBudget.test.ts) checks the
+ * same figures.
  *
  * Prints the table and writes docs/size.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { dependenciesOf, kB, measureSubject, root, tabauthDependencies, tabauthSubjects, versionOf, type Subject } from './sizeMeasure';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
-
-const PEERS = ['react', 'react-dom', '@tanstack/react-query'];
-
-interface Subject {
-  label: string;
-  /** What the measured module re-exports (a path into src, or a package name). */
-  entry: string;
-  /** Package dependencies, external for the "own code" figure. */
-  dependencies: string[];
-  note?: string;
-}
-
-function dependenciesOf(packageJsonPath: string): string[] {
-  const pkg = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { dependencies?: Record<string, string> };
-  return Object.keys(pkg.dependencies ?? {});
-}
-
-function versionOf(name: string): string {
-  return (JSON.parse(readFileSync(resolve(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-const tabauthDeps = dependenciesOf(resolve(root, 'package.json'));
 const subjects: Subject[] = [
-  { label: 'tabauth (core)', entry: './src/core/index.ts', dependencies: tabauthDeps },
-  { label: 'tabauth/react', entry: './src/react/index.ts', dependencies: tabauthDeps, note: 'includes the core code it uses' },
-  { label: 'tabauth/query', entry: './src/query/index.ts', dependencies: tabauthDeps, note: 'includes the core code it uses' },
+  ...tabauthSubjects,
   {
-    label: 'tabauth + react + query',
-    entry: ['./src/core/index.ts', './src/react/index.ts', './src/query/index.ts'].join('\n'),
-    dependencies: tabauthDeps,
-    note: 'all three entries in one app',
+    label: 'tabauth/devtools (production build)',
+    entry: './src/devtools/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'what `<TabauthDevtools>` from tabauth/devtools leaves in a production bundle: a component that renders null (the panel is tree-shaken away)',
   },
+  {
+    label: 'tabauth/devtools/production',
+    entry: './src/devtools/production.ts',
+    dependencies: tabauthDependencies,
+    note: 'the panel itself (what tabauth/devtools costs in development, or when opted in): React component, styles and the devtools core, plus the core code it uses',
+  },
+  { label: 'tabauth/devtools/core', entry: './src/devtools/core/index.ts', dependencies: tabauthDependencies, note: 'the framework-free devtools bridge, plus the core code it uses' },
   { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,
@@ -61,58 +43,21 @@ const subjects: Subject[] = [
   },
 ];
 
-interface Measured {
-  minified: number;
-  gzip: number;
-  brotli: number;
-}
-
-async function measure(entry: string, external: string[]): Promise<Measured> {
-  const contents = entry
-    .split('\n')
-    .map((module) => `export * from ${JSON.stringify(module)};`)
-    .join('\n');
-  const result = await build({
-    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'size-entry.ts' },
-    bundle: true,
-    write: false,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    external: external.flatMap((name) => [name, `${name}/*`]),
-    legalComments: 'none',
-    logLevel: 'error',
-  });
-  const code = result.outputFiles[0]!.contents;
-  return {
-    minified: code.byteLength,
-    gzip: gzipSync(code, { level: 9 }).byteLength,
-    brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength,
-  };
-}
-
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} kB`;
-
 async function main() {
-  const rows: Array<{ subject: Subject; own: Measured; withDeps: Measured }> = [];
-  for (const subject of subjects) {
-    const own = await measure(subject.entry, [...new Set([...subject.dependencies, ...PEERS])]);
-    const withDeps = await measure(subject.entry, PEERS);
-    rows.push({ subject, own, withDeps });
-  }
-  const header = '| entry | own code: min / gzip | with dependencies: min / gzip | with dependencies: brotli |';
-  const lines = [header, '|---|---:|---:|---:|'];
+  const rows: Array<{ subject: Subject } & Awaited<ReturnType<typeof measureSubject>>> = [];
+  for (const subject of subjects) rows.push({ subject, ...(await measureSubject(subject)) });
+  const header = '| entry | own code: min / gzip | with dependencies: min / gzip | with dependencies: brotli | loaded on demand (with dependencies): gzip |';
+  const lines = [header, '|---|---:|---:|---:|---:|'];
   for (const { subject, own, withDeps } of rows) {
-    lines.push(`| ${subject.label} | ${kb(own.minified)} / **${kb(own.gzip)}** | ${kb(withDeps.minified)} / **${kb(withDeps.gzip)}** | ${kb(withDeps.brotli)} |`);
+    lines.push(
+      `| ${subject.label} | ${kB(own.initial.minified)} / **${kB(own.initial.gzip)}** | ${kB(withDeps.initial.minified)} / **${kB(withDeps.initial.gzip)}** | ${kB(withDeps.initial.brotli)} | ${withDeps.lazy.gzip ? kB(withDeps.lazy.gzip) : '-'} |`,
+    );
   }
   const tableText = lines.join('\n');
   console.log(tableText);
 
   const esbuildVersion = versionOf('esbuild');
-  const deps = tabauthDeps.map((name) => `${name} ${versionOf(name)}`).join(', ');
+  const deps = tabauthDependencies.map((name) => `${name} ${versionOf(name)}`).join(', ');
   const notes = rows
     .filter((row) => row.subject.note)
     .map((row) => `- **${row.subject.label}**: ${row.subject.note}.`)
@@ -136,12 +81,16 @@ Measured ${new Date().toISOString().slice(0, 10)} (HEAD ${commit} plus working t
 ## Method
 - Each row bundles \`export * from '<entry>'\`: everything the entry exports is kept, as bundle-size sites measure a
   package. An app that imports a few names pays less after tree shaking.
+- Code splitting is on, as in an app's bundler: the figures are what a page loads up front (the entry chunk and
+  its static imports). **loaded on demand** is what only a dynamic import fetches: broadcast-channel, which tabauth
+  loads only in browsers without BroadcastChannel or Web Locks (every current browser has both).
 - esbuild: \`bundle\`, \`minify\`, \`format: 'esm'\`, \`platform: 'browser'\`, \`target: 'es2022'\`,
   \`process.env.NODE_ENV = "production"\`; sizes are bytes of the output, then gzip (level 9) of it.
 - **own code**: every package dependency is external, so only the entry's own source is counted.
 - **with dependencies**: dependencies bundled in; the peers \`react\`, \`react-dom\` and \`@tanstack/react-query\` are
   always external (an app has them anyway).
 - tabauth's dependencies: ${deps}.
+- Checked in \`npm test\` against the budgets in test/package/sizeBudget.test.ts.
 
 ## Notes
 ${notes}

@@ -1,6 +1,6 @@
 import { AccessTokens, assertRejectedVersion } from './accessTokens';
 import { systemClock, type Clock } from './clock';
-import { broadcastChannelCoordination } from './coordination/broadcastChannelTransport';
+import { defaultCoordination } from './coordination/defaultCoordination';
 import { browserEnvironment, type AuthEnvironment } from './environment';
 import { AuthError, DisposedError } from './errors';
 import type { AuthEventListener } from './events';
@@ -28,6 +28,7 @@ import { VersionWaiters } from './waiters';
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
 export interface AuthClient {
+  /** The namespace this client was created with: it separates storage keys and the channel of apps on one origin. */
   readonly namespace: string;
   /** Random id of this tab's client instance (appears in channel messages, never a secret). */
   readonly tabId: string;
@@ -67,6 +68,13 @@ export interface AuthClient {
   on(listener: AuthEventListener): () => void;
   /** Counters labelled with the client type. */
   metrics(): Counter[];
+  /**
+   * For development tools only (tabauth/devtools "Expire"): treats the access token this tab holds as expired from
+   * now on, in this tab's memory (storage and the other tabs keep the pair as it is). The next `getAccessToken()`
+   * here then refreshes through the leader, and a leader's own refresh timer fires at once. Returns the version it
+   * marked, or null when this tab holds no pair. Optional, so other AuthClient implementations need not have it.
+   */
+  markExpired?(): number | null;
 }
 
 /**
@@ -119,7 +127,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       tabId,
       clock,
       environment,
-      coordination: options.coordination ?? broadcastChannelCoordination(),
+      coordination: options.coordination ?? defaultCoordination(),
       refreshLock: options.refreshLock,
       requestTimeoutMs,
       peerQueryMs: options.peerQueryMs ?? 100,
@@ -175,6 +183,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     on: (listener) => telemetry.on(listener),
     metrics: () => telemetry.metrics(),
+    markExpired() {
+      const version = freshness.markExpired();
+      leader.schedule();
+      return version;
+    },
   };
 
   /** RFC 7009 at sign-out: bounded by requestTimeoutMs; a failure is an event, never a failed sign-out. */

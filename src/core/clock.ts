@@ -2,8 +2,10 @@
  * Time is injected so that many simulated tabs can share one deterministic clock in tests.
  */
 
+/** Whatever a clock's `setTimeout` returns; only ever handed back to the same clock's `clearTimeout`. */
 export type TimerHandle = unknown;
 
+/** Time and timers, injected (`createAuthClient({ clock })`) so that simulated tabs can share one deterministic clock. */
 export interface Clock {
   /** Epoch milliseconds (the wall clock: it can jump when the system clock is set). */
   now(): number;
@@ -13,7 +15,9 @@ export interface Clock {
    * Optional for custom clocks: without it, `now()` is used.
    */
   monotonic?(): number;
+  /** Calls `callback` once after `delayMs` milliseconds. */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer that has not fired yet; a handle that already fired or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 

@@ -3,8 +3,11 @@
  */
 
 export interface Counter {
+  /** The counter name, e.g. `refresh_token_failures`. */
   name: string;
+  /** Its labels, `client_type` included. */
   labels: Record<string, string>;
+  /** How many times it was counted. */
   value: number;
 }
 

@@ -8,9 +8,13 @@
  * Each `on*` returns an unsubscribe function; tabauth attaches listeners only while mounted.
  */
 export interface AuthEnvironment {
+  /** Whether the browser says it is online. */
   isOnline(): boolean;
+  /** Whether the page is visible. */
   isVisible(): boolean;
+  /** Calls `listener` when the browser comes back online. */
   onOnline(listener: () => void): () => void;
+  /** Calls `listener` when the browser goes offline. */
   onOffline(listener: () => void): () => void;
   /** Fires when the page becomes visible, regains focus, or resumes from the frozen/bfcache state. */
   onWake(listener: () => void): () => void;

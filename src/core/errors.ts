@@ -3,6 +3,7 @@
  * Text that comes from a server (error_description) passes through `redactSecrets` first.
  */
 
+/** The `code` of every tabauth error, one per error class. */
 export type AuthErrorCode =
   | 'oauth_error'
   | 'transient_refresh_failure'
@@ -16,7 +17,9 @@ export type AuthErrorCode =
   | 'unsupported_environment'
   | 'refresh_timeout';
 
+/** Base class of every error tabauth throws or reports; narrow on `code` or with `instanceof` of a subclass. */
 export class AuthError extends Error {
+  /** Which kind of error this is; stable across releases, unlike the message. */
   readonly code: AuthErrorCode;
   constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
@@ -30,8 +33,11 @@ const TERMINAL_OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unaut
 
 /** The token endpoint answered with an OAuth error body (`{"error": "..."}`). */
 export class OAuthError extends AuthError {
+  /** The server's `error` code, e.g. 'invalid_grant' (redacted, at most 100 characters). */
   readonly error: string;
+  /** The server's `error_description`, redacted and cut to 300 characters; null when it sent none. */
   readonly errorDescription: string | null;
+  /** HTTP status of the response, when it came from one. */
   readonly status: number | null;
   /** True when retrying with the same refresh token cannot succeed (invalid_grant and friends). */
   readonly terminal: boolean;
@@ -47,11 +53,14 @@ export class OAuthError extends AuthError {
   }
 }
 
+/** What kind of transient failure a `TransientRefreshError` is: no answer, a 5xx, a 429, or a timeout (408 or ours). */
 export type TransientKind = 'network' | 'server' | 'rate-limited' | 'timeout';
 
 /** A failure that may go away by itself: network down, 5xx, 429, timeout. Retried with backoff. */
 export class TransientRefreshError extends AuthError {
+  /** Which transient failure this was. */
   readonly kind: TransientKind;
+  /** HTTP status, when the server answered at all. */
   readonly status: number | null;
   /** Server-requested wait (Retry-After), in milliseconds, if any. */
   readonly retryAfterMs: number | null;
@@ -70,6 +79,7 @@ export class TransientRefreshError extends AuthError {
  * sending it again would trigger reuse detection.
  */
 export class MalformedTokenResponseError extends AuthError {
+  /** HTTP status of the response; null when the app's own `refresh` function returned the bad value. */
   readonly status: number | null;
   constructor(message: string, options: { status?: number | null; cause?: unknown } = {}) {
     super('malformed_token_response', message, { cause: options.cause });
@@ -160,6 +170,7 @@ function sanitizeCause(cause: unknown): unknown {
   return undefined;
 }
 
+/** True for any error tabauth throws or reports (an `AuthError` of any subclass). */
 export function isAuthError(value: unknown): value is AuthError {
   return value instanceof AuthError;
 }

@@ -2,9 +2,10 @@ import type { DropReason } from './coordination/tabMessages';
 import type { RepairedField } from './tokenResponse';
 import type { SignOutReason } from './types';
 
-/**
+/*
  * Typed events. They carry versions, reasons and error codes; never a token string.
  */
+/** What started a refresh. */
 export type RefreshTrigger =
   | 'proactive'
   | 'get-access-token'
@@ -13,8 +14,10 @@ export type RefreshTrigger =
   | 'wake'
   /** A follower whose leader did not answer took the refresh lock itself. */
   | 'follower-rescue';
+/** How a failed refresh attempt was classified (it decides retry, give up or sign out). */
 export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'timeout' | 'unknown';
 
+/** Everything `client.on(listener)` and the `onEvent` option receive, discriminated by `type`. Never a token string. */
 export type AuthEvent =
   | { type: 'refresh-started'; version: number; attempt: number; trigger: RefreshTrigger }
   | { type: 'refresh-succeeded'; fromVersion: number; version: number; attempts: number }
@@ -47,5 +50,7 @@ export type AuthEvent =
    */
   | { type: 'token-response-repaired'; version: number; fields: RepairedField[] };
 
+/** The `type` of an `AuthEvent`. */
 export type AuthEventType = AuthEvent['type'];
+/** A listener for `client.on(listener)` and the `onEvent` option. */
 export type AuthEventListener = (event: AuthEvent) => void;

@@ -1,4 +1,5 @@
 import { monotonicNow, type Clock } from './clock';
+import type { RefreshLock } from './coordination/refreshLock';
 import type { AuthEnvironment } from './environment';
 import { DisposedError, failureFromWire, fromWire, RefreshTimeoutError } from './errors';
 import type { Peers } from './peers';
@@ -23,8 +24,8 @@ export interface FollowerParts {
   peers: Peers;
   waiters: VersionWaiters;
   refresher: Refresher;
-  /** Whether the client is mounted (a follower of an unmounted client has nobody to ask). */
-  mount: { readonly isMounted: boolean };
+  /** Whether the client is mounted (a follower of an unmounted client has nobody to ask), and its refresh lock. */
+  mount: { readonly isMounted: boolean; readonly lock: RefreshLock };
 }
 
 /**
@@ -82,10 +83,11 @@ export class FollowerDuties {
       // debugger) or gone without a successor yet.
       // Rescue: take the cross-tab refresh lock and refresh here, after re-reading storage under it, and only if
       // `version` is still the newest. A thawed leader re-reads under the same lock before it acts, so this never
-      // sends a refresh token twice. Only with a real lock: without one (storage failing) ask again instead.
+      // sends a refresh token twice. Only under Web Locks: a leader may run outside the storage lease (when its
+      // storage fails), so with the lease a follower asks again instead (found by the chaos runs, seed 1827).
       const acknowledged = this.pendingSince.get(version);
       const leaderWorking = acknowledged !== undefined && monotonicNow(clock) - acknowledged <= retryMs;
-      if (!leaderWorking && environment.isOnline() && mount.isMounted) {
+      if (!leaderWorking && mount.lock.exclusive === true && environment.isOnline() && mount.isMounted) {
         const rescued = await refresher.rescue(version);
         if (rescued !== undefined) return rescued;
       }

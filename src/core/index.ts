@@ -37,15 +37,31 @@ export type { Counter } from './counters';
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock';
 export { browserEnvironment, type AuthEnvironment } from './environment';
 export { oauth2RefreshGrant, oauth2Revoke, type OAuth2RefreshOptions, type OAuth2RevokeOptions } from './refresh/oauth2';
-export type { RetryOptions } from './refresh/backoff';
+export type { ResolvedRetryOptions, RetryOptions } from './refresh/backoff';
 export { backoffDelayMs, resolveRetryOptions } from './refresh/backoff';
 export { createIndexedDbStorage, type IndexedDbStorageOptions } from './storage/indexedDbStorage';
 export { createMemoryStorage } from './storage/memoryStorage';
 export type { AuthStorage } from './storage/storage';
 export { broadcastChannelCoordination, type BroadcastChannelCoordinationOptions } from './coordination/broadcastChannelTransport';
+export { defaultCoordination } from './coordination/defaultCoordination';
+export {
+  nativeCoordination,
+  nativeCoordinationAvailable,
+  type BroadcastChannelLike,
+  type NativeCoordinationOptions,
+  type PageLifecycleTarget,
+} from './coordination/nativeCoordination';
 export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination } from './coordination/transport';
-export { defaultRefreshLock, leaseRefreshLock, webLocksRefreshLock, type RefreshLock, type WebLocksLike } from './coordination/refreshLock';
+export {
+  defaultRefreshLock,
+  leaseRefreshLock,
+  webLocksRefreshLock,
+  type LeaseRefreshLockOptions,
+  type RefreshLock,
+  type UnpersistedMarker,
+  type WebLocksLike,
+} from './coordination/refreshLock';
 export { decodeJwtClaims } from './jwt';
-export { computeExpiresAt, parseTokenResponse } from './tokenResponse';
-export { needsRefresh, refreshBufferMs, refreshDueAt, isExpired } from './refreshPolicy';
-export { PROTOCOL as TAB_PROTOCOL } from './coordination/tabMessages';
+export { computeExpiresAt, MAX_LIFETIME_MS, parseTokenResponse, readTokenResponse, type ReadTokenResponse, type RepairedField } from './tokenResponse';
+export { needsRefresh, refreshBufferMs, refreshDueAt, isExpired, type RefreshPolicy } from './refreshPolicy';
+export { PROTOCOL as TAB_PROTOCOL, type DropReason } from './coordination/tabMessages';

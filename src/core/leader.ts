@@ -49,7 +49,9 @@ export class LeaderDuties {
     private readonly parts: LeaderParts,
   ) {
     parts.state.onTransition(() => {
-      this.failedCycles = 0;
+      // A usable new pair ends an outage; a record that is due at once (a rotation without a usable access token)
+      // does not, or a server that keeps sending such bodies would be asked again without pause.
+      if (!parts.freshness.isDue()) this.failedCycles = 0;
       this.schedule();
     });
     parts.peers.handle('refresh-request', (message) => this.answer(message.version));
@@ -107,7 +109,6 @@ export class LeaderDuties {
       this.refresh(version, false, 'proactive').then(
         () => state.record?.version === version && this.schedule(),
         () => {
-          if (state.record?.version !== version) return;
           this.failedCycles++;
           this.schedule();
         },

@@ -88,6 +88,8 @@ export class MountSlot implements MountResources {
  */
 export class Lifecycle {
   private disposed = false;
+  /** The storage re-read of the last wake (a page restored from the back/forward cache): calls wait for it. */
+  private catchingUp: Promise<void> | null = null;
 
   constructor(
     private readonly settings: LifecycleSettings,
@@ -120,6 +122,9 @@ export class Lifecycle {
     try {
       period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`);
       detachChannel = peers.attach(period.coordination.channel);
+      // A lazily loaded coordination (broadcast-channel, in browsers without BroadcastChannel or Web Locks) that fails
+      // later is reported like one that fails at once.
+      void period.coordination.unavailable?.then((error) => this.period === period && state.setError(error));
     } catch (error) {
       // No channel at all: this tab still works alone (and still serialises refreshes through the lock).
       state.setError(error instanceof AuthError ? error : new UnsupportedEnvironmentError('Tab channel could not be created'));
@@ -187,6 +192,8 @@ export class Lifecycle {
       if (!this.period && !state.isLoaded && !this.disposed) throw new NotMountedError();
     }
     await state.loaded;
+    // A page restored from the back/forward cache (or woken) serves no token before it has caught up with storage.
+    if (this.catchingUp) await this.catchingUp;
     if (this.disposed) throw new DisposedError();
   }
 
@@ -218,6 +225,7 @@ export class Lifecycle {
         ttlMs: requestTimeoutMs + 10_000,
         onStorageFailure: (error) => shared.failed('write', error),
       });
+    shared.useMarker(period.lock.unpersisted);
     period.coordination?.election.start((leading) => {
       if (leading) period.elected.abort();
       leader.leadershipChanged(leading);
@@ -246,8 +254,12 @@ export class Lifecycle {
   private onWake(): void {
     const { environment } = this.settings;
     const { state, shared, tokens, freshness } = this.parts;
+    const reload = shared.reload().finally(() => {
+      if (this.catchingUp === reload) this.catchingUp = null;
+    });
+    this.catchingUp = reload;
     void (async () => {
-      await shared.reload();
+      await reload;
       freshness.rebase();
       const held = state.record;
       if (!this.period || !held?.tokens || !environment.isOnline()) return;

@@ -47,7 +47,10 @@ export interface AuthClientOptions {
   peerQueryMs?: number;
   /** Storage for the token state. Default: IndexedDB via idb-keyval, falling back to memory when unavailable. */
   storage?: AuthStorage;
-  /** Channel and leader election among tabs. Default: broadcast-channel (Web Locks election where available). */
+  /**
+   * Channel and leader election among tabs. Default: `defaultCoordination()`, the native BroadcastChannel with a Web Locks
+   * election where both exist (every current browser), else broadcast-channel loaded on demand.
+   */
   coordination?: CoordinationFactory;
   /** Cross-tab lock around each refresh. Default: Web Locks where available, else a storage lease. */
   refreshLock?: RefreshLock;

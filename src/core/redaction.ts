@@ -1,4 +1,4 @@
-import { AuthError, OAuthError } from './errors';
+import { OAuthError, type AuthError } from './errors';
 import type { TabState } from './tabState';
 import type { TokenSet } from './types';
 

@@ -34,6 +34,7 @@ export function needsRefresh(tokens: TokenSet, now: number, policy: RefreshPolic
   return due !== null && now >= due;
 }
 
+/** True when the access token has outlived its lifetime by the wall clock `now` (the client itself measures on its monotonic clock). */
 export function isExpired(tokens: TokenSet, now: number): boolean {
   return tokens.expiresAt !== null && now >= tokens.expiresAt;
 }
@@ -109,6 +110,16 @@ export class Freshness {
       anchor.receivedAtMono = monotonicNow(this.clock) - wallAge;
       this.watchExpiry();
     }
+  }
+
+  /** Development tools: the held pair counts as expired from now on (in this tab only); its version, or null. */
+  markExpired(): number | null {
+    const anchor = this.current();
+    if (!anchor) return null;
+    anchor.lifetimeMs = anchor.lifetimeMs ?? 0;
+    anchor.receivedAtMono = monotonicNow(this.clock) - anchor.lifetimeMs;
+    this.watchExpiry();
+    return anchor.record.version;
   }
 
   /** The snapshot's `expired` flag needs a timer: one per pair, only while mounted. */

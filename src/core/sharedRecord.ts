@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from './clock';
 import { AuthError, StorageError } from './errors';
 import { storageKeys, type AuthStorage } from './storage/storage';
+import type { UnpersistedMarker } from './coordination/refreshLock';
 import { validateStoredState } from './storedRecord';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -27,6 +28,9 @@ export class SharedRecord {
   pendingWrite = false;
   /** The per-browser device id (read or created at load). */
   deviceId: string;
+  private marker: UnpersistedMarker | null = null;
+  /** Held while `pendingWrite` (see UnpersistedMarker); resolves to the release function once granted. */
+  private markerHold: Promise<() => void> | null = null;
 
   constructor(
     private storage: AuthStorage,
@@ -58,6 +62,25 @@ export class SharedRecord {
     if (active) return;
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+  }
+
+  /** The mount's lock offers a cross-tab "storage is behind me" marker (Web Locks): hold it while a write is pending. */
+  useMarker(marker: UnpersistedMarker | undefined): void {
+    this.marker = marker ?? null;
+  }
+
+  /** Resolves once this tab's "storage is behind me" marker is held (no-op without a marker or a pending write). */
+  async markerHeld(): Promise<void> {
+    await this.markerHold;
+  }
+
+  private setPending(pending: boolean): void {
+    this.pendingWrite = pending;
+    if (pending && this.marker && !this.markerHold) this.markerHold = this.marker.hold();
+    if (!pending && this.markerHold) {
+      void this.markerHold.then((release) => release());
+      this.markerHold = null;
+    }
   }
 
   /** Switches to another backend (the memory fallback); the caller re-seeds it with its in-memory state. */
@@ -150,6 +173,21 @@ export class SharedRecord {
     }
   }
 
+  /**
+   * Whether storage takes a write right now (a read-write transaction that changes nothing). A follower's rescue
+   * checks this under the lock before it sends anything: a rotation it could not store would live only in its memory,
+   * and the leader, re-reading storage under the same lock next, would send the spent token.
+   */
+  async writable(): Promise<boolean> {
+    try {
+      await this.storage.update(this.keys.state, (raw) => raw);
+      return true;
+    } catch (error) {
+      this.failed('write', error);
+      return false;
+    }
+  }
+
   async deleteLease(): Promise<void> {
     await this.storage.delete(this.keys.lease);
   }
@@ -162,7 +200,7 @@ export class SharedRecord {
       // Strictly newer than what is stored: at an equal version the stored record wins (see TabState.adopt).
       const result = await this.compareAndSet(record.version - 1, record);
       this.retryAttempts = 0;
-      if (this.state.record === record) this.pendingWrite = false; // storage holds this record or a newer one now
+      if (this.state.record === record) this.setPending(false); // storage holds this record or a newer one now
       if (!result.written) this.state.adopt(result.current, 'storage');
     } catch (error) {
       this.failed('write', error); // schedules the next attempt
@@ -178,7 +216,7 @@ export class SharedRecord {
   failed(operation: 'read' | 'write', error: unknown): void {
     this.telemetry.emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
     if (operation !== 'write') return;
-    this.pendingWrite = true;
+    this.setPending(true);
     if (this.retryTimer !== undefined || !this.active) return;
     const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.retryAttempts++, 5));
     this.retryTimer = this.clock.setTimeout(() => {

@@ -44,7 +44,9 @@ export function computeExpiresAt(accessToken: string, expiresIn: number | undefi
 /** An optional field of a 2xx token response that was mistyped and replaced (dropped, repaired or clamped). */
 export type RepairedField = 'refresh_token' | 'id_token' | 'scope' | 'token_type' | 'expires_in' | 'version' | 'access_token';
 
+/** What `readTokenResponse` makes of a 2xx body. */
 export interface ReadTokenResponse {
+  /** The pair to store. */
   tokens: TokenSet;
   /** Optional fields that were mistyped: each was dropped (the previous value, or none, kept) or repaired. */
   repaired: RepairedField[];

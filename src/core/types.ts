@@ -1,15 +1,21 @@
 /**
  * Public data types of the tabauth core. Nothing here imports React or touches the browser.
  */
+import type { AuthError } from './errors';
 
 /** The raw body of an OAuth 2 token response (RFC 6749 section 5.1), as the server sends it. */
 export interface TokenResponse {
+  /** The access token; required. */
   access_token: string;
+  /** Usually 'Bearer' (the default when missing). */
   token_type?: string;
   /** Lifetime of the access token in seconds, measured from when the response is received. */
   expires_in?: number;
+  /** The refresh token; without one the pair cannot be refreshed and the session ends when the access token expires. */
   refresh_token?: string;
+  /** The OpenID Connect id token, when the server issued one (its claims feed `useAuth().claims`). */
   id_token?: string;
+  /** The granted scope, space separated; kept from the previous pair when a refresh response omits it. */
   scope?: string;
   /**
    * Optional server-side version of the token family (optimistic concurrency across devices).
@@ -22,10 +28,15 @@ export interface TokenResponse {
 
 /** A validated token pair as tabauth stores and shares it. */
 export interface TokenSet {
+  /** The access token to send as `Authorization: Bearer <accessToken>`. */
   accessToken: string;
+  /** The refresh token; null when the server issued none. */
   refreshToken: string | null;
+  /** The id token; null when the server issued none. */
   idToken: string | null;
+  /** The token type, e.g. 'Bearer'. */
   tokenType: string;
+  /** The granted scope; null when unknown. */
   scope: string | null;
   /** Epoch milliseconds (local clock) at which the access token expires; null when unknown (opaque token, no expires_in). */
   expiresAt: number | null;
@@ -35,7 +46,9 @@ export interface TokenSet {
   serverVersion: string | number | null;
 }
 
+/** Why a session ended: the user signed out, the server rejected the refresh token, or there was none to refresh with. */
 export type SignOutReason =
+  /** `signOut()` was called in some tab. */
   | 'user'
   /** The server rejected the refresh token with a terminal error and no newer pair existed. */
   | 'refresh-rejected'
@@ -49,6 +62,7 @@ export type SignOutReason =
 export interface StoredAuthState {
   /** Schema marker so a foreign or corrupted record is recognised. */
   schema: 1;
+  /** Moves forward with every write (sign-in, refresh, sign-out). */
   version: number;
   /** null after sign-out (token strings are removed from storage, the version stays). */
   tokens: TokenSet | null;
@@ -58,18 +72,21 @@ export interface StoredAuthState {
   updatedAt: number;
 }
 
+/** 'loading' until the stored state is read (always on a server), then 'authenticated' or 'signed-out'. */
 export type AuthStatus = 'loading' | 'authenticated' | 'signed-out';
 
 /** The value `getSnapshot()` returns; the same object until something observable changes. */
 export interface AuthSnapshot {
+  /** Whether this tab holds a session. */
   status: AuthStatus;
+  /** The pair this tab holds; null unless authenticated. */
   tokens: TokenSet | null;
   /** Version of the pair this tab holds (0 before anything was ever stored). */
   version: number;
   /** Whether this tab is the elected leader that performs refreshes. */
   isLeader: boolean;
   /** The last refresh or storage error, cleared by the next success. Never contains a token string. */
-  error: import('./errors').AuthError | null;
+  error: AuthError | null;
   /** Which storage backs this tab: 'memory' after a fallback from an unavailable IndexedDB. */
   storage: 'persistent' | 'memory';
   /** Why the last sign-out happened, when status is 'signed-out'. */
@@ -83,6 +100,7 @@ export interface AuthSnapshot {
 
 /** What the app's refresh function receives. */
 export interface RefreshContext {
+  /** The refresh token to send; tabauth sends each one exactly once across all tabs. */
   refreshToken: string;
   /** Scope of the current pair, if known. */
   scope: string | null;

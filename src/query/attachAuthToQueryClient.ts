@@ -1,7 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import type { AuthClient } from '../core/authClient';
-import { decodeJwtClaims } from '../core/jwt';
-import type { AuthSnapshot, TokenSet } from '../core/types';
+import { decodeJwtClaims, type AuthClient, type AuthSnapshot, type TokenSet } from 'tabauth';
 
 /**
  * Ties a QueryClient's cache to the signed-in user, and returns a function that undoes it:

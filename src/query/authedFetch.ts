@@ -1,4 +1,4 @@
-import type { AuthClient } from '../core/authClient';
+import type { AuthClient } from 'tabauth';
 
 /** Options of `authedFetch`. */
 export interface AuthedFetchOptions {

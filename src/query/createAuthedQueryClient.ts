@@ -1,6 +1,5 @@
 import { QueryClient, type MutationFunctionContext, type QueryClientConfig, type QueryFunctionContext, type QueryKey } from '@tanstack/react-query';
-import type { AuthClient } from '../core/authClient';
-import { isAuthError } from '../core/errors';
+import { isAuthError, type AuthClient } from 'tabauth';
 import { attachAuthToQueryClient } from './attachAuthToQueryClient';
 import { authedFetch, type AuthedFetch, type AuthedFetchOptions } from './authedFetch';
 import { HttpError, readResponse } from './httpError';

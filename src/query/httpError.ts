@@ -5,6 +5,7 @@
 export class HttpError extends Error {
   /** The HTTP status, e.g. 404. */
   readonly status: number;
+  /** The HTTP status text, e.g. 'Not Found' (often empty over HTTP/2). */
   readonly statusText: string;
   /** The URL that was requested. */
   readonly url: string;
@@ -20,6 +21,7 @@ export class HttpError extends Error {
   }
 }
 
+/** True for an `HttpError` (a non-2xx response of the authed query client's default functions). */
 export function isHttpError(value: unknown): value is HttpError {
   return value instanceof HttpError;
 }

@@ -1,42 +1,92 @@
 'use client';
-import { useEffect, useState, type ReactNode } from 'react';
-import { createAuthClient, type AuthClient } from '../core/authClient';
-import type { AuthClientOptions } from '../core/options';
+import { useCallback, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createAuthClient, type AuthClient, type AuthClientOptions } from 'tabauth';
 import { AuthClientContext } from './context';
-
-interface ProviderChildren {
-  children?: ReactNode;
-}
 
 /**
  * Either a `client` created outside React (recommended: like a QueryClient, create it once at module scope), or
  * `options` for a client the provider creates, mounts and disposes itself.
  */
 export type AuthProviderProps =
-  | (ProviderChildren & {
+  | {
+      children?: ReactNode;
       /** A client from `createAuthClient`. The provider mounts it while rendered; it never disposes it. */
       client: AuthClient;
       options?: never;
-    })
-  | (ProviderChildren & {
+    }
+  | {
+      children?: ReactNode;
       /**
        * Options for a client the provider creates on first render and disposes when it unmounts. Read once: changing
        * them later has no effect (give the provider a new `key` to start over with new options).
        */
       options: AuthClientOptions;
       client?: never;
-    });
+    };
 
-/** A client this provider created, with the bookkeeping needed to dispose it exactly once. */
-interface OwnedClient {
-  client: AuthClient;
-  options: AuthClientOptions;
-  /** Effects currently holding a mount; disposal waits until it has stayed 0 past the current task. */
-  mounts: number;
-  disposed: boolean;
+/**
+ * The client a provider creates from `options`, kept outside React's state so that nothing React tracks is ever
+ * mutated (the React Compiler requires that): the provider reads it as an external store and changes it only
+ * through these methods.
+ */
+interface ClientOwner {
+  subscribe(onChange: () => void): () => void;
+  /** The current client, created from `options` on the first call (creating one has no side effects). */
+  current(options: AuthClientOptions | undefined): AuthClient;
+  /**
+   * Mounts the current client, first replacing it if it was disposed (a provider shown again by `<Activity>`), and
+   * returns the release function. The last release disposes the client, one microtask later.
+   */
+  mount(): () => void;
 }
 
-const own = (options: AuthClientOptions): OwnedClient => ({ client: createAuthClient(options), options, mounts: 0, disposed: false });
+function createClientOwner(): ClientOwner {
+  let options: AuthClientOptions | null = null;
+  let client: AuthClient | null = null;
+  let disposed = false;
+  let mounts = 0;
+  const listeners = new Set<() => void>();
+  const create = (from: AuthClientOptions) => {
+    options = from; // Read once: later options are ignored, as documented (a new `key` starts over).
+    client = createAuthClient(from);
+    disposed = false;
+    return client;
+  };
+  return {
+    subscribe(onChange) {
+      listeners.add(onChange);
+      return () => listeners.delete(onChange);
+    },
+    current(from) {
+      if (client && !disposed) return client;
+      return create(options ?? requireOptions(from));
+    },
+    mount() {
+      let mounted = client;
+      if (!mounted || disposed) {
+        // Effects re-ran after the client was disposed (an <Activity> boundary shown again): a disposed client cannot
+        // mount again, so start a fresh one with the same options and tell the provider to render it.
+        mounted = create(requireOptions(options ?? undefined));
+        for (const listener of [...listeners]) listener();
+      }
+      const owned = mounted;
+      mounts++;
+      const unmount = owned.mount();
+      return () => {
+        unmount();
+        mounts--;
+        // StrictMode runs cleanup and setup again within the same task; disposing at once would kill the client the
+        // second setup needs. mount() is reference counted, so the channel already closed above: only the final
+        // dispose waits for the microtask that tells a real unmount apart from a StrictMode replay.
+        queueMicrotask(() => {
+          if (mounts > 0 || client !== owned || disposed) return;
+          disposed = true;
+          void owned.dispose();
+        });
+      };
+    },
+  };
+}
 
 /**
  * Puts an auth client in context and keeps it mounted while the provider is. Mounting happens in an effect, so a
@@ -44,43 +94,17 @@ const own = (options: AuthClientOptions): OwnedClient => ({ client: createAuthCl
  */
 export function AuthProvider(props: AuthProviderProps): ReactNode {
   const external = props.client ?? null;
-  // Created during render rather than in an effect so that children can subscribe on their first render. Creating a
-  // client has no side effects (everything starts in mount()), so the extra instance StrictMode may create and
-  // discard, or one created during a server render, costs nothing.
-  const [owned, setOwned] = useState<OwnedClient | null>(() => (external ? null : own(requireOptions(props.options))));
-  const client = external ?? owned?.client ?? null;
+  const options = props.options;
+  // A client from `options` is created during render rather than in an effect so that children can subscribe on
+  // their first render. Creating a client has no side effects (everything starts in mount()), so the extra instance
+  // StrictMode may create and discard, or one created during a server render, costs nothing.
+  const [owner] = useState(createClientOwner);
+  const getOwned = useCallback(() => (external ? null : owner.current(options)), [owner, external, options]);
+  const owned = useSyncExternalStore(owner.subscribe, getOwned, getOwned);
+  const client = external ?? owned;
 
-  useEffect(() => {
-    if (external) return external.mount();
-    if (!owned) {
-      // Switched from `client` to `options` without a new key: create the client now.
-      setOwned(own(requireOptions(props.options)));
-      return;
-    }
-    if (owned.disposed) {
-      // Effects re-ran after a real unmount (for example an <Activity> boundary shown again): a disposed client
-      // cannot mount again, so start a fresh one with the same options.
-      setOwned(own(owned.options));
-      return;
-    }
-    owned.mounts++;
-    const unmount = owned.client.mount();
-    return () => {
-      unmount();
-      owned.mounts--;
-      // StrictMode runs cleanup and setup again within the same task; disposing at once would kill the client the
-      // second setup needs. mount() is reference counted, so the channel already closed above: only the final
-      // dispose waits for the microtask that tells a real unmount apart from a StrictMode replay.
-      queueMicrotask(() => {
-        if (owned.mounts > 0 || owned.disposed) return;
-        owned.disposed = true;
-        void owned.client.dispose();
-      });
-    };
-    // props.options is read only when no client exists yet; it is deliberately not a dependency.
-  }, [external, owned]);
+  useEffect(() => (external ? external.mount() : owner.mount()), [external, owner]);
 
-  if (!client) return null; // Only during the render that follows a switch from `client` to `options`.
   return <AuthClientContext.Provider value={client}>{props.children}</AuthClientContext.Provider>;
 }
 

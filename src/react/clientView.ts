@@ -1,15 +1,13 @@
 'use client';
 import type { JwtPayload } from 'jwt-decode';
-import type { AuthClient } from '../core/authClient';
-import type { AuthError } from '../core/errors';
-import { decodeJwtClaims } from '../core/jwt';
-import type { AuthSnapshot, AuthStatus, SignOutReason, TokenResponse, TokenSet } from '../core/types';
+import { decodeJwtClaims, type AuthClient, type AuthError, type AuthSnapshot, type AuthStatus, type SignOutReason, type TokenResponse, type TokenSet } from 'tabauth';
 
 /** Decoded JWT claims: the registered ones typed, any other claim as `unknown`. */
 export type AuthClaims = JwtPayload & { readonly [claim: string]: unknown };
 
 /** What `useAuth()` returns (and what a `useAuth(selector)` selector receives). */
 export interface AuthState {
+  /** 'loading' until the stored state is read (always during a server render), then 'authenticated' or 'signed-out'. */
   status: AuthStatus;
   /** Whether this tab is the elected leader that performs refreshes. */
   isLeader: boolean;
@@ -31,11 +29,15 @@ export interface AuthState {
   signOut: (options?: { revoke?: boolean }) => Promise<void>;
 }
 
-interface TokenFields<S extends AuthStatus, T extends string | null, E extends number | null> {
+/** The fields of every `AccessTokenState` variant, by status. */
+export interface AccessTokenFields<S extends AuthStatus, T extends string | null, E extends number | null> {
+  /** Narrow on it: 'authenticated' has a string `accessToken`. */
   status: S;
+  /** The access token; null unless authenticated. */
   accessToken: T;
   /** Epoch milliseconds (local clock) at which the access token expires; null when unknown or not signed in. */
   expiresAt: E;
+  /** Version of the pair this tab holds; it only moves forward. */
   version: number;
   /** A valid access token, refreshed through the leader tab when needed. Stable for the client's lifetime. */
   getAccessToken: () => Promise<string>;
@@ -43,9 +45,9 @@ interface TokenFields<S extends AuthStatus, T extends string | null, E extends n
 
 /** What `useAccessToken()` returns: narrow on `status` to get a `string` access token. */
 export type AccessTokenState =
-  | TokenFields<'authenticated', string, number | null>
-  | TokenFields<'signed-out', null, null>
-  | TokenFields<'loading', null, null>;
+  | AccessTokenFields<'authenticated', string, number | null>
+  | AccessTokenFields<'signed-out', null, null>
+  | AccessTokenFields<'loading', null, null>;
 
 /** What `useAccessToken({ suspense: true })` returns: never 'loading'. */
 export type ResolvedAccessTokenState = Exclude<AccessTokenState, { status: 'loading' }>;

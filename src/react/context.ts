@@ -1,6 +1,6 @@
 'use client';
 import { createContext, useContext } from 'react';
-import type { AuthClient } from '../core/authClient';
+import type { AuthClient } from 'tabauth';
 
 /**
  * Holds the auth client only. Snapshots are not put in context on purpose: a context value change re-renders every

@@ -7,5 +7,5 @@ export { AuthProvider, type AuthProviderProps } from './AuthProvider';
 export { useAuthClient } from './context';
 export { useAuth } from './useAuth';
 export { useAccessToken, type UseAccessTokenOptions } from './useAccessToken';
-export type { AccessTokenState, AuthClaims, AuthState, ResolvedAccessTokenState } from './clientView';
+export type { AccessTokenFields, AccessTokenState, AuthClaims, AuthState, ResolvedAccessTokenState } from './clientView';
 export { shallowEqual } from './useSyncExternalStoreWithSelector';

@@ -1,10 +1,11 @@
 'use client';
 import * as React from 'react';
-import { DisposedError } from '../core/errors';
+import { DisposedError } from 'tabauth';
 import { sameTokenState, viewOf, type AccessTokenState, type ClientView, type ResolvedAccessTokenState } from './clientView';
 import { useAuthClientFrom } from './context';
 import { useSyncExternalStoreWithSelector } from './useSyncExternalStoreWithSelector';
 
+/** Options of `useAccessToken`. */
 export interface UseAccessTokenOptions {
   /**
    * Suspend (throw to the nearest `<Suspense>`) until the stored state is loaded, so `status` is never 'loading'.
@@ -24,6 +25,16 @@ const reactUse = (React as { use?: <T>(usable: Promise<T>) => T }).use;
  * `getAccessToken()` right before a request, which refreshes through the leader tab when the token is due.
  */
 export function useAccessToken(options: UseAccessTokenOptions & { suspense: true }): ResolvedAccessTokenState;
+/**
+ * The access token of this tab (see the overload above); `status` is 'loading' until the stored state is read
+ * unless `suspense: true` is passed.
+ *
+ * @example
+ * ```tsx
+ * const token = useAccessToken();
+ * if (token.status === 'authenticated') connect(`wss://api.example.com/feed?access_token=${token.accessToken}`);
+ * ```
+ */
 export function useAccessToken(options?: UseAccessTokenOptions): AccessTokenState;
 export function useAccessToken(options: UseAccessTokenOptions = {}): AccessTokenState {
   const client = useAuthClientFrom('useAccessToken');

@@ -15,7 +15,10 @@ export function useAuth(): AuthState;
  * Only the slice `selector` picks: the component re-renders when that slice changes (by `isEqual`, default
  * `Object.is`; pass `shallowEqual` when the selector builds an object or array).
  *
- * @example const subject = useAuth((auth) => auth.claims?.sub ?? null);
+ * @example
+ * ```tsx
+ * const subject = useAuth((auth) => auth.claims?.sub ?? null);
+ * ```
  */
 export function useAuth<Selection>(
   selector: (state: AuthState) => Selection,

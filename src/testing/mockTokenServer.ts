@@ -1,5 +1,4 @@
-import { sleep, systemClock, type Clock } from '../core/clock';
-import type { TokenResponse } from '../core/types';
+import { sleep, systemClock, type Clock, type TokenResponse } from 'tabauth';
 
 /**
  * A mock OAuth 2 token server that behaves like oidc-provider with refresh token rotation on: every refresh
@@ -13,6 +12,10 @@ import type { TokenResponse } from '../core/types';
  * Nothing observable (events, counters, error bodies) contains a token string.
  */
 
+/**
+ * What an injected failure looks like to the client: a 5xx, a 429, a request that never answers, no network, a 2xx
+ * that is not a token response, an HTML error page, or ('mistyped') a rotated 200 with one optional field wrong.
+ */
 export type MockFailureKind = 'server-error' | 'rate-limited' | 'timeout' | 'network' | 'malformed' | 'html' | 'mistyped';
 
 /**
@@ -39,11 +42,12 @@ export const MISTYPED_FIELDS: readonly MistypedField[] = [
   'version-object',
 ];
 
+/** A failure to inject with `server.injectFailures(...)`. */
 export interface MockFailure {
   /**
-   * 'mistyped' is not a failure of the server: it rotates as usual and answers 200 with the new access and refresh
-   * token, but one optional field (`field`) has the wrong type or an impossible value. A request the server rejects
-   * (reuse, revoked family) is answered unchanged.
+   * Which failure. 'mistyped' is not a failure of the server: it rotates as usual and answers 200 with the new access
+   * and refresh token, but one optional field (`field`) has the wrong type or an impossible value. A request the
+   * server rejects (reuse, revoked family) is answered unchanged.
    */
   kind: MockFailureKind;
   /** How many consecutive token requests get this failure. Default 1. */
@@ -56,6 +60,7 @@ export interface MockFailure {
   field?: MistypedField;
 }
 
+/** Options of `createMockTokenServer`. */
 export interface MockTokenServerOptions {
   /** Default systemClock. Latency waits and expiry use it, so simulated clocks work. */
   clock?: Clock;
@@ -82,9 +87,9 @@ export interface MockTokenServerOptions {
   revokeSupersededAccessTokens?: boolean;
 }
 
-export type MockServerEventType = 'refresh' | 'reuse' | 'revoked' | 'invalid' | 'injected' | 'revocation' | 'grace-replay';
-
 /**
+ * The kinds of `MockServerEvent`:
+ *
  * - refresh: a successful rotation (generation = the new generation)
  * - grace-replay: a used token within the grace period got its successor pair again
  * - reuse: a used token outside the grace period was presented (followed by 'revoked' and 'invalid')
@@ -93,39 +98,57 @@ export type MockServerEventType = 'refresh' | 'reuse' | 'revoked' | 'invalid' | 
  * - injected: an injected failure was applied
  * - revocation: a request reached the revocation endpoint
  */
+export type MockServerEventType = 'refresh' | 'reuse' | 'revoked' | 'invalid' | 'injected' | 'revocation' | 'grace-replay';
+
+/** One entry of `server.events`, also passed to `server.on(listener)`. Never contains a token string. */
 export interface MockServerEvent {
+  /** Simulated (or real) time of the event, in ms. */
   at: number;
+  /** What happened. */
   type: MockServerEventType;
+  /** The token family concerned, when there is one. */
   familyId?: string;
+  /** The generation of the family concerned (0 for the login, +1 per rotation), when there is one. */
   generation?: number;
 }
 
+/** What the server counted since it was created (or `reset()`). */
 export interface MockServerCounters {
   /** Every request to the token endpoint (fetch or `refresh()`), injected failures included. */
   refreshRequests: number;
   /** Rotations performed (new pairs minted by a refresh; grace replays are not counted here). */
   successes: number;
+  /** Used refresh tokens presented again outside the grace period (each one revokes its family). */
   reuseDetections: number;
   /** Families revoked for any reason (reuse detection or revocation endpoint). */
   familiesRevoked: number;
   /** invalid_grant answers (unknown token, revoked family, reuse). */
   invalidGrant: number;
+  /** Requests answered with an injected failure. */
   injectedFailures: number;
   /** Requests to the revocation endpoint. */
   revocations: number;
+  /** Used refresh tokens presented again within the grace period, answered with their successor pair. */
   graceReplays: number;
 }
 
+/** What `validateAccessToken` says about a bearer token, as a resource server would. */
 export interface AccessTokenValidation {
+  /** Whether an API should accept the token. */
   valid: boolean;
+  /** Why it is not valid. */
   reason?: 'unknown' | 'expired' | 'revoked' | 'superseded';
+  /** The family the token belongs to, when the server knows it. */
   familyId?: string;
   /** Whether the token belongs to the newest generation of its family. */
   newest?: boolean;
 }
 
+/** The mock token server: endpoints, a `fetch` that serves them, and what it saw. */
 export interface MockTokenServer {
+  /** URL of the token endpoint, for `oauth2RefreshGrant({ tokenEndpoint })`. */
   readonly tokenEndpoint: string;
+  /** URL of the revocation endpoint, for `oauth2Revoke({ revocationEndpoint })`. */
   readonly revocationEndpoint: string;
   /** Handles POST tokenEndpoint and POST revocationEndpoint; any other URL answers 404 JSON. Honours init.signal. */
   readonly fetch: typeof fetch;
@@ -140,12 +163,15 @@ export interface MockTokenServer {
   injectFailures(...failures: MockFailure[]): void;
   /** Drops the failures still queued (ends an outage); returns how many requests they would still have failed. */
   clearFailures(): number;
+  /** Checks a bearer token like a resource server: known, not expired, family not revoked. */
   validateAccessToken(token: string): AccessTokenValidation;
+  /** Whether the token family has not been revoked. */
   isFamilyValid(familyId: string): boolean;
   /** A snapshot copy. */
   readonly counters: MockServerCounters;
   /** A snapshot copy. */
   readonly events: ReadonlyArray<MockServerEvent>;
+  /** Calls `listener` with every event as it happens; returns the unsubscribe function. */
   on(listener: (event: MockServerEvent) => void): () => void;
   /** Forgets all families, tokens, counters, events and queued failures. Listeners stay subscribed. */
   reset(): void;
@@ -202,6 +228,17 @@ const zeroCounters = (): MockServerCounters => ({
   graceReplays: 0,
 });
 
+/**
+ * Creates a mock token server with refresh-token rotation and strict reuse detection (optionally a grace period),
+ * latency and failure injection. Runs in Node and in browsers; give it the simulated clock of a tab simulation to run
+ * in simulated time.
+ *
+ * @example
+ * ```ts
+ * const server = createMockTokenServer({ accessTokenTtlSeconds: 1, latencyMs: 20 });
+ * const refresh = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: server.fetch });
+ * ```
+ */
 export function createMockTokenServer(options: MockTokenServerOptions = {}): MockTokenServer {
   const clock = options.clock ?? systemClock;
   const ttlSeconds = options.accessTokenTtlSeconds ?? 60;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../core/clock';
+import type { Clock, TimerHandle } from 'tabauth';
 
 /**
  * A deterministic clock for many-tab tests. Timers fire only when the test advances time, in order of due time
@@ -33,6 +33,7 @@ function macrotask(): Promise<void> {
   return new Promise((resolve) => (realSetImmediate ? realSetImmediate(resolve) : realSetTimeout(resolve, 0)));
 }
 
+/** Options of `createSimulatedClock`. */
 export interface SimulatedClockOptions {
   /** Start time in epoch milliseconds. Default: 1 January 2030 00:00 UTC (a fixed value keeps runs reproducible). */
   start?: number;
@@ -40,6 +41,7 @@ export interface SimulatedClockOptions {
   quietRounds?: number;
 }
 
+/** Creates a simulated clock (see `SimulatedClock`); share it between the mock server and a tab simulation. */
 export function createSimulatedClock(options: SimulatedClockOptions = {}): SimulatedClock {
   let now = options.start ?? Date.UTC(2030, 0, 1);
   let nextId = 1;

@@ -1,8 +1,9 @@
-import type { AuthEnvironment } from '../core/environment';
-
+import type { AuthEnvironment } from 'tabauth';
 /** A page environment the test controls: connectivity, visibility, and wake-ups (focus, resume). */
 export interface SimulatedEnvironment extends AuthEnvironment {
+  /** Goes offline or back online, firing the `onOffline` / `onOnline` listeners on a change. */
   setOnline(online: boolean): void;
+  /** Hides or shows the page; showing it fires the wake listeners. */
   setVisible(visible: boolean): void;
   /** Fires the wake listeners (as focus / visibilitychange / resume would). */
   wake(): void;
@@ -10,6 +11,7 @@ export interface SimulatedEnvironment extends AuthEnvironment {
   listenerCount(): number;
 }
 
+/** Creates a simulated page environment, online and visible unless `initial` says otherwise. */
 export function createSimulatedEnvironment(initial: { online?: boolean; visible?: boolean } = {}): SimulatedEnvironment {
   let online = initial.online ?? true;
   let visible = initial.visible ?? true;

@@ -1,5 +1,4 @@
-import type { Clock } from '../core/clock';
-import type { CoordinationFactory, LeaderElection, TabChannel } from '../core/coordination/transport';
+import type { Clock, CoordinationFactory, LeaderElection, TabChannel } from 'tabauth';
 
 /**
  * The in-memory twin of broadcast-channel for many tabs in one process: messages are delivered on the simulated
@@ -7,7 +6,9 @@ import type { CoordinationFactory, LeaderElection, TabChannel } from '../core/co
  * when the leader closes or dies). Tests can kill a tab without cleanup, force duplicate leaders, and drop, delay or
  * duplicate messages.
  */
+/** Options of `createSimulatedNetwork`. */
 export interface SimulatedNetworkOptions {
+  /** The clock that delivers messages and runs failovers. */
   clock: Clock;
   /** Delivery delay of each message in ms. Default 1. */
   deliveryDelayMs?: number | ((from: string, to: string) => number);
@@ -35,6 +36,7 @@ interface Member {
   onChange: ((isLeader: boolean) => void) | null;
 }
 
+/** The simulated tab channel and election of a tab simulation (`sim.network`). */
 export interface SimulatedNetwork {
   /** The coordination factory for the tab named `tab` (pass it as `coordination` to createAuthClient). */
   coordination(tab: string): CoordinationFactory;
@@ -44,12 +46,15 @@ export interface SimulatedNetwork {
   forceLeader(tab: string): void;
   /** Tabs that currently believe they lead. */
   leaders(): string[];
+  /** Decides, per message and receiver, what goes wrong from now on; null delivers everything again. */
   setFaults(faults: MessageFaults | null): void;
+  /** Messages posted, delivered, dropped and duplicated so far. */
   readonly stats: { posted: number; delivered: number; dropped: number; duplicated: number };
   /** Channels currently open (like broadcast-channel's OPEN_BROADCAST_CHANNELS). */
   openChannels(): number;
 }
 
+/** Creates a simulated network; `createTabSimulation` makes one for you. */
 export function createSimulatedNetwork(options: SimulatedNetworkOptions): SimulatedNetwork {
   const { clock } = options;
   const members: Member[] = [];

@@ -1,17 +1,9 @@
-import { createAuthClient, type AuthClient } from '../core/authClient';
-import type { Clock, TimerHandle } from '../core/clock';
-import { webLocksRefreshLock, type WebLocksLike } from '../core/coordination/refreshLock';
-import type { CoordinationFactory } from '../core/coordination/transport';
-import type { AuthEvent } from '../core/events';
-import type { AuthClientOptions } from '../core/options';
-import { oauth2RefreshGrant, oauth2Revoke } from '../core/refresh/oauth2';
-import { createIndexedDbStorage } from '../core/storage/indexedDbStorage';
-import { createMemoryStorage } from '../core/storage/memoryStorage';
-import type { AuthStorage } from '../core/storage/storage';
+import { createAuthClient, type AuthClient, type Clock, type TimerHandle, webLocksRefreshLock, type CoordinationFactory, type AuthEvent, type AuthClientOptions, oauth2RefreshGrant, oauth2Revoke, createIndexedDbStorage, createMemoryStorage, type AuthStorage } from 'tabauth';
 import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwork';
+import { createSimulatedWebLocks } from './simulatedWebLocks';
 
 /**
  * N browser tabs in one process: each tab has its own auth client, environment and view of the clock; all share one
@@ -20,6 +12,7 @@ import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwor
  * offline, or run with a skewed clock.
  */
 export interface TabSimulationOptions {
+  /** The simulation's clock. Default: a new simulated clock (pass your own to share it with your own mock server). */
   clock?: SimulatedClock;
   /** Default: a strict mock server (rotation, reuse detection, no grace period) on the same clock. */
   server?: MockTokenServer;
@@ -55,8 +48,11 @@ export interface StorageFaults {
   reads?: 'throw' | 'empty';
 }
 
+/** One simulated tab: its own client, environment and clock view, in one shared simulated browser. */
 export interface SimTab {
+  /** Its name (`tab-1`, ...), used in the network and the lock queues. */
   readonly name: string;
+  /** This tab's auth client (mounted unless opened with `mount: false`). */
   readonly client: AuthClient;
   /**
    * The tab's view of time, as its client gets it: `now()` is the simulated wall clock plus this tab's skew;
@@ -64,10 +60,13 @@ export interface SimTab {
    * tabs cannot be compared; timers are held while the tab is frozen and dropped when it dies.
    */
   readonly clock: Clock & { monotonic(): number };
+  /** This tab's page environment: `setOnline`, `setVisible`, `wake`. */
   readonly environment: SimulatedEnvironment;
   /** Every event this tab's client emitted, in order. */
   readonly events: AuthEvent[];
+  /** False once the tab was closed or killed. */
   readonly alive: boolean;
+  /** Whether the tab is frozen (see `freeze()`). */
   readonly frozen: boolean;
   /** Whether the tab's client is mounted (false between `unmount()` and `remount()`, and after `close()`). */
   readonly mounted: boolean;
@@ -78,16 +77,20 @@ export interface SimTab {
   unmount(): void;
   /** Mounts the client again after `unmount()` (a no-op when mounted, dead or closed). */
   remount(): void;
-  /**
-   * Closes the tab cleanly (unmount + dispose): leadership passes on at once. Resolves when `dispose()` does, that is
-   * after requests already sent have been answered and stored: their answers come on the simulated clock, so advance
-   * it meanwhile (or use `TabSimulation.closeTab`).
-   */
+  /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
   close(): Promise<void>;
+  /**
+   * The app disposes the tab's client while the page stays open (an `AuthProvider` with `options` that unmounts, an
+   * `<Activity>` hidden for good): unmount + `client.dispose()`, and the page goes away only once that resolved. Unlike
+   * `close()`, a request already sent is answered and stored first; its answer comes on the simulated clock, so keep
+   * advancing it meanwhile.
+   */
+  disposeClient(): Promise<void>;
   /** The tab dies without any cleanup (crash, kill): it never runs another line. */
   kill(): void;
   /** Freezes the tab (timers and messages held back) until `resume()`. */
   freeze(): void;
+  /** Unfreezes the tab: runs what was held back, in order, then fires its wake listeners. */
   resume(): void;
   /**
    * Offsets this tab's wall clock (`now()`: clock skew between tabs, or a wall-clock jump when set on every tab).
@@ -106,29 +109,38 @@ export interface SimTab {
   nonFiniteTimerDelays(): readonly number[];
 }
 
+/** N tabs in one process, on one simulated clock (what `createTabSimulation` returns). */
 export interface TabSimulation {
+  /** The clock every tab, the server and the network run on. */
   readonly clock: SimulatedClock;
+  /** The token server every tab refreshes against. */
   readonly server: MockTokenServer;
+  /** The channel network between the tabs: `kill`, `forceLeader`, `setFaults`. */
   readonly network: SimulatedNetwork;
+  /** Every tab opened so far, dead ones included. */
   readonly tabs: readonly SimTab[];
   /** The shared storage without any tab's faults or liveness checks, for inspecting what is stored. */
   readonly storage: AuthStorage;
+  /** Opens a tab (mounted unless `mount: false`), optionally with its own client options. */
   openTab(options?: { name?: string; client?: Partial<AuthClientOptions>; mount?: boolean }): SimTab;
   /**
    * Starts a token family on the server, signs in through `tab` (default: the first live tab) and advances the
    * clock just enough (10 ms) for the sign-in message to reach every other tab.
    */
   signIn(tab?: SimTab): Promise<void>;
+  /** The tabs still alive. */
   liveTabs(): SimTab[];
+  /** Moves simulated time forward by `ms`, firing timers and delivering messages in order. */
   advance(ms: number): Promise<void>;
+  /** Lets pending work finish without moving time. */
   settle(): Promise<void>;
-  /**
-   * Closes `tab` (resumed first if frozen: a frozen page runs no code), advancing the simulated clock for as long as
-   * its dispose waits for answers.
-   */
-  closeTab(tab: SimTab): Promise<void>;
-  /** Disposes every tab (one after the other, each with `closeTab`). */
+  /** Disposes every tab. */
   dispose(): Promise<void>;
+}
+
+/** One real macrotask: long enough for dispose() to finish when nothing is in flight. */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** A promise that never settles: what a dead tab's pending work turns into. */
@@ -148,6 +160,18 @@ function monotonicOrigin(name: string): number {
   return (hash >>> 0) % 1_000_000_000;
 }
 
+/**
+ * Creates a tab simulation: open tabs with `openTab()`, sign in with `signIn()`, move time with `advance()`.
+ *
+ * @example
+ * ```ts
+ * const sim = createTabSimulation();
+ * const tabs = [sim.openTab(), sim.openTab()];
+ * await sim.signIn();
+ * await sim.advance(60_000);
+ * await sim.dispose();
+ * ```
+ */
 export function createTabSimulation(options: TabSimulationOptions = {}): TabSimulation {
   const clock = options.clock ?? createSimulatedClock();
   const random = options.random ?? Math.random;
@@ -315,9 +339,25 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         closing = true;
         unmount?.();
         unmount = null;
+        // The page goes away: dispose's cleanup runs, but a closed page cannot wait for a request still at the
+        // server (client.dispose() alone would). Like a browser, it never sees that answer, and its timers die with
+        // it: this is the lost-response case (see docs/chaos.md), which the 'recoverable' chaos profile never does.
+        const abandoned = await Promise.race([client.dispose().then(() => false), nextMacrotask().then(() => true)]);
+        alive = false;
+        if (abandoned) {
+          for (const handle of timers) clock.clearTimeout(handle);
+          timers.clear();
+        }
+        webLocks?.releaseTab(name); // the browser releases a closed page's locks
+      },
+      async disposeClient() {
+        if (!alive) return;
+        closing = true;
+        unmount?.();
+        unmount = null;
         await client.dispose();
         alive = false;
-        webLocks?.releaseTab(name); // the browser releases a closed page's locks
+        webLocks?.releaseTab(name);
       },
       kill() {
         if (!alive) return;
@@ -366,92 +406,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     liveTabs: () => tabs.filter((tab) => tab.alive),
     advance: (ms) => clock.advance(ms),
     settle: () => clock.settle(),
-    closeTab,
     async dispose() {
-      for (const tab of tabs) await closeTab(tab);
+      for (const tab of tabs) await tab.close();
       await clock.settle();
-    },
-  };
-
-  async function closeTab(tab: SimTab): Promise<void> {
-    // A frozen page runs no code, its dispose included: the user brings it back to close it.
-    tab.resume();
-    let closed = false;
-    const closing = tab.close().finally(() => {
-      closed = true;
-    });
-    await clock.settle();
-    // A request in flight is answered after the server's latency, on this clock: keep time moving until then (fine
-    // steps first, so that the close costs the simulation no more time than it needs).
-    for (let waited = 0; !closed && waited < 20 * 60_000; ) {
-      const step = waited < 2_000 ? 10 : 1_000;
-      await clock.advance(step);
-      waited += step;
-    }
-    await closing;
-  }
-}
-
-/**
- * Web Locks for simulated tabs: one exclusive FIFO lock per name, shared by every tab of the simulation. Like the
- * browser, it releases a lock (and forgets queued requests) when the holding tab dies or closes, whatever state its
- * callback is in; a killed tab's callback never settles, so nothing else would release it.
- */
-function createSimulatedWebLocks() {
-  interface LockRequest {
-    tab: string;
-    callback: () => Promise<unknown>;
-    resolve: (value: unknown) => void;
-    reject: (reason: unknown) => void;
-    granted: boolean;
-  }
-  const queues = new Map<string, LockRequest[]>();
-  const remove = (name: string, request: LockRequest) => {
-    const queue = queues.get(name) ?? [];
-    const index = queue.indexOf(request);
-    if (index < 0) return;
-    queue.splice(index, 1);
-    grant(name);
-  };
-  const grant = (name: string) => {
-    const head = queues.get(name)?.[0];
-    if (!head || head.granted) return;
-    head.granted = true;
-    // The browser calls the callback in a later task; a microtask keeps the simulated order deterministic.
-    Promise.resolve()
-      .then(() => head.callback())
-      .then(head.resolve, head.reject)
-      .finally(() => remove(name, head));
-  };
-  return {
-    forTab(tab: string): WebLocksLike {
-      return {
-        request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
-          return new Promise<T>((resolve, reject) => {
-            const { signal } = options;
-            if (signal?.aborted) {
-              reject(signal.reason);
-              return;
-            }
-            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
-            if (!queues.has(name)) queues.set(name, []);
-            queues.get(name)!.push(request);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
-                remove(name, request);
-                reject(signal.reason);
-              },
-              { once: true },
-            );
-            grant(name);
-          });
-        },
-      };
-    },
-    releaseTab(tab: string) {
-      for (const [name, queue] of queues) for (const request of queue.filter((entry) => entry.tab === tab)) remove(name, request);
     },
   };
 }

@@ -2,7 +2,7 @@
  * The page of a demo story: what to watch, the controls, the counters, the tab iframes and the timeline.
  * One DemoHub per run; "Restart" or a changed control starts a new run with a fresh namespace.
  */
-import { useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { DemoHub, type DemoConfig, type DemoSnapshot, type TabRecord } from './demoHub';
 import { useNow } from './eventLog';
 import { Timeline } from './Timeline';
@@ -17,10 +17,13 @@ export interface DemoLabProps {
 }
 
 export function DemoLab(props: DemoLabProps) {
-  const configKey = JSON.stringify(props.config);
   const [run, setRun] = useState(0);
-  // A new hub (and so a new namespace, token server and set of tabs) per run and per change of the controls.
-  const hub = useMemo(() => new DemoHub(props.config), [configKey, run]);
+  // A new run (and so a new hub: namespace, token server and set of tabs) per restart and per change of the controls.
+  return <DemoRun key={`${JSON.stringify(props.config)}#${run}`} {...props} onRestart={() => setRun((n) => n + 1)} />;
+}
+
+function DemoRun(props: DemoLabProps & { onRestart: () => void }) {
+  const [hub] = useState(() => new DemoHub(props.config));
   useEffect(() => {
     void hub.start();
     return () => {
@@ -30,21 +33,32 @@ export function DemoLab(props: DemoLabProps) {
   const snapshot = useSyncExternalStore(hub.subscribe, hub.getSnapshot, hub.getSnapshot);
   const now = useNow(250);
   const openTabs = snapshot.tabs.filter((tab) => tab.closedAt === null);
+  // Page controls act on the tabs, so they wait until every tab can act (a click before that would be lost).
+  const starting = !snapshot.tabsReady;
 
   return (
-    <div className="lab" data-testid="demo-lab" data-ready={String(snapshot.ready)} data-demo-key={snapshot.key} data-scenario={snapshot.config.scenario}>
+    <div
+      className="lab"
+      data-testid="demo-lab"
+      data-ready={String(snapshot.ready)}
+      data-tabs-ready={String(snapshot.tabsReady)}
+      data-demo-key={snapshot.key}
+      data-scenario={snapshot.config.scenario}
+    >
       <header className="lab-header">
         <div className="lab-intro">
           <h1 className="lab-title">{props.title}</h1>
           <p className="lab-lead">{props.lead}</p>
           <div className="lab-actions">
-            <ScenarioActions hub={hub} snapshot={snapshot} />
-            <button type="button" className="button" data-testid="add-tab" onClick={() => hub.addTab()}>
+            <ScenarioActions hub={hub} snapshot={snapshot} disabled={starting} />
+            <button type="button" className="button" data-testid="add-tab" disabled={starting} onClick={() => hub.addTab()}>
               + Add tab
             </button>
-            <button type="button" className="button" data-testid="restart" onClick={() => setRun((n) => n + 1)}>
+            {/* Always enabled: the way out of a start that never completes. */}
+            <button type="button" className="button" data-testid="restart" onClick={props.onRestart}>
               ↻ Restart
             </button>
+            {starting ? <StartingTabs tabs={openTabs} /> : null}
           </div>
           <p className="lab-meta">
             Server: access token <strong>{snapshot.config.lifetimeSeconds} s</strong>, latency <strong>{snapshot.config.latencyMs} ms</strong>, rotation
@@ -89,12 +103,28 @@ export function DemoLab(props: DemoLabProps) {
   );
 }
 
-function ScenarioActions({ hub, snapshot }: { hub: DemoHub; snapshot: DemoSnapshot }) {
+/** Shown next to the disabled controls while tabs start: how many of the open tabs can act already. */
+function StartingTabs({ tabs }: { tabs: TabRecord[] }) {
+  const ready = tabs.filter((tab) => tab.ready).length;
+  return (
+    <span className="starting-tabs" data-testid="starting-tabs" role="status" aria-live="polite">
+      Starting tabs… {ready} of {tabs.length} ready
+    </span>
+  );
+}
+
+function ScenarioActions({ hub, snapshot, disabled }: { hub: DemoHub; snapshot: DemoSnapshot; disabled: boolean }) {
   const leader = snapshot.tabs.find((tab) => tab.isLeader && tab.closedAt === null);
   switch (snapshot.config.scenario) {
     case 'failover':
       return (
-        <button type="button" className="button primary" data-testid="close-leader" disabled={!leader} onClick={() => leader && hub.closeTab(leader.id)}>
+        <button
+          type="button"
+          className="button primary"
+          data-testid="close-leader"
+          disabled={disabled || !leader}
+          onClick={() => leader && hub.closeTab(leader.id)}
+        >
           Close the leader{leader ? ` (${leader.label})` : ''}
         </button>
       );
@@ -104,6 +134,7 @@ function ScenarioActions({ hub, snapshot }: { hub: DemoHub; snapshot: DemoSnapsh
           type="button"
           className="button primary"
           data-testid="storm"
+          disabled={disabled}
           onClick={() => {
             hub.forEachTab((handle) => handle.expireToken?.());
             hub.forEachTab((handle) => void handle.fireQueries?.(snapshot.config.queriesPerTab));
@@ -114,13 +145,13 @@ function ScenarioActions({ hub, snapshot }: { hub: DemoHub; snapshot: DemoSnapsh
       );
     case 'offline':
       return (
-        <button type="button" className="button primary" data-testid="toggle-network" onClick={() => hub.setOnline(!snapshot.online)}>
+        <button type="button" className="button primary" data-testid="toggle-network" disabled={disabled} onClick={() => hub.setOnline(!snapshot.online)}>
           {snapshot.online ? 'Go offline' : 'Back online'}
         </button>
       );
     default:
       return (
-        <button type="button" className="button primary" data-testid="call-api-everywhere" onClick={() => hub.forEachTab((handle) => handle.callApi())}>
+        <button type="button" className="button primary" data-testid="call-api-everywhere" disabled={disabled} onClick={() => hub.forEachTab((handle) => handle.callApi())}>
           Call the API in every tab
         </button>
       );

@@ -7,9 +7,13 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import { browserEnvironment, createAuthClient, oauth2RefreshGrant } from 'tabauth';
 import { AuthProvider, useAccessToken, useAuth, useAuthClient } from 'tabauth/react';
 import { authedFetch, createAuthedQueryClient } from 'tabauth/query';
-import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub, type TabHandle } from './demoHub';
+// The production entry: `tabauth/devtools` renders only when NODE_ENV is 'development', which `npm start` is but the
+// static Storybook build (and its Chromium test) is not; the demos always show the panel.
+import { TabauthDevtools } from 'tabauth/devtools/production';
+import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub } from './demoHub';
 import { EventLog, clockTime, describeEvent, seconds, useLogLines, useNow, type LogLine, type Tone } from './eventLog';
 import { createNaiveClient, fingerprint, type NaiveClient, type NaiveState } from './naiveClient';
+import { useDemoTheme } from './theme';
 
 export interface TabAppProps {
   /** Key of the demo hub in the parent window. */
@@ -64,9 +68,12 @@ function CoordinatedTab({ hub, tabId }: { hub: DemoHub; tabId: string }) {
     },
     [client],
   );
+  const theme = useDemoTheme();
   return (
     <AuthProvider client={client}>
       <CoordinatedView hub={hub} tabId={tabId} log={log} />
+      {/* Every tab runs the devtools, so the panel opened in any tab lists them all. */}
+      <TabauthDevtools label={hub.tabRecord(tabId)?.label ?? tabId} theme={theme} />
     </AuthProvider>
   );
 }
@@ -94,19 +101,16 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
 
   // The API as this tab's app code would call it: through tabauth/query's authedFetch (token attached, one
   // refresh through the leader on 401, one retry).
-  const storm = useRef<{ unauthorized: number } | null>(null);
+  const [storm] = useState(createStormTally);
   const observedFetch = useMemo(() => {
-    const base = hub.apiFetch(tabId);
+    const base = hub.apiFetch();
     const observed: typeof fetch = async (input, init) => {
       const response = await base(input, init);
-      if (response.status === 401) {
-        if (storm.current) storm.current.unauthorized++;
-        else log.push('API said 401: asking for a new token', 'warn');
-      }
+      if (response.status === 401 && !storm.countUnauthorized()) log.push('API said 401: asking for a new token', 'warn');
       return response;
     };
     return observed;
-  }, [hub, tabId, log]);
+  }, [hub, log, storm]);
   // The API as this tab's app code calls it: through tabauth/query's authedFetch (token attached, on 401 one refresh
   // of exactly the rejected version, through the leader, and one retry).
   const api = useMemo(() => authedFetch(client, { fetch: observedFetch, origins: [API_ORIGIN] }), [client, observedFetch]);
@@ -151,8 +155,7 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
   const fireQueries = useCallback(
     async (count: number) => {
       const thisRound = ++round.current;
-      const stats = { unauthorized: 0 };
-      storm.current = stats;
+      const stats = storm.start();
       let ok = 0;
       setQueries(Array.from({ length: count }, () => 'pending'));
       log.push(`firing ${count} queries at once`, 'info');
@@ -175,26 +178,20 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
             ),
         ),
       );
-      if (storm.current === stats) storm.current = null;
+      storm.end(stats);
       setLastApi({ at: Date.now(), ok: ok === count, text: `${ok} of ${count} queries OK` });
       log.push(
         `${count} queries: ${stats.unauthorized} got 401, ${ok} done with v${client.getSnapshot().version}`,
         ok === count ? 'good' : 'bad',
       );
     },
-    [client, hub, log, queryClient, tabId],
+    [client, hub, log, queryClient, tabId, storm],
   );
 
-  const handle = useRef<TabHandle>({ callApi: () => {} });
-  handle.current = { callApi: () => void callApi(true), expireToken, fireQueries };
+  // What the page's buttons can ask of this tab; attached again whenever one of the functions changes.
   useEffect(
-    () =>
-      hub.attach(tabId, {
-        callApi: () => handle.current.callApi(),
-        expireToken: () => handle.current.expireToken?.(),
-        fireQueries: (count) => handle.current.fireQueries?.(count) ?? Promise.resolve(),
-      }),
-    [hub, tabId],
+    () => hub.attach(tabId, { callApi: () => void callApi(true), expireToken, fireQueries }),
+    [hub, tabId, callApi, expireToken, fireQueries],
   );
 
   useEffect(
@@ -288,6 +285,27 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
   );
 }
 
+/** The 401s of the storm in progress (one tally per press of the storm button), kept outside React's state. */
+function createStormTally() {
+  let current: { unauthorized: number } | null = null;
+  return {
+    start() {
+      const tally = { unauthorized: 0 };
+      current = tally;
+      return tally;
+    },
+    end(tally: { unauthorized: number }) {
+      if (current === tally) current = null;
+    },
+    /** Counts a 401 into the storm in progress; false when no storm is in progress. */
+    countUnauthorized(): boolean {
+      if (!current) return false;
+      current.unauthorized++;
+      return true;
+    },
+  };
+}
+
 /** Errors may come from the page's window (the demo network), so classify by name, not instanceof. */
 function errorLabel(error: unknown): string {
   const name = typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name ?? '') : '';
@@ -354,7 +372,7 @@ function NaiveTab({ hub, tabId }: { hub: DemoHub; tabId: string }) {
       if (apiBusy.current && !manual) return;
       apiBusy.current = true;
       try {
-        const response = await client.callApi(hub.apiFetch(tabId), API_URL);
+        const response = await client.callApi(hub.apiFetch(), API_URL);
         if (!response) return;
         setLastApi({ at: Date.now(), ok: response.ok, text: `HTTP ${response.status}` });
         if (manual || !response.ok) log.push(`API call: HTTP ${response.status}`, response.ok ? 'good' : 'bad');
@@ -364,7 +382,7 @@ function NaiveTab({ hub, tabId }: { hub: DemoHub; tabId: string }) {
         apiBusy.current = false;
       }
     },
-    [client, hub, tabId, log],
+    [client, hub, log],
   );
 
   useEffect(() => hub.attach(tabId, { callApi: () => void callApi(true) }), [hub, tabId, callApi]);

@@ -61,6 +61,12 @@ export interface TabRecord {
   expiresAt: number | null;
   refreshDueAt: number | null;
   signedOutReason: string | null;
+  /**
+   * The tab's document has loaded, its app is attached to the hub (so page buttons reach it) and it has read the
+   * shared state (no longer 'loading'). Until every open tab is ready the page's controls stay disabled: a click
+   * before that would reach only some tabs, or none.
+   */
+  ready: boolean;
 }
 
 export type RefreshOutcome = 'pending' | 'ok' | 'rejected' | 'reuse' | 'network' | 'error';
@@ -99,7 +105,10 @@ export interface DemoCounters {
 export interface DemoSnapshot {
   key: string;
   namespace: string;
+  /** The first login is stored and the tab records exist (their documents may still be loading). */
   ready: boolean;
+  /** Every open tab is ready (see `TabRecord.ready`); false while the first tabs, or an added one, start. */
+  tabsReady: boolean;
   online: boolean;
   config: DemoConfig;
   tabs: TabRecord[];
@@ -261,6 +270,7 @@ export class DemoHub {
       expiresAt: null,
       refreshDueAt: null,
       signedOutReason: null,
+      ready: false,
     });
     this.connections.set(id, { handle: null, networkListeners: new Set() });
     this.changed();
@@ -322,8 +332,11 @@ export class DemoHub {
     const connection = this.connections.get(tabId);
     if (!connection) return () => {};
     connection.handle = handle;
+    this.updateReady(tabId);
     return () => {
-      if (connection.handle === handle) connection.handle = null;
+      if (connection.handle !== handle) return;
+      connection.handle = null;
+      this.updateReady(tabId);
     };
   }
 
@@ -343,6 +356,7 @@ export class DemoHub {
       this.push({ kind: 'version', id: 0, tabId, at: now, version: report.version });
     }
     this.tabs.set(tabId, { ...tab, ...report });
+    this.updateReady(tabId);
     this.changed();
   }
 
@@ -374,57 +388,57 @@ export class DemoHub {
 
   /** The token endpoint as seen from one tab: the mock server's fetch, behind the network switch, recorded. */
   tokenFetch(tabId: string): typeof fetch {
-    const hub = this;
-    return function demoTokenFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const demoTokenFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
       const url = urlOf(input);
-      const isRefresh = url.startsWith(hub.server.tokenEndpoint);
-      if (!hub.online) {
-        if (isRefresh) hub.extra.networkErrors++;
-        hub.changed();
+      const isRefresh = url.startsWith(this.server.tokenEndpoint);
+      if (!this.online) {
+        if (isRefresh) this.extra.networkErrors++;
+        this.changed();
         return Promise.reject(new TypeError('Failed to fetch'));
       }
-      if (!isRefresh) return hub.server.fetch(input, init);
-      const reuseBefore = hub.server.counters.reuseDetections;
+      if (!isRefresh) return this.server.fetch(input, init);
+      const reuseBefore = this.server.counters.reuseDetections;
       const entry = { kind: 'refresh' as const, id: 0, tabId, at: Date.now(), endAt: null as number | null, outcome: 'pending' as RefreshOutcome };
-      hub.push(entry);
+      this.push(entry);
       // The mock server processes the request right here, synchronously, like a real server would on arrival.
-      const response = hub.server.fetch(input, init);
-      const reused = hub.server.counters.reuseDetections > reuseBefore;
-      hub.changed();
+      const response = this.server.fetch(input, init);
+      const reused = this.server.counters.reuseDetections > reuseBefore;
+      this.changed();
       response.then(
-        (res) => hub.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : res.status === 400 || res.status === 401 ? 'rejected' : 'error'),
-        () => hub.finishRefresh(entry.id, 'network'),
+        (res) => this.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : res.status === 400 || res.status === 401 ? 'rejected' : 'error'),
+        () => this.finishRefresh(entry.id, 'network'),
       );
       return response;
     };
+    return demoTokenFetch;
   }
 
   /** The protected API: `GET https://api.mock.test/me` with a bearer token, validated by the token server. */
-  apiFetch(tabId: string): typeof fetch {
-    const hub = this;
-    return async function demoApiFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-      hub.extra.apiCalls++;
-      if (!hub.online) {
-        hub.extra.apiFailed++;
-        hub.changed();
+  apiFetch(): typeof fetch {
+    const demoApiFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      this.extra.apiCalls++;
+      if (!this.online) {
+        this.extra.apiFailed++;
+        this.changed();
         throw new TypeError('Failed to fetch');
       }
       const token = bearerOf(input, init);
       await new Promise((resolve) => setTimeout(resolve, API_LATENCY_MS));
-      const validation = token ? hub.server.validateAccessToken(token) : { valid: false, reason: 'unknown' as const };
-      const expired = token !== null && hub.expiredTokens.has(token);
+      const validation = token ? this.server.validateAccessToken(token) : { valid: false, reason: 'unknown' as const };
+      const expired = token !== null && this.expiredTokens.has(token);
       if (!validation.valid || expired) {
-        hub.extra.apiFailed++;
-        hub.changed();
+        this.extra.apiFailed++;
+        this.changed();
         const reason = expired ? 'expired' : (validation.reason ?? 'unknown');
         return new Response(JSON.stringify({ error: 'invalid_token', reason }), {
           status: 401,
           headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${reason}"` },
         });
       }
-      hub.changed();
+      this.changed();
       return new Response(JSON.stringify({ sub: 'user-1', name: 'Ada Demo' }), { status: 200, headers: { 'Content-Type': 'application/json' } });
     };
+    return demoApiFetch;
   }
 
   /** From now on the API answers 401 for this access token, as if it had expired early (clock skew, revocation). */
@@ -469,6 +483,15 @@ export class DemoHub {
     }
   }
 
+  private updateReady(tabId: string) {
+    const tab = this.tabs.get(tabId);
+    if (!tab || tab.closedAt !== null) return;
+    const ready = Boolean(this.connections.get(tabId)?.handle) && tab.status !== 'loading';
+    if (ready === tab.ready) return;
+    this.tabs.set(tabId, { ...tab, ready });
+    this.changed();
+  }
+
   private finishRefresh(id: number, outcome: RefreshOutcome) {
     const index = this.timeline.findIndex((entry) => entry.id === id);
     const entry = this.timeline[index];
@@ -503,13 +526,15 @@ export class DemoHub {
 
   private buildSnapshot(): DemoSnapshot {
     const server = this.server.counters;
+    const tabs = [...this.tabs.values()];
     return {
       key: this.key,
       namespace: this.namespace,
       ready: this.ready,
+      tabsReady: this.ready && tabs.every((tab) => tab.closedAt !== null || tab.ready),
       online: this.online,
       config: this.config,
-      tabs: [...this.tabs.values()],
+      tabs,
       counters: {
         refreshRequests: server.refreshRequests,
         rotations: server.successes,

@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useSyncExternalStore, type ReactNode } from 'react';
 
 export type ThemeChoice = 'auto' | 'light' | 'dark';
 const ATTRIBUTE = 'data-tabauth-theme';
@@ -37,4 +37,19 @@ function demoParentRoot(): HTMLElement | null {
   } catch {
     return null;
   }
+}
+
+/** The colour scheme ThemeRoot resolved for this document ('light' or 'dark'), for components that style themselves. */
+export function useDemoTheme(): 'light' | 'dark' {
+  return useSyncExternalStore(subscribeToTheme, readTheme, () => 'light');
+}
+
+function readTheme(): 'light' | 'dark' {
+  return document.documentElement.getAttribute(ATTRIBUTE) === 'dark' ? 'dark' : 'light';
+}
+
+function subscribeToTheme(onChange: () => void): () => void {
+  const observer = new MutationObserver(onChange);
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: [ATTRIBUTE] });
+  return () => observer.disconnect();
 }

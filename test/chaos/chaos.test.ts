@@ -65,7 +65,7 @@ describe('chaos (recoverable faults): every invariant holds', () => {
       'sign-out',
       // issue #9: lifecycle, clocks and odd input
       'remount-in-flight',
-      'close-in-flight',
+      'dispose-in-flight',
       ...MISTYPED_FIELDS.map((field) => `server-mistyped-${field}`),
       'clock-jump-back',
       'clock-jump-forward',

@@ -225,13 +225,19 @@ describe('no BroadcastChannel', () => {
     expect(server.counters.reuseDetections).toBe(0);
   });
 
-  it("broadcast-channel with no usable method (its constructor throws) is handled the same way", async () => {
+  it("broadcast-channel with no usable method (its constructor throws once the module is loaded) is handled the same way", async () => {
     const saved = globalThis.BroadcastChannel;
     // @ts-expect-error simulating a browser without BroadcastChannel
     delete globalThis.BroadcastChannel;
     try {
-      const factory = broadcastChannelCoordination({ channelOptions: { type: 'native' } });
-      expect(() => factory('tabauth:x')).toThrow();
+      const lazy = broadcastChannelCoordination({ channelOptions: { type: 'native' } });
+      let unavailable: Promise<unknown> | undefined;
+      // The factory returns at once (broadcast-channel arrives with a dynamic import); the failure comes later.
+      const factory: typeof lazy = (name) => {
+        const coordination = lazy(name);
+        unavailable = coordination.unavailable;
+        return coordination;
+      };
       const clock = createSimulatedClock();
       const server = createMockTokenServer({ clock, accessTokenTtlSeconds: 60, latencyMs: 20 });
       const client = createAuthClient({
@@ -243,6 +249,7 @@ describe('no BroadcastChannel', () => {
       });
       clients.push(client);
       client.mount();
+      await unavailable;
       await clock.advance(10);
       expect(client.getSnapshot()).toMatchObject({ status: 'signed-out', isLeader: true });
       expect(client.getSnapshot().error?.code).toBe('unsupported_environment');

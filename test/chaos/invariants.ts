@@ -150,7 +150,7 @@ export function checkReturnedToken(world: ChaosWorld, record: TabRecord, kind: s
   } catch {
     // opaque token: no expiry to show
   }
-  world.violate('expired-token-returned', `${record.tab.name} ${kind}: resolved with an access token the server says expired${ago} (tab wall clock ${world.skewOf(record.tab.name)} ms off)`);
+  world.violate('expired-token-returned', `${record.tab.name} ${kind}: resolved with an access token the server says expired${ago} (tab wall clock ${world.skewOf(record.tab.name)} ms off; the tab holds v${record.tab.client.getSnapshot().version}${(record.tab.client.getSnapshot() as { expired?: boolean }).expired ? ', which it knows is expired' : ''})`);
 }
 
 /** timer-not-finite: every delay a tab passed to setTimeout that is NaN or infinite, reported once. */

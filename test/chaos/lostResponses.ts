@@ -14,15 +14,17 @@ import { seededRandom } from '../sim/helpers';
 import { runChaos, type ChaosConfig, type ChaosResult, type ChaosStep } from './engine';
 
 /**
- * 'closed' (a clean close mid-refresh), 'remounted' (the client unmounted and mounted again mid-refresh) and
- * 'rotated-then-mistyped' (a rotated 200 with a mistyped optional field) lost the rotation before issue #9; since then
- * the answer is awaited and stored (and the mistyped field repaired), so they are in the table to show that.
+ * 'disposed' (the client disposed mid-refresh, the page staying open), 'remounted' (the client unmounted and mounted
+ * again mid-refresh) and 'rotated-then-mistyped' (a rotated 200 with a mistyped optional field) lost the rotation
+ * before issue #9; since then the answer is awaited and stored (and the mistyped field repaired), so they are in the
+ * table to show that. 'closed' is a page that closes: it cannot wait for the answer.
  */
-export type LostResponseCase = 'killed' | 'closed' | 'remounted' | `rotated-then-${MockFailureKind}`;
+export type LostResponseCase = 'killed' | 'closed' | 'disposed' | 'remounted' | `rotated-then-${MockFailureKind}`;
 
 export const LOST_RESPONSE_CASES: LostResponseCase[] = [
   'killed',
   'closed',
+  'disposed',
   'remounted',
   'rotated-then-mistyped',
   'rotated-then-server-error',
@@ -94,6 +96,7 @@ export function lostResponseTrial(cell: LostResponseCell, trial: number): { conf
   schedule.push({ at: 20, do: 'sign-in', tab: 'tab-1' });
   if (cell.case === 'killed') schedule.push({ at: ARM_AT, do: 'kill-in-flight' });
   else if (cell.case === 'closed') schedule.push({ at: ARM_AT, do: 'close-in-flight' });
+  else if (cell.case === 'disposed') schedule.push({ at: ARM_AT, do: 'dispose-in-flight' });
   else if (cell.case === 'remounted') schedule.push({ at: ARM_AT, do: 'remount-in-flight', afterMs: 0 });
   else if (cell.case === 'rotated-then-mistyped') schedule.push({ at: ARM_AT, do: 'server-failures', kind: 'mistyped', count: 1, field: MISTYPED_FIELDS[trial % MISTYPED_FIELDS.length]! });
   else schedule.push({ at: ARM_AT, do: 'server-failures', kind: cell.case.slice('rotated-then-'.length) as MockFailureKind, count: 1, rotate: true });

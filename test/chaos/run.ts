@@ -161,7 +161,7 @@ async function closeEveryTab(world: ChaosWorld): Promise<void> {
   const closing = [...world.liveRecords()];
   closing.sort((a, b) => Number(a.tab.client.getSnapshot().isLeader) - Number(b.tab.client.getSnapshot().isLeader));
   for (const record of closing) {
-    await world.sim.closeTab(record.tab);
+    await record.tab.close();
     await checkClosedTab(world, record);
   }
   await checkEverythingReleased(world);

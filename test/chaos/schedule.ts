@@ -4,16 +4,17 @@
  *
  * Profiles:
  * - 'recoverable' (the invariant runs): every fault a client can survive on its own.
- *   - No lost responses: a tab is never killed while it is the only durable holder of a rotation the server already
- *     performed (its refresh in flight, or its new pair neither in storage nor held by another live tab that can write
- *     storage), nor closed while it holds such a pair that its own storage cannot take; injected failures never
+ *   - No lost responses: a tab is never killed or closed while it is the only durable holder of a rotation the server
+ *     already performed (its refresh in flight, or its new pair neither in storage nor held by another live tab that
+ *     can write storage); injected failures never
  *     rotate (a 'mistyped' answer does rotate: it carries the new pair); answers are never slower than the request
  *     timeout. In each of those the server rotated and no client can know the new refresh token. (A pair held only
  *     in the memory of tabs whose writes fail survives only if the next leader hears of it; with lost messages it
  *     does not.) The same holds for a user's sign-in or sign-out that only the dying tab holds.
- *   - A clean close or an unmount while the tab's refresh request is at the server is recoverable (issue #9: a sent
- *     request is never abandoned, `dispose()` resolves once its rotation is stored), unless the tab cannot write
- *     storage: then the pair would live only in its memory and its last message.
+ *   - A client disposed (the page staying open until `dispose()` resolves) or unmounted while its refresh request is
+ *     at the server is recoverable (issue #9: a sent request is never abandoned, `dispose()` resolves once its
+ *     rotation is stored), unless the tab cannot write storage: then the pair would live only in its memory and its
+ *     last message. A closed page cannot wait for the answer: closing one mid-refresh is a lost response.
  *   - Realistic lock/election pairs: with Web Locks the election is a lock too, so there are never two leaders; without
  *     them (the storage lease) the message election can produce duplicate leaders, and the lease itself lives in
  *     storage. A seed of the lease configuration gets either forced duplicate leaders or storage write failures, not
@@ -77,8 +78,13 @@ export type ChaosStep =
   | { at: number; do: 'sign-out'; tab: string; revoke: boolean }
   /** 'everything' profile only: kills the tab whose refresh request the server processes next, before it sees the answer. */
   | { at: number; do: 'kill-in-flight' }
-  /** Like kill-in-flight, but the tab closes cleanly (unmount + dispose) instead: recoverable since issue #9. */
+  /** 'everything' profile only: like kill-in-flight, but the page closes cleanly (unmount + dispose) instead. */
   | { at: number; do: 'close-in-flight' }
+  /**
+   * Like close-in-flight, but the app disposes the client and the page stays open until `dispose()` resolves (the
+   * `options` form of AuthProvider unmounting, `<Activity>` hidden): recoverable since issue #9.
+   */
+  | { at: number; do: 'dispose-in-flight' }
   /**
    * The client of the tab whose refresh request the server processes next unmounts (mount count 0) before it sees
    * the answer, and mounts again `afterMs` later (0: in the same task, as a new `key` on the AuthProvider does).
@@ -231,10 +237,10 @@ function actionChooser(config: ChaosConfig, random: () => number): () => string 
   if (config.duplicateLeaders) weights.push(['force-leader', 2]);
   if (config.storageWriteFaults || config.storageReadFaults) weights.push(['storage-faults', 4]);
   // Issue #9: lifecycle, clocks and odd input.
-  weights.push(['remount-in-flight', 1.5], ['close-in-flight', 1], ['mistyped-answers', 2], ['clock-jump', 1.5], ['forge-version', 1]);
+  weights.push(['remount-in-flight', 1.5], ['dispose-in-flight', 1], ['mistyped-answers', 2], ['clock-jump', 1.5], ['forge-version', 1]);
   if (config.locks === 'web-locks' || config.profile === 'everything') weights.push(['skew-leader', 1]);
   if (config.storageWriteFaults) weights.push(['sign-racing-refresh', 1.2]);
-  if (config.profile === 'everything') weights.push(['kill-in-flight', 1.5], ['rotating-failures', 3]);
+  if (config.profile === 'everything') weights.push(['kill-in-flight', 1.5], ['close-in-flight', 0.5], ['rotating-failures', 3]);
   const totalWeight = weights.reduce((sum, [, weight]) => sum + weight, 0);
   return () => {
     let roll = random() * totalWeight;
@@ -322,6 +328,7 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
       break;
     case 'kill-in-flight':
     case 'close-in-flight':
+    case 'dispose-in-flight':
       steps.push({ at, do: action });
       if (builder.chance(0.7)) builder.openTab(at + builder.between(100, 5_000));
       break;

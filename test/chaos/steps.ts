@@ -52,6 +52,7 @@ export function applyStep(world: ChaosWorld, step: ChaosStep): boolean | Promise
       return signOut(world, step);
     case 'kill-in-flight':
     case 'close-in-flight':
+    case 'dispose-in-flight':
     case 'remount-in-flight':
       return armInFlight(world, step);
     case 'clock-jump':
@@ -75,7 +76,7 @@ function open(world: ChaosWorld, step: Step<'open'>): boolean {
 async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Promise<boolean> {
   const record = world.live(step.tab);
   if (!record) return false;
-  if (await losesRotation(world, record, step.do)) {
+  if (await losesRotation(world, record)) {
     world.refusedLosingKills++;
     return false;
   }
@@ -83,7 +84,7 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
     record.tab.kill();
     world.count('tab-kill');
   } else {
-    await world.sim.closeTab(record.tab);
+    await record.tab.close();
     world.count('tab-close');
     await checkClosedTab(world, record);
   }
@@ -92,20 +93,18 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
 
 /**
  * Recoverable profile: would losing this tab lose a rotation the server already performed? That is when the tab
- * has a refresh in flight (for a kill, or a close of a tab that cannot write storage: a clean close waits for the
- * rotation to be stored since issue #9), or holds (or just received) the newest pair of its family, and that pair is
- * neither in storage nor held by another live tab that can write it there. (A pair kept only in the memory of tabs
+ * has a refresh in flight (a closed page never sees its answer), or holds (or just received) the newest pair of its
+ * family, and that pair is neither in storage nor held by another live tab that can write it there. (A pair kept only in the memory of tabs
  * whose storage writes fail, or of unmounted ones, is not durable: if the next leader misses the message, it starts
  * from the older record.) The same for a user's sign-out that only this tab holds.
  */
-async function losesRotation(world: ChaosWorld, record: TabRecord, how: 'close' | 'kill'): Promise<boolean> {
+async function losesRotation(world: ChaosWorld, record: TabRecord): Promise<boolean> {
   if (world.config.profile !== 'recoverable') return false;
   const { server } = world;
   const snapshot = record.tab.client.getSnapshot();
   const own = snapshot.tokens?.accessToken;
-  const ownCanStore = record.tab.mounted && !world.writeFaulted.has(record.tab.name);
   const families = new Set<string>();
-  if (record.inFlight > 0 && world.familyOf(own) && (how === 'kill' || !ownCanStore)) families.add(world.familyOf(own)!);
+  if (record.inFlight > 0 && world.familyOf(own)) families.add(world.familyOf(own)!);
   if (own && world.isNewest({ tokens: snapshot.tokens })) families.add(world.familyOf(own)!);
   if (record.lastResponse && server.validateAccessToken(record.lastResponse).newest) families.add(world.familyOf(record.lastResponse)!);
   const stored = await world.readStored();
@@ -309,9 +308,11 @@ function signOut(world: ChaosWorld, step: Step<'sign-out'>): boolean {
   return true;
 }
 
-function armInFlight(world: ChaosWorld, step: Step<'kill-in-flight' | 'close-in-flight' | 'remount-in-flight'>): boolean {
-  if (step.do === 'kill-in-flight' && world.config.profile === 'recoverable') return false;
+function armInFlight(world: ChaosWorld, step: Step<'kill-in-flight' | 'close-in-flight' | 'dispose-in-flight' | 'remount-in-flight'>): boolean {
+  const lost = step.do === 'kill-in-flight' || step.do === 'close-in-flight';
+  if (lost && world.config.profile === 'recoverable') return false;
   if (world.inFlightArmed) return false;
-  world.inFlightArmed = step.do === 'remount-in-flight' ? { kind: 'remount', afterMs: step.afterMs } : { kind: step.do === 'kill-in-flight' ? 'kill' : 'close' };
+  world.inFlightArmed =
+    step.do === 'remount-in-flight' ? { kind: 'remount', afterMs: step.afterMs } : { kind: step.do === 'kill-in-flight' ? 'kill' : step.do === 'close-in-flight' ? 'close' : 'dispose' };
   return true;
 }

@@ -75,7 +75,7 @@ function hitInFlight(world: ChaosWorld, record: TabRecord): void {
   const fault = world.inFlightArmed!;
   const { tab } = record;
   // Recoverable profile: a tab that cannot write storage (or is not mounted) would hold the new pair only in memory.
-  if (world.config.profile === 'recoverable' && fault.kind !== 'kill' && (world.writeFaulted.has(tab.name) || !tab.mounted)) {
+  if (world.config.profile === 'recoverable' && (fault.kind === 'dispose' || fault.kind === 'remount') && (world.writeFaulted.has(tab.name) || !tab.mounted)) {
     world.refusedLosingKills++;
     world.inFlightArmed = null;
     return;
@@ -89,8 +89,8 @@ function hitInFlight(world: ChaosWorld, record: TabRecord): void {
   // A close or an unmount is code the page runs: at the earliest right after the fetch call has returned.
   queueMicrotask(() => {
     if (!tab.alive) return;
-    if (fault.kind === 'close') {
-      void tab.close().then(() => checkClosedTab(world, record));
+    if (fault.kind === 'close' || fault.kind === 'dispose') {
+      void (fault.kind === 'close' ? tab.close() : tab.disposeClient()).then(() => checkClosedTab(world, record));
       return;
     }
     tab.unmount();

@@ -31,7 +31,7 @@ export interface TabRecord {
 }
 
 /** What the next refresh request to reach the server sets off in the tab that sent it. */
-export type InFlightFault = { kind: 'kill' } | { kind: 'close' } | { kind: 'remount'; afterMs: number };
+export type InFlightFault = { kind: 'kill' } | { kind: 'close' } | { kind: 'dispose' } | { kind: 'remount'; afterMs: number };
 
 /**
  * A user's sign-in or sign-out, in call order. The last one that resolved is what every tab and storage must end on

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, screen, within } from '@testing-library/react';
 import { OPEN_BROADCAST_CHANNELS } from 'broadcast-channel';
-import { Activity, StrictMode, useState } from 'react';
+import { Activity, StrictMode, useEffect, useState } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -41,6 +41,9 @@ describe('hooks outside a provider', () => {
     ['useAuthClient', () => useAuthClient()],
   ])('%s() throws an error that names AuthProvider', (name, hook) => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    // React 18 also rethrows render errors inside a jsdom event, which jsdom reports as uncaught unless cancelled.
+    const cancel = (event: ErrorEvent) => event.preventDefault();
+    window.addEventListener('error', cancel);
     function Orphan() {
       hook();
       return null;
@@ -48,6 +51,7 @@ describe('hooks outside a provider', () => {
     try {
       expect(() => render(<Orphan />)).toThrow(new RegExp(`${name}\\(\\) was called outside <AuthProvider>`));
     } finally {
+      window.removeEventListener('error', cancel);
       quiet.mockRestore();
     }
   });
@@ -149,6 +153,7 @@ describe('StrictMode', () => {
     expect(OPEN_BROADCAST_CHANNELS.size).toBe(before);
     // An external client is never disposed by the provider: it can be mounted again.
     const again = client.mount();
+    await act(() => realTicks()); // broadcast-channel is loaded lazily: the channel opens once the module is there
     expect(OPEN_BROADCAST_CHANNELS.size).toBe(before + 1);
     again();
     await client.dispose();
@@ -159,7 +164,10 @@ describe('StrictMode', () => {
     const before = OPEN_BROADCAST_CHANNELS.size;
     let created: AuthClient | null = null;
     function Capture() {
-      created = useAuthClient();
+      const client = useAuthClient();
+      useEffect(() => {
+        created = client;
+      }, [client]);
       return <Status />;
     }
     const options = bcOptions();
@@ -198,7 +206,9 @@ describe('StrictMode', () => {
     let toggle!: (visible: boolean) => void;
     function Toggle() {
       const [visible, setVisible] = useState(true);
-      toggle = setVisible;
+      useEffect(() => {
+        toggle = setVisible;
+      }, []);
       return visible ? (
         <AuthProvider options={options}>
           <Capture />
@@ -214,9 +224,50 @@ describe('StrictMode', () => {
     expect(screen.getByTestId('status').textContent).toBe('signed-out');
     expect(seen.size).toBe(2); // A new provider instance creates its own client; the old one stays disposed.
   });
+
+  it('switching between `client` and `options` without a new key: creates one client, disposes only its own', async () => {
+    const before = OPEN_BROADCAST_CHANNELS.size;
+    const seen: AuthClient[] = [];
+    function Capture() {
+      const client = useAuthClient();
+      if (!seen.includes(client)) seen.push(client);
+      return <Status />;
+    }
+    const options = bcOptions();
+    const external = createAuthClient(bcOptions());
+    const { rerender, unmount } = render(
+      <AuthProvider client={external}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    rerender(
+      <AuthProvider options={options}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(external);
+    expect(OPEN_BROADCAST_CHANNELS.size).toBe(before + 1); // the external client was unmounted, the owned one mounted
+    rerender(
+      <AuthProvider client={external}>
+        <Capture />
+      </AuthProvider>,
+    );
+    await act(() => realTicks());
+    await expect(seen[1]!.getAccessToken()).rejects.toBeInstanceOf(DisposedError); // the provider's own client
+    expect(screen.getByTestId('status').textContent).toBe('signed-out'); // the external one still works
+    unmount();
+    await act(() => realTicks());
+    expect(OPEN_BROADCAST_CHANNELS.size).toBe(before);
+    await expect(external.ready()).resolves.toBeUndefined();
+    await external.dispose();
+  });
 });
 
-describe('<Activity>', () => {
+// <Activity> is React 19.2+; the react18 project runs everything else in this file.
+describe.skipIf(Activity === undefined)('<Activity>', () => {
   it('hidden: the provider releases everything; shown again: it mounts a fresh client from the same options', async () => {
     const before = OPEN_BROADCAST_CHANNELS.size;
     const seen: AuthClient[] = [];

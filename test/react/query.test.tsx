@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, waitFor, within } from '@testing-library/react';
 import { QueryClientProvider, useMutation, useQuery, type QueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthProvider, useAuth } from '../../src/react';
 import { createAuthedQueryClient } from '../../src/query';
@@ -190,8 +191,12 @@ describe('default mutation function', () => {
     let mutateAsync!: (variables: { title: string }) => Promise<unknown>;
     let rename!: (variables: { title: string }) => Promise<unknown>;
     function Editor() {
-      mutateAsync = useMutation<unknown, Error, { title: string }>({ mutationKey: ['/api/todos'] }).mutateAsync;
-      rename = useMutation<unknown, Error, { title: string }>({ meta: { url: '/api/todos/7', method: 'PUT' } }).mutateAsync;
+      const create = useMutation<unknown, Error, { title: string }>({ mutationKey: ['/api/todos'] }).mutateAsync;
+      const put = useMutation<unknown, Error, { title: string }>({ meta: { url: '/api/todos/7', method: 'PUT' } }).mutateAsync;
+      useEffect(() => {
+        mutateAsync = create;
+        rename = put;
+      }, [create, put]);
       return null;
     }
     render(

@@ -6,7 +6,7 @@ import type { TabSimulation } from '../../src/testing';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../src/testing/simulatedEnvironment';
 import { createSimulatedNetwork } from '../../src/testing/simulatedNetwork';
-import { signOutEvents, strictSimulation } from './helpers';
+import { strictSimulation } from './helpers';
 
 /** One tab alone on a simulated clock, for storage and lifecycle cases that need their own storage. */
 function soloTab(options: Partial<AuthClientOptions> & { clock?: SimulatedClock } = {}) {

@@ -11,6 +11,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testi
 import { createMockTokenServer } from 'tabauth/testing';
 import previewAnnotations from '../../.storybook/preview';
 import * as coordinatedStories from '../../stories/CoordinatedTabs.stories';
+import * as offlineStories from '../../stories/OfflineAndSignOut.stories';
 import * as raceStories from '../../stories/RaceUnprotected.stories';
 import * as stormStories from '../../stories/Storm401.stories';
 import * as tabStories from '../../stories/Tab.stories';
@@ -22,6 +23,7 @@ setProjectAnnotations(previewAnnotations);
 const { CoordinatedTabs } = composeStories(coordinatedStories);
 const { Unprotected } = composeStories(raceStories);
 const { Storm401 } = composeStories(stormStories);
+const { OfflineAndBack } = composeStories(offlineStories);
 const { Tab } = composeStories(tabStories);
 
 const counter = (id: string) => Number(screen.getByTestId(`counter-${id}`).getAttribute('data-value'));
@@ -49,8 +51,15 @@ describe('demo pages (portable stories)', () => {
     render(<CoordinatedTabs tabs={2} />);
     await waitFor(() => expect(screen.getAllByTestId('tab-window')).toHaveLength(2));
     const firstKey = screen.getByTestId('demo-lab').getAttribute('data-demo-key');
-    fireEvent.click(screen.getByTestId('add-tab'));
+    // jsdom loads no iframe: the two tabs run in this window, and "+ Add tab" waits until both are ready.
+    render(<Tab demo={firstKey!} tab="t1" />);
+    render(<Tab demo={firstKey!} tab="t2" />);
+    const addTab = screen.getByTestId('add-tab') as HTMLButtonElement;
+    await waitFor(() => expect(addTab.disabled).toBe(false), { timeout: 10_000 });
+    fireEvent.click(addTab);
     await waitFor(() => expect(screen.getAllByTestId('tab-window')).toHaveLength(3));
+    expect(addTab.disabled).toBe(true); // the new tab is starting
+    expect(screen.getByTestId('starting-tabs').textContent).toBe('Starting tabs… 2 of 3 ready');
     fireEvent.click(screen.getByLabelText('Close Tab 1'));
     await waitFor(() => expect(screen.getAllByTestId('tab-window').map((w) => w.getAttribute('data-tab-id'))).toEqual(['t2', 't3']));
     fireEvent.click(screen.getByTestId('restart'));
@@ -74,6 +83,57 @@ describe('demo pages (portable stories)', () => {
     expect(screen.getByTestId('storm').textContent).toContain('fire 12 queries');
     expect(counter('queries-ok')).toBe(0);
   });
+});
+
+describe('page controls wait for the tabs', () => {
+  // jsdom never loads the tab iframes, so the tab is rendered into the same window, where it finds the hub too:
+  // until then the page must keep its controls disabled, because a click would reach no tab.
+  it.each([
+    ['401 storm', 'storm', () => <Storm401 tabs={1} lifetimeSeconds={300} latencyMs={0} queriesPerTab={2} />],
+    ['Offline and back', 'toggle-network', () => <OfflineAndBack tabs={1} lifetimeSeconds={300} latencyMs={0} />],
+  ])('%s: disabled with "starting tabs" until the tab is ready, then enabled, and a click reaches the tab', async (_name, control, page) => {
+    render(page());
+    await waitFor(() => expect(screen.getByTestId('demo-lab').getAttribute('data-ready')).toBe('true'));
+    const key = screen.getByTestId('demo-lab').getAttribute('data-demo-key')!;
+    const hub = window.__tabauthDemo![key]!;
+    const button = screen.getByTestId(control) as HTMLButtonElement;
+    // Every change of the button's disabled state, with whether the tab was ready at that moment.
+    const transitions: Array<{ disabled: boolean; tabReady: boolean }> = [{ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready }];
+    const observer = new MutationObserver(() => {
+      const last = transitions[transitions.length - 1]!;
+      if (last.disabled !== button.disabled) transitions.push({ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready });
+    });
+    observer.observe(button, { attributes: true, attributeFilter: ['disabled'] });
+    try {
+      expect(button.disabled).toBe(true);
+      expect((screen.getByTestId('add-tab') as HTMLButtonElement).disabled).toBe(true);
+      expect((screen.getByTestId('restart') as HTMLButtonElement).disabled).toBe(false); // the way out of a stuck start
+      expect(screen.getByTestId('starting-tabs').textContent).toBe('Starting tabs… 0 of 1 ready');
+      expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('false');
+      fireEvent.click(button); // a disabled button drops the click: nothing may happen
+      expect(hub.getSnapshot().online).toBe(true);
+
+      render(<Tab demo={key} tab="t1" />);
+      await waitFor(() => expect(button.disabled).toBe(false), { timeout: 10_000 });
+      expect(screen.queryByTestId('starting-tabs')).toBeNull();
+      expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('true');
+      expect(transitions).toEqual([
+        { disabled: true, tabReady: false },
+        { disabled: false, tabReady: true },
+      ]);
+      expect(hub.tabRecord('t1')).toMatchObject({ status: 'authenticated', ready: true });
+
+      fireEvent.click(button);
+      if (control === 'storm') {
+        await waitFor(() => expect(hub.getSnapshot().counters).toMatchObject({ queriesOk: 2, queriesFailed: 0, refreshRequests: 1 }), { timeout: 10_000 });
+      } else {
+        await waitFor(() => expect(hub.getSnapshot().online).toBe(false));
+        await waitFor(() => expect(screen.getByTestId('event-log').textContent).toContain('network lost: offline'));
+      }
+    } finally {
+      observer.disconnect();
+    }
+  }, 20_000);
 });
 
 describe('one tab (portable story) in the same window as its hub', () => {

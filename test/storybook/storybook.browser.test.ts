@@ -154,6 +154,22 @@ describe.skipIf(!chromiumAvailable())('Storybook demos in Chromium', () => {
       mkdirSync(join(ROOT, 'docs'), { recursive: true });
       copyFileSync(shot, join(ROOT, 'docs', 'storybook-coordinated.png'));
     }
+
+    // The devtools of any tab list all three, with the leader the page sees and one version.
+    const [leader] = (await summary(page)).leaders;
+    const devtools = tab(page, 't2');
+    await devtools.getByTestId('tabauth-devtools-toggle').click();
+    const rows = devtools.getByTestId('tabauth-devtools-tab');
+    await expect
+      .poll(async () => {
+        const listed = await rows.evaluateAll((elements) => elements.map((row) => ({ role: row.getAttribute('data-role'), version: row.getAttribute('data-version') })));
+        const versions = new Set(listed.map((row) => row.version));
+        return listed.length === 3 && listed.filter((row) => row.role === 'leader').length === 1 && versions.size === 1;
+      }, { timeout: WAIT.timeout, interval: WAIT.polling })
+      .toBe(true);
+    const leaderLabel = await devtools.locator('[data-testid="tabauth-devtools-tab"][data-role="leader"] label').textContent();
+    expect(leaderLabel?.replace('this tab', '').trim()).toBe(`Tab ${leader!.slice(1)}`);
+    await shoot(page, 'coordinated-tabs-devtools');
   }, 90_000);
 
   it('the race, unprotected: the same refresh token twice, the family revoked, every tab signed out', async () => {

@@ -6,7 +6,7 @@ import {
   attachAuthToQueryClient,
   authedFetch,
   createAuthedQueryClient,
-  HttpError,
+  type HttpError,
   isHttpError,
   readResponse,
   shouldRetryQuery,

@@ -18,8 +18,10 @@ import {
 
 declare const client: AuthClient;
 declare const options: AuthClientOptions;
+declare const someBoolean: boolean;
 
-function hookTypes() {
+// Named as a hook: it calls hooks (in a type-checked body that never runs).
+function useHookTypes() {
   expectTypeOf(useAuthClient()).toEqualTypeOf<AuthClient>();
 
   const token = useAccessToken();
@@ -39,7 +41,7 @@ function hookTypes() {
   const suspended = useAccessToken({ suspense: true });
   expectTypeOf(suspended).toEqualTypeOf<ResolvedAccessTokenState>();
   expectTypeOf(suspended.status).toEqualTypeOf<'authenticated' | 'signed-out'>();
-  const maybeSuspended = useAccessToken({ suspense: Math.random() > 0.5 });
+  const maybeSuspended = useAccessToken({ suspense: someBoolean });
   expectTypeOf(maybeSuspended).toEqualTypeOf<AccessTokenState>();
   expectTypeOf<UseAccessTokenOptions>().toEqualTypeOf<{ suspense?: boolean }>();
   // @ts-expect-error unknown option
@@ -87,7 +89,7 @@ function providerProps() {
 
 describe('tabauth/react types', () => {
   it('hooks return what the docs say (checked by tsc)', () => {
-    expectTypeOf(hookTypes).toBeFunction();
+    expectTypeOf(useHookTypes).toBeFunction();
   });
 
   it('AuthProvider takes a client or options, never both, never neither', () => {

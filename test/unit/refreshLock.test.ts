@@ -54,7 +54,7 @@ describe('Web Locks refresh lock', () => {
     const locks: WebLocksLike = {
       request: (name, options, callback) => {
         calls.push([name, options]);
-        return callback();
+        return callback({ name });
       },
     };
     expect(await webLocksRefreshLock('tabauth:ns:refresh', locks).run(async () => 42)).toBe(42);

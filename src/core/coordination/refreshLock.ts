@@ -12,6 +12,13 @@ export interface RefreshLock {
    * runs the work under leadership alone, unless `requireExclusive`: then it rejects with LockUnavailableError.
    */
   run<T>(work: () => Promise<T>, signal?: AbortSignal, options?: { requireExclusive?: boolean }): Promise<T>;
+  /**
+   * True when no tab can ever refresh outside this lock (Web Locks: the browser grants it, nobody bypasses it). Only
+   * then may a follower rescue a silent leader: the storage lease lets a leader whose storage fails run without it.
+   */
+  readonly exclusive?: boolean;
+  /** Present on Web Locks (see UnpersistedMarker). */
+  readonly unpersisted?: UnpersistedMarker;
 }
 
 /** The refresh lock could not be taken for sure (the storage lease failed) and the caller asked for exclusivity. */
@@ -24,13 +31,39 @@ export class LockUnavailableError extends Error {
 
 /** Minimal shape of `navigator.locks` that tabauth uses. */
 export interface WebLocksLike {
-  request<T>(name: string, options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
+  /** Requests a lock as `navigator.locks.request` does: the callback runs while it is held (`null` with `ifAvailable` when it is not free). */
+  request<T>(
+    name: string,
+    options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal; ifAvailable?: boolean },
+    callback: (lock: unknown) => Promise<T>,
+  ): Promise<T>;
+}
+
+/**
+ * A cross-tab marker "some tab holds a rotation that storage does not have" (its write failed). Each such tab holds
+ * it, in shared mode, until its write lands; the browser drops it with the tab. A follower must not rescue while it
+ * is held: storage is behind that tab's memory, so the re-read under the lock would hand out a spent token.
+ */
+export interface UnpersistedMarker {
+  /** Resolves once held; call the returned function to let go. */
+  hold(): Promise<() => void>;
+  /** Whether any tab holds it now. */
+  anyHeld(): Promise<boolean>;
 }
 
 /** Web Locks: released by the browser when the holding tab closes or crashes, so it can never be orphaned. */
 export function webLocksRefreshLock(name: string, locks: WebLocksLike): RefreshLock {
+  const markerName = `${name}:unpersisted`;
   return {
-    run: (work, signal) => locks.request(name, signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' }, work),
+    exclusive: true,
+    run: (work, signal) => locks.request(name, signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' }, () => work()),
+    unpersisted: {
+      hold: () =>
+        new Promise((granted) => {
+          void locks.request(markerName, { mode: 'shared' }, () => new Promise<void>((release) => granted(() => release())));
+        }),
+      anyHeld: () => locks.request(markerName, { mode: 'exclusive', ifAvailable: true }, async (lock) => lock === null),
+    },
   };
 }
 
@@ -48,11 +81,15 @@ function isLease(value: unknown): value is LeaseRecord {
   );
 }
 
+/** Options of `leaseRefreshLock`, the refresh lock for browsers without Web Locks. */
 export interface LeaseRefreshLockOptions {
+  /** Where the lease record lives: the storage every tab shares (the client's own storage by default). */
   storage: AuthStorage;
+  /** Storage key of the lease record. */
   key: string;
   /** Unique id of this tab. */
   owner: string;
+  /** Time source for the lease's expiry and the waits between attempts. */
   clock: Clock;
   /** How long a lease lives if its holder dies without releasing it. Must exceed one refresh attempt. */
   ttlMs: number;

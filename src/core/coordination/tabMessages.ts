@@ -65,6 +65,7 @@ export type TabMessage = StateMessage | RefreshRequestMessage | RefreshPendingMe
 /** A message before the envelope fields are added. */
 export type TabMessageBody = TabMessage extends infer M ? (M extends TabMessage ? Omit<M, keyof Envelope> : never) : never;
 
+/** Why an incoming tab message was dropped (counted in `tab_messages_dropped`, never thrown). */
 export type DropReason = 'foreign' | 'malformed' | 'oversized' | 'other-namespace' | 'version-out-of-range';
 
 /** Messages carry at most one token pair; anything this big is not ours. */

@@ -1,19 +1,25 @@
+import type { AuthError } from '../errors';
+
 /**
- * The two narrow interfaces the auth client needs from "the other tabs". The default implementation uses
- * broadcast-channel (see broadcastChannelTransport.ts); tabauth/testing has an in-memory twin on a simulated clock,
- * and one contract test suite runs against both.
+ * The two narrow interfaces the auth client needs from "the other tabs". The default implementation is the native
+ * one (BroadcastChannel + a Web Locks election, nativeCoordination.ts) and broadcast-channel where those are missing
+ * (broadcastChannelTransport.ts, loaded lazily; see defaultCoordination.ts); tabauth/testing has an in-memory twin on
+ * a simulated clock, and one contract test suite runs against all three.
  */
 
 /** Messages to every other tab of the same origin and namespace (never echoed to the sender). */
 export interface TabChannel {
+  /** Sends a message (structured-cloneable) to every other tab; never delivered to this one. */
   post(message: unknown): Promise<void>;
   /** Raw incoming messages; the client validates every one of them. Returns an unsubscribe function. */
   subscribe(listener: (message: unknown) => void): () => void;
+  /** Closes the channel for good: nothing is sent or received afterwards. */
   close(): Promise<void>;
 }
 
 /** Leader election among the tabs: at most one leader in the normal case, eventually exactly one while any tab lives. */
 export interface LeaderElection {
+  /** Whether this tab is the leader right now. */
   readonly isLeader: boolean;
   /** Starts campaigning; `onChange` is called whenever this tab gains or loses leadership. */
   start(onChange: (isLeader: boolean) => void): void;
@@ -21,9 +27,18 @@ export interface LeaderElection {
   close(): Promise<void>;
 }
 
+/** What a `CoordinationFactory` creates for one tab: its channel to the other tabs and its part in the election. */
 export interface TabCoordination {
+  /** Messages to and from the other tabs. */
   channel: TabChannel;
+  /** This tab's part in the leader election. */
   election: LeaderElection;
+  /**
+   * Settles (with the error to report) if the coordination turns out to be unusable after it was created, e.g. a
+   * lazily loaded transport that could not be loaded or started. The tab then runs alone: its election makes it the
+   * leader, posts go nowhere. Absent or never settling for a coordination that works.
+   */
+  unavailable?: Promise<AuthError>;
 }
 
 /** Creates the channel and the election for one tab. Called on mount, closed on dispose. */

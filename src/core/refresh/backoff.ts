@@ -15,13 +15,19 @@ export interface RetryOptions {
   jitter?: 'additive' | 'full';
 }
 
+/** `RetryOptions` with every default filled in (what `resolveRetryOptions` returns). */
 export interface ResolvedRetryOptions {
+  /** Total attempts including the first, at least 1. */
   attempts: number;
+  /** Base of the exponential wait, in milliseconds. */
   baseDelayMs: number;
+  /** Upper bound for a single wait, in milliseconds. */
   maxDelayMs: number;
+  /** How randomness is added to the wait (see `RetryOptions.jitter`). */
   jitter: 'additive' | 'full';
 }
 
+/** Fills in the defaults of `RetryOptions` (5 attempts, 1 s base, 30 s cap, additive jitter) and clamps bad values. */
 export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOptions {
   return {
     attempts: Math.max(1, Math.floor(options.attempts ?? 5)),

@@ -11,9 +11,11 @@ import type { RefreshContext, RefreshFunction, RevokeFunction, TokenResponse } f
  * `redactSecrets` (OAuthError does that itself).
  */
 
+/** Options of `oauth2RefreshGrant`. */
 export interface OAuth2RefreshOptions {
   /** Absolute URL of the token endpoint. */
   tokenEndpoint: string;
+  /** The app's OAuth client id, sent as the `client_id` form field (a public client: no secret). */
   clientId: string;
   /** Sent as `scope` only when set (RFC 6749 section 6: omitting it keeps the originally granted scope). */
   scope?: string;
@@ -21,20 +23,35 @@ export interface OAuth2RefreshOptions {
   extraParams?: Record<string, string> | ((ctx: RefreshContext) => Record<string, string>);
   /** Form field name that carries `context.deviceId`; null (default) does not send it. */
   deviceIdParam?: string | null;
+  /**
+   * Extra request headers, e.g. an API gateway key or `DPoP`. `Content-Type` is always
+   * `application/x-www-form-urlencoded` (a value given here is replaced: the body is a form); `Accept` defaults to
+   * `application/json`. Any header other than those CORS-safelisted makes the browser send a preflight `OPTIONS`
+   * request, which the token endpoint must answer for the app's origin.
+   */
   headers?: Record<string, string>;
   /** Default `globalThis.fetch`, read at call time so test runners and polyfills may replace it later. */
   fetch?: typeof fetch;
-  /** Default 'omit': a token endpoint authenticates the client by client_id, not by cookies. */
+  /**
+   * The `credentials` mode of the request. Default 'omit': a token endpoint authenticates a public client by
+   * `client_id`, not by cookies, and no cookie of the authorization server should ride along. Use 'include' only for
+   * an endpoint that needs its own cookies (a backend-for-frontend, some gateways); it then has to answer with
+   * `Access-Control-Allow-Credentials: true` and the app's exact origin.
+   */
   credentials?: RequestCredentials;
 }
 
+/** Options of `oauth2Revoke`. */
 export interface OAuth2RevokeOptions {
-  /** Absolute URL of the revocation endpoint. */
+  /** Absolute URL of the revocation endpoint (RFC 7009). */
   revocationEndpoint: string;
+  /** The app's OAuth client id, sent as the `client_id` form field. */
   clientId: string;
+  /** Default `globalThis.fetch`, read at call time. */
   fetch?: typeof fetch;
+  /** Extra request headers; as for `oauth2RefreshGrant`, `Content-Type` is always the form type. */
   headers?: Record<string, string>;
-  /** Default 'omit'. */
+  /** The `credentials` mode of the request. Default 'omit' (see `OAuth2RefreshOptions.credentials`). */
   credentials?: RequestCredentials;
 }
 
@@ -46,6 +63,29 @@ interface PostOptions {
   credentials?: RequestCredentials;
 }
 
+/**
+ * The standard OAuth 2 refresh grant (RFC 6749 section 6) as a `refresh` function for `createAuthClient`: POSTs
+ * `grant_type=refresh_token`, the refresh token and `client_id` as a form to the token endpoint and maps every
+ * failure to one typed error, which decides what the client does: `OAuthError` (terminal for invalid_grant and
+ * friends: sign out unless another tab has a newer pair), `TransientRefreshError` (network, 5xx, 429, 408: retried
+ * with backoff), `MalformedTokenResponseError` (an unusable body: after a 2xx retried once at once). No error message
+ * ever contains a token.
+ *
+ * The token endpoint is usually on another origin than the app: it must allow the app's origin by CORS (see the
+ * README's "Server settings").
+ *
+ * @param options - `tokenEndpoint` and `clientId` are required; see {@link OAuth2RefreshOptions}.
+ * @returns The refresh function; only the leader tab ever calls it.
+ * @throws TypeError at once (not at the first refresh) when `tokenEndpoint` is not an absolute http(s) URL or
+ * `clientId` is empty.
+ *
+ * @example
+ * ```ts
+ * const authClient = createAuthClient({
+ *   refresh: oauth2RefreshGrant({ tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'my-spa' }),
+ * });
+ * ```
+ */
 export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFunction {
   // Configuration mistakes are programmer errors: fail at setup, not at the first refresh an hour later.
   assertAbsoluteUrl(options.tokenEndpoint, 'oauth2RefreshGrant: tokenEndpoint');
@@ -102,6 +142,15 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
   };
 }
 
+/**
+ * Token revocation (RFC 7009) as a `revoke` function for `createAuthClient`: `signOut({ revoke: true })` then POSTs
+ * the refresh token to the revocation endpoint. Best effort: a failure is reported as a `revocation-failed` event and
+ * never blocks the sign-out.
+ *
+ * @param options - `revocationEndpoint` and `clientId` are required; see {@link OAuth2RevokeOptions}.
+ * @returns The revoke function.
+ * @throws TypeError at once when `revocationEndpoint` is not an absolute http(s) URL or `clientId` is empty.
+ */
 export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
   assertAbsoluteUrl(options.revocationEndpoint, 'oauth2Revoke: revocationEndpoint');
   assertNonEmpty(options.clientId, 'oauth2Revoke: clientId');
@@ -261,7 +310,7 @@ function isNamedError(error: unknown, name: string): boolean {
 }
 
 function assertAbsoluteUrl(value: unknown, what: string): void {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = typeof value === 'string' && /^https?:$/.test(new URL(value).protocol);
   } catch {

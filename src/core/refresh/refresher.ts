@@ -108,6 +108,9 @@ export class Refresher {
    * Any number of concurrent calls for the same version share one flight.
    */
   refresh(request: RefreshRequest): Promise<StoredAuthState | null> {
+    // A rescue neither joins nor becomes the shared flight: its LockUnavailableError means "not now" to the follower
+    // alone, and a refresh queued behind it under the lock re-reads storage anyway.
+    if (request.exclusiveOnly) return this.run(request);
     if (this.inflight && this.inflight.version >= request.version) return this.inflight.promise;
     const promise = this.run(request).finally(() => {
       if (this.inflight?.promise === promise) this.inflight = null;
@@ -157,7 +160,7 @@ export class Refresher {
 
   /** One attempt, inside the cross-tab lock. */
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
-    const { settings, parts } = this;
+    const { parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
     try {
       const { state } = await parts.shared.read();
@@ -178,6 +181,8 @@ export class Refresher {
       this.skipped(request.version, 'still-fresh');
       return { done: base };
     }
+    // A rescue sends nothing unless storage is the truth (see rescueIsSafe).
+    if (request.exclusiveOnly && !(await this.rescueIsSafe())) throw new LockUnavailableError();
     const refreshToken = base.tokens.refreshToken;
     if (!refreshToken) {
       await parts.signing.signOut('no-refresh-token');
@@ -211,8 +216,10 @@ export class Refresher {
         return { done: parts.state.record };
       }
     } catch (error) {
-      // Keep the new pair: it is pushed to every tab over the channel even if this tab cannot persist it.
+      // Keep the new pair: it is pushed to every tab over the channel even if this tab cannot persist it, and this
+      // tab holds the "storage is behind me" marker (before it lets go of the lock) so that no follower rescues.
       parts.shared.failed('write', error);
+      await parts.shared.markerHeld();
     }
     if (read.accessTokenUnusable) {
       // The new refresh token is kept (stored and announced); the missing access token makes this attempt a failure.
@@ -266,6 +273,17 @@ export class Refresher {
     parts.state.setError(error);
     await parts.signing.signOut('refresh-rejected');
     throw error;
+  }
+
+  /**
+   * A rescue sends nothing unless storage is the truth: no tab holds a rotation it could not store (the marker), and
+   * this tab can store what comes back.
+   */
+  private async rescueIsSafe(): Promise<boolean> {
+    const { shared, mount } = this.parts;
+    if (shared.pendingWrite || !mount.lock.unpersisted) return false;
+    if (await mount.lock.unpersisted.anyHeld()) return false;
+    return shared.writable();
   }
 
   /** Tells waiting followers, here and in other tabs, that the refresh of `version` failed. */

@@ -2,6 +2,7 @@ import { del, get, promisifyRequest, update, type UseStore } from 'idb-keyval';
 import { StorageError } from '../errors';
 import type { AuthStorage } from './storage';
 
+/** Options of `createIndexedDbStorage`. */
 export interface IndexedDbStorageOptions {
   /** Database name. Default 'tabauth'. */
   databaseName?: string;

@@ -6,12 +6,14 @@
 export interface AuthStorage {
   /** 'persistent' survives reloads and is shared by every tab of the origin; 'memory' lives in this tab only. */
   readonly kind: 'persistent' | 'memory';
+  /** The value stored under `key`, or undefined when there is none. */
   get(key: string): Promise<unknown>;
   /**
    * Atomically replaces the value with `updater(current)`. The updater must be synchronous (no awaiting inside an
    * IndexedDB transaction). Returning `undefined` deletes the key.
    */
   update(key: string, updater: (current: unknown) => unknown): Promise<void>;
+  /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
 }
 

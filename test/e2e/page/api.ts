@@ -7,7 +7,8 @@
  * `dueAt`, `expiresAt` and `RefreshCallRecord.clockAt` use `Date.now()`, the clock tabauth itself uses.
  */
 
-export type PageMode = 'tabauth' | 'react' | 'naive' | 'oidc-client-ts';
+/** 'idb-floor' is no library: the bench's floor for a new tab, one bare IndexedDB open + read (modes/idbFloor.ts). */
+export type PageMode = 'tabauth' | 'react' | 'naive' | 'oidc-client-ts' | 'idb-floor';
 
 export interface PageConfig {
   mode: PageMode;
@@ -26,6 +27,8 @@ export interface PageConfig {
   oidcNotifySeconds: number;
   /** > 0: start calling the API every this many ms as soon as the page is ready. */
   apiIntervalMs: number;
+  /** React mode: render `<TabauthDevtools initialIsOpen />` (tabauth/devtools/production, loaded lazily). */
+  devtools: boolean;
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -35,6 +38,7 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   ratio: 0.5,
   oidcNotifySeconds: 2,
   apiIntervalMs: 0,
+  devtools: false,
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -51,6 +55,7 @@ export function pageQuery(config: PageConfig): string {
     ratio: String(config.ratio),
     notify: String(config.oidcNotifySeconds),
     apiMs: String(config.apiIntervalMs),
+    devtools: config.devtools ? '1' : '0',
   });
   return `?${params.toString()}`;
 }
@@ -121,6 +126,8 @@ export interface PageSnapshot {
   refreshRequests: number;
   /** performance.now() (ms since navigation start) when the tab first had a usable access token. */
   usableAfterMs: number | null;
+  /** performance.now() when the mode's chunk had loaded and its code started (before that: HTML, main chunk, mode chunk). */
+  modeStartMs: number | null;
   /** Epoch ms at which this tab became the leader (tabauth). */
   leadershipAt: number[];
   apiCalls: number;
@@ -138,7 +145,7 @@ export interface TestApi {
   refreshCalls: RefreshCallRecord[];
   /** tabauth events, in order, with the time they were seen. */
   events: Array<{ at: number; event: { type: string } & Record<string, unknown> }>;
-  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline. */
+  /** Page lifecycle events: freeze, resume, visibility:<state>, online, offline, pagehide[:persisted], pageshow[:persisted]. */
   lifecycle: Array<{ type: string; at: number }>;
   /** tabauth metrics summed per counter name (empty for other modes). */
   metrics(): Record<string, number>;
@@ -152,6 +159,24 @@ export interface TestApi {
   /** Starts `client.dispose()` and returns at once; `disposal()` says when (and whether) it resolved. tabauth modes. */
   dispose(): void;
   disposal(): { startedAt: number; resolvedAt: number | null; error: string | null } | null;
+  /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
+  probes: PlatformProbes;
+}
+
+/** Times are epoch ms with sub-millisecond resolution (`performance.timeOrigin + performance.now()`). */
+export interface PlatformProbes {
+  /** Opens a plain BroadcastChannel and records when each message arrives. */
+  listenChannel(name: string): void;
+  /** Posts `{ id, padding }` on that channel; returns when it was posted. */
+  postChannel(name: string, id: number, paddingChars: number): number;
+  /** Message id -> arrival time in this tab. */
+  channelArrivals(name: string): Record<number, number>;
+  /**
+   * Requests an exclusive Web Lock and holds it; `lockGrantedAt` says when it got it. `releaseOnPageHide`: let go
+   * on `pagehide` (as tabauth's election does), else hold it until the browser releases it with the page.
+   */
+  holdLock(name: string, releaseOnPageHide: boolean): void;
+  lockGrantedAt(name: string): number | null;
 }
 
 declare global {

@@ -6,7 +6,7 @@
 import { DEFAULT_CONFIG, type PageConfig, type PageMode } from './api';
 import { Recorder, type ModeDriver } from './recorder';
 
-const MODES: readonly PageMode[] = ['tabauth', 'react', 'naive', 'oidc-client-ts'];
+const MODES: readonly PageMode[] = ['tabauth', 'react', 'naive', 'oidc-client-ts', 'idb-floor'];
 
 function readConfig(): PageConfig {
   const params = new URLSearchParams(location.search);
@@ -34,19 +34,39 @@ function readConfig(): PageConfig {
     ratio: number('ratio', DEFAULT_CONFIG.ratio),
     oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
+    devtools: params.get('devtools') === '1',
   };
 }
 
 async function start(config: PageConfig, recorder: Recorder): Promise<ModeDriver> {
+  // Each mode's start runs the moment its chunk is there: recorder.modeStarted() splits a new tab's time into
+  // loading (HTML, main chunk, mode chunk) and the mode's own work.
   switch (config.mode) {
-    case 'tabauth':
-      return (await import('./modes/tabauth')).startTabauth(config, recorder);
-    case 'react':
-      return (await import('./modes/react')).startReact(config, recorder);
-    case 'naive':
-      return (await import('./modes/naive')).startNaive(config, recorder);
-    case 'oidc-client-ts':
-      return (await import('./modes/oidcClientTs')).startOidcClientTs(config, recorder);
+    case 'tabauth': {
+      const { startTabauth } = await import('./modes/tabauth');
+      recorder.modeStarted();
+      return startTabauth(config, recorder);
+    }
+    case 'react': {
+      const { startReact } = await import('./modes/react');
+      recorder.modeStarted();
+      return startReact(config, recorder);
+    }
+    case 'naive': {
+      const { startNaive } = await import('./modes/naive');
+      recorder.modeStarted();
+      return startNaive(config, recorder);
+    }
+    case 'oidc-client-ts': {
+      const { startOidcClientTs } = await import('./modes/oidcClientTs');
+      recorder.modeStarted();
+      return startOidcClientTs(config, recorder);
+    }
+    case 'idb-floor': {
+      const { startIdbFloor } = await import('./modes/idbFloor');
+      recorder.modeStarted();
+      return startIdbFloor(recorder);
+    }
   }
 }
 

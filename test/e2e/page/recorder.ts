@@ -1,7 +1,7 @@
 /**
  * Page-side bookkeeping shared by every mode: what the tab held and when, its API calls, its refresh requests.
  */
-import { jwtId, type ApiCallRecord, type HeldRecord, type PageConfig, type PageSnapshot, type ReceivedRecord, type RefreshCallRecord, type TestApi } from './api';
+import { jwtId, type ApiCallRecord, type HeldRecord, type PageConfig, type PageSnapshot, type PlatformProbes, type ReceivedRecord, type RefreshCallRecord, type TestApi } from './api';
 
 export const now = () => performance.timeOrigin + performance.now();
 
@@ -34,11 +34,12 @@ export class Recorder {
   readonly refreshCalls: RefreshCallRecord[] = [];
   readonly events: TestApi['events'] = [];
   readonly leadershipAt: number[] = [];
-  /** Page lifecycle events (freeze, resume, visibilitychange, online, offline) as this page saw them. */
+  /** Page lifecycle events (freeze, resume, visibilitychange, online, offline, pagehide, pageshow) as this page saw them. */
   readonly lifecycle: Array<{ type: string; at: number }> = [];
   forcedSignOuts = 0;
   invalidGrants = 0;
   usableAfterMs: number | null = null;
+  modeStartMs: number | null = null;
   lastError: string | null = null;
   ready = false;
   private heldJtis = new Set<string>();
@@ -51,6 +52,10 @@ export class Recorder {
       document.addEventListener(type, () => this.lifecycle.push({ type: type === 'visibilitychange' ? `visibility:${document.visibilityState}` : type, at: now() }));
     }
     for (const type of ['online', 'offline'] as const) window.addEventListener(type, () => this.lifecycle.push({ type, at: now() }));
+    // 'pagehide:persisted' = going into the back/forward cache, 'pageshow:persisted' = restored from it.
+    for (const type of ['pagehide', 'pageshow'] as const) {
+      window.addEventListener(type, (event) => this.lifecycle.push({ type: event.persisted ? `${type}:persisted` : type, at: now() }));
+    }
   }
 
   /** Records the first time this tab holds `accessToken`. */
@@ -70,6 +75,10 @@ export class Recorder {
     const record: RefreshCallRecord = { version, at: now(), clockAt: Date.now(), outcome: 'pending' };
     this.refreshCalls.push(record);
     return record;
+  }
+
+  modeStarted(): void {
+    this.modeStartMs ??= performance.now();
   }
 
   markUsable(): void {
@@ -161,6 +170,7 @@ export class Recorder {
         invalidGrants: this.invalidGrants,
         refreshRequests: this.refreshCalls.length,
         usableAfterMs: this.usableAfterMs,
+        modeStartMs: this.modeStartMs,
         leadershipAt: [...this.leadershipAt],
         apiCalls: this.apiCalls.length,
         lastError: this.lastError,
@@ -192,11 +202,52 @@ export class Recorder {
         );
       },
       disposal: () => (this.disposal ? { ...this.disposal } : null),
+      probes: platformProbes(),
     };
     window.tabauthTest = api;
     if (this.config.apiIntervalMs > 0) api.startApiLoop(this.config.apiIntervalMs);
     return api;
   }
+}
+
+/** The bench's bare-platform floors, run inside the same tabs as the library under test. */
+function platformProbes(): PlatformProbes {
+  const channels = new Map<string, { channel: BroadcastChannel; arrivals: Record<number, number> }>();
+  const locks = new Map<string, { grantedAt: number | null }>();
+  const channelFor = (name: string) => {
+    let entry = channels.get(name);
+    if (!entry) {
+      const created = { channel: new BroadcastChannel(name), arrivals: {} as Record<number, number> };
+      created.channel.onmessage = (event: MessageEvent<{ id: number }>) => {
+        created.arrivals[event.data.id] = now();
+      };
+      channels.set(name, created);
+      entry = created;
+    }
+    return entry;
+  };
+  return {
+    listenChannel: (name) => void channelFor(name),
+    postChannel(name, id, paddingChars) {
+      const { channel } = channelFor(name);
+      const at = now();
+      channel.postMessage({ id, padding: 'x'.repeat(paddingChars) });
+      return at;
+    },
+    channelArrivals: (name) => ({ ...(channels.get(name)?.arrivals ?? {}) }),
+    holdLock(name, releaseOnPageHide) {
+      if (locks.has(name)) return;
+      const entry: { grantedAt: number | null } = { grantedAt: null };
+      locks.set(name, entry);
+      void navigator.locks.request(name, () => {
+        entry.grantedAt = now();
+        return new Promise<void>((release) => {
+          if (releaseOnPageHide) window.addEventListener('pagehide', () => release(), { once: true });
+        });
+      });
+    },
+    lockGrantedAt: (name) => locks.get(name)?.grantedAt ?? null,
+  };
 }
 
 /** Expiry (Date.now clock) from a token response received now. */

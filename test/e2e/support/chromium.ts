@@ -15,6 +15,11 @@ export interface LaunchChromiumOptions {
    * real browser.
    */
   throttleBackground?: boolean;
+  /**
+   * Default false (Playwright's behaviour: `--disable-back-forward-cache`). When true that flag is removed, so
+   * pages go into the back/forward cache as in a real browser.
+   */
+  backForwardCache?: boolean;
 }
 
 /** Chromium's executable: $CHROMIUM_PATH or /usr/bin/chromium. */
@@ -40,7 +45,8 @@ export const PLAYWRIGHT_THROTTLING_DISABLING_ARGS = [
 ];
 
 export async function launchChromium(options: LaunchChromiumOptions = {}): Promise<Browser> {
-  const { headless = true, throttleBackground = false } = options;
+  const { headless = true, throttleBackground = false, backForwardCache = false } = options;
+  const ignoreDefaultArgs = [...(throttleBackground ? PLAYWRIGHT_THROTTLING_DISABLING_ARGS : []), ...(backForwardCache ? ['--disable-back-forward-cache'] : [])];
   return chromium.launch({
     executablePath: chromiumPath(),
     headless,
@@ -53,6 +59,6 @@ export async function launchChromium(options: LaunchChromiumOptions = {}): Promi
       '--disable-component-update',
       '--disable-sync',
     ],
-    ...(throttleBackground ? { ignoreDefaultArgs: PLAYWRIGHT_THROTTLING_DISABLING_ARGS } : {}),
+    ...(ignoreDefaultArgs.length > 0 ? { ignoreDefaultArgs } : {}),
   });
 }

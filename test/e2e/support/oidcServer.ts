@@ -136,11 +136,12 @@ export interface OidcServer {
    */
   obtainInitialTokens(options?: { sub?: string }): Promise<TokenResponseBody>;
   /**
-   * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store).
-   * May be called several times: the most recently added directory wins. Paths that are not files
-   * fall through to the provider and the API.
+   * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store
+   * unless `cacheControl` says otherwise: a page served `no-store` is never put in the back/forward cache, so
+   * the bfcache test and bench serve theirs `no-cache`). May be called several times: the most recently added
+   * directory wins. Paths that are not files fall through to the provider and the API.
    */
-  serveStatic(dir: string): void;
+  serveStatic(dir: string, options?: { cacheControl?: string }): void;
   resetCounters(): void;
   /**
    * Holds the answer to the next successful refresh_token grant: the provider rotates as usual, but the response
@@ -565,7 +566,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   }
 
   // ---- static files ----
-  const staticDirs: string[] = [];
+  const staticDirs: Array<{ dir: string; cacheControl: string }> = [];
   function tryStatic(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || staticDirs.length === 0) return false;
     let decoded: string;
@@ -574,7 +575,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     } catch {
       return false;
     }
-    for (const dir of staticDirs) {
+    for (const { dir, cacheControl } of staticDirs) {
       let file = resolvePath(dir, `.${decoded}`);
       if (file !== dir && !file.startsWith(dir + sep)) continue;
       let stat = statSync(file, { throwIfNoEntry: false });
@@ -586,7 +587,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
         'content-length': stat.size,
-        'cache-control': 'no-store',
+        'cache-control': cacheControl,
       });
       if (req.method === 'HEAD') res.end();
       else createReadStream(file).pipe(res);
@@ -756,8 +757,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     counters: () => ({ ...counts }),
     events: () => [...log],
     obtainInitialTokens,
-    serveStatic(dir: string) {
-      staticDirs.unshift(resolvePath(dir));
+    serveStatic(dir: string, options: { cacheControl?: string } = {}) {
+      staticDirs.unshift({ dir: resolvePath(dir), cacheControl: options.cacheControl ?? 'no-store' });
     },
     resetCounters() {
       counts = zero();

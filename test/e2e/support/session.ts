@@ -27,13 +27,22 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(options: { accessTokenTtlSeconds: number }): Promise<World> {
+export interface WorldOptions {
+  accessTokenTtlSeconds: number;
+  /**
+   * Default false. True: Chromium keeps its back/forward cache (Playwright disables it by default) and the page is
+   * served `Cache-Control: no-cache` instead of `no-store`, which would keep it out of the cache.
+   */
+  backForwardCache?: boolean;
+}
+
+export async function startWorld(options: WorldOptions): Promise<World> {
   if (!chromiumAvailable()) throw new Error(`Chromium not found at ${chromiumPath()}: CI must install it (see .ci/run)`);
   const [dir, server] = await Promise.all([buildTestPage(), startOidcServer({ accessTokenTtlSeconds: options.accessTokenTtlSeconds })]);
-  server.serveStatic(dir);
+  server.serveStatic(dir, options.backForwardCache ? { cacheControl: 'no-cache' } : {});
   let browser: Browser;
   try {
-    browser = await launchChromium();
+    browser = await launchChromium({ backForwardCache: options.backForwardCache ?? false });
   } catch (error) {
     await server.close();
     throw error;

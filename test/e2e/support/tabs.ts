@@ -98,9 +98,8 @@ export async function records(tab: Tab): Promise<TabRecords> {
  */
 export async function waitForTab(tab: Tab, predicate: (s: PageSnapshot) => boolean, what: string, timeoutMs = 30_000): Promise<PageSnapshot> {
   const deadline = Date.now() + timeoutMs;
-  let last: PageSnapshot | undefined;
   for (;;) {
-    last = await snapshot(tab);
+    const last = await snapshot(tab);
     if (predicate(last)) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${tab.name}: ${what}; last snapshot ${JSON.stringify(last)}`);
     await delay(50);
@@ -110,9 +109,8 @@ export async function waitForTab(tab: Tab, predicate: (s: PageSnapshot) => boole
 /** Waits until `predicate` holds for the snapshots of all live tabs at once. */
 export async function waitForAll(tabs: Tab[], predicate: (all: PageSnapshot[]) => boolean, what: string, timeoutMs = 30_000): Promise<PageSnapshot[]> {
   const deadline = Date.now() + timeoutMs;
-  let last: PageSnapshot[] = [];
   for (;;) {
-    last = await snapshots(tabs);
+    const last = await snapshots(tabs);
     if (predicate(last)) return last;
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for all tabs: ${what}; last snapshots ${JSON.stringify(last.map(brief))}`);

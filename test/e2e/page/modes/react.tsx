@@ -5,7 +5,7 @@
  * `useAuth().signOut`. The state the tests read is what React committed, not the client's own snapshot.
  */
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
-import { StrictMode, useEffect, useState, useSyncExternalStore } from 'react';
+import { lazy, StrictMode, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
 import { createRoot } from 'react-dom/client';
 import { AuthProvider, useAccessToken, useAuth } from 'tabauth/react';
 import { createAuthedQueryClient } from 'tabauth/query';
@@ -42,6 +42,10 @@ function createLoopStore() {
     },
   };
 }
+
+// The page is a production build, so the devtools come from the production entry, loaded only when asked for (the
+// pattern the README recommends for inspecting a production build).
+const TabauthDevtools = lazy(() => import('tabauth/devtools/production').then((module) => ({ default: module.TabauthDevtools })));
 
 export async function startReact(config: PageConfig, recorder: Recorder): Promise<ModeDriver> {
   const client = createTabauthClient(config, recorder);
@@ -161,6 +165,11 @@ export async function startReact(config: PageConfig, recorder: Recorder): Promis
           <QueryClientProvider client={queryClient}>
             <Probe providerKey={providerKey} />
           </QueryClientProvider>
+          {config.devtools ? (
+            <Suspense fallback={null}>
+              <TabauthDevtools initialIsOpen />
+            </Suspense>
+          ) : null}
         </AuthProvider>
       </>
     );
