@@ -32,6 +32,7 @@ export type MistypedField =
   | 'token_type-number'
   | 'version-object';
 
+/** Every `MistypedField`, in a fixed order (for generators that pick one). */
 export const MISTYPED_FIELDS: readonly MistypedField[] = [
   'expires_in-negative',
   'expires_in-string',
