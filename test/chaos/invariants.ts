@@ -5,6 +5,7 @@
  */
 import { AuthError } from '../../src/core';
 import { decodeJwtClaims } from '../../src/core/jwt';
+import { validateStoredState } from '../../src/core/storedRecord';
 import { convergenceBoundMs } from './schedule';
 import { STATE_KEY, type ChaosWorld, type TabRecord, type UserAction } from './world';
 
@@ -61,6 +62,7 @@ export function watchTab(world: ChaosWorld, record: TabRecord): void {
       world.violate('stuck-by-forged-version', `${tab.name} adopted forged version ${snapshot.version} (${snapshot.status})`);
     }
     record.lastVersion = Math.max(record.lastVersion, snapshot.version);
+    if (snapshot.status === 'authenticated') record.everAuthenticated = true;
     if (snapshot.tokens) record.family = world.familyOf(snapshot.tokens.accessToken);
   });
   tab.client.on((event) => {
@@ -124,7 +126,12 @@ export function checkTokenCallFailure(world: ChaosWorld, record: TabRecord, kind
   if (!EXPECTED_ERRORS.has(code) && !(code === 'oauth_error' && (config.profile === 'everything' || revokedFamily))) {
     world.violate('unexpected-error', `${record.tab.name} ${kind}: ${code}${error instanceof Error ? ` (${error.name}: ${error.message})` : ''}`);
   }
-  if (code === 'signed_out' && world.userSignOuts === 0 && config.profile === 'recoverable') {
+  // Signed out with no user sign-out: wrong once a user has signed in (before that, signed out is the truth). A tab
+  // that never held a pair, while messages are being lost, may not have heard of the session yet: its storage may
+  // hold nothing it can read (a forged record), and the answers to its question to the other tabs may be lost.
+  const signedIn = world.userActions.some((action) => action.kind === 'sign-in');
+  const unheard = !record.everAuthenticated && world.messageFaults.drop > 0;
+  if (code === 'signed_out' && signedIn && !unheard && world.userSignOuts === 0 && config.profile === 'recoverable') {
     world.violate('signed-out-while-valid', `${record.tab.name} ${kind}: SignedOutError without a user sign-out`);
   }
 }
@@ -189,13 +196,22 @@ export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
   }
 }
 
-/** stuck-by-forged-version after the quiet tail: storage must not keep a forged version. */
+/**
+ * stuck-by-forged-version after the quiet tail: a forged record may stay in storage only as what the core reads as
+ * corrupted (ignored; the next real write replaces it). One the core would load leaves every new tab stuck above the
+ * real versions.
+ */
 export async function checkForgedVersionGone(world: ChaosWorld): Promise<void> {
   if (world.forgedVersion === null) return;
   const raw = (await world.sim.storage.get(STATE_KEY)) as { version?: unknown } | undefined;
-  if (typeof raw?.version === 'number' && raw.version >= world.forgedVersion) {
-    world.violate('stuck-by-forged-version', `storage still holds forged version ${raw.version} after the quiet tail`);
+  if (typeof raw?.version !== 'number' || raw.version < world.forgedVersion) return;
+  let loaded = true;
+  try {
+    validateStoredState(raw);
+  } catch {
+    loaded = false;
   }
+  if (loaded) world.violate('stuck-by-forged-version', `storage holds forged version ${raw.version} after the quiet tail, and a reload would take it`);
 }
 
 /** leaked-timers-or-listeners for a tab that was just closed. */

@@ -14,7 +14,9 @@
  *   - A client disposed (the page staying open until `dispose()` resolves) or unmounted while its refresh request is
  *     at the server is recoverable (issue #9: a sent request is never abandoned, `dispose()` resolves once its
  *     rotation is stored), unless the tab cannot write storage: then the pair would live only in its memory and its
- *     last message. A closed page cannot wait for the answer: closing one mid-refresh is a lost response.
+ *     last message. A closed page cannot wait for the answer: closing one mid-refresh is a lost response. Without Web
+ *     Locks, such an unmount hands leadership on while the request is still out, so a lease seed's tab is not
+ *     unmounted (or disposed) mid-refresh while another tab's writes fail (that tab could lead without the lease).
  *   - Realistic lock/election pairs: with Web Locks the election is a lock too, so there are never two leaders; without
  *     them (the storage lease) the message election can produce duplicate leaders, and the lease itself lives in
  *     storage. A seed of the lease configuration gets either forced duplicate leaders or storage write failures, not

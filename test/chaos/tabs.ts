@@ -8,7 +8,7 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false };
+  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false, everAuthenticated: false };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -89,6 +89,10 @@ function hitInFlight(world: ChaosWorld, record: TabRecord): void {
   // A close or an unmount is code the page runs: at the earliest right after the fetch call has returned.
   queueMicrotask(() => {
     if (!tab.alive) return;
+    if (world.config.profile === 'recoverable' && fault.kind !== 'close' && handsOnToUnleasedLeader(world, record)) {
+      world.refusedLosingKills++;
+      return;
+    }
     if (fault.kind === 'close' || fault.kind === 'dispose') {
       void (fault.kind === 'close' ? tab.close() : tab.disposeClient()).then(() => checkClosedTab(world, record));
       return;
@@ -97,6 +101,17 @@ function hitInFlight(world: ChaosWorld, record: TabRecord): void {
     if (fault.afterMs === 0) tab.remount();
     else world.clock.setTimeout(() => tab.remount(), fault.afterMs);
   });
+}
+
+/**
+ * Without Web Locks, an unmount or dispose mid-refresh hands leadership on while the request is still out, and the
+ * storage lease is what keeps the next leader from sending the same token. A next leader whose storage writes fail
+ * cannot take the lease and refreshes under leadership alone (the core's deliberate choice, see the profile notes in
+ * schedule.ts): so the recoverable profile does not unmount a lease seed's tab while another tab's writes fail.
+ */
+function handsOnToUnleasedLeader(world: ChaosWorld, record: TabRecord): boolean {
+  if (world.config.locks !== 'lease') return false;
+  return [...world.liveRecords()].some((other) => other !== record && world.writeFaulted.has(other.tab.name));
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { IDBFactory } from 'fake-indexeddb';
 import type { StoredAuthState, TokenResponse } from '../../src/core';
+import { validateStoredState } from '../../src/core/storedRecord';
 import { createMockTokenServer, createTabSimulation, type MockTokenServer, type SimTab, type StorageFaults, type TabSimulation } from '../../src/testing';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { seededRandom } from '../sim/helpers';
@@ -28,6 +29,8 @@ export interface TabRecord {
   nonFiniteTimers: number;
   /** An expired token this tab handed out was reported already. */
   expiredTokenReported: boolean;
+  /** The tab has held a pair at some point. */
+  everAuthenticated: boolean;
 }
 
 /** What the next refresh request to reach the server sets off in the tab that sent it. */
@@ -187,9 +190,13 @@ export class ChaosWorld {
     return validation.newest === true && validation.familyId !== undefined && this.server.isFamilyValid(validation.familyId);
   }
 
+  /** The stored record as a reload would read it: null for nothing stored and for a record the core calls corrupted. */
   async readStored(): Promise<StoredAuthState | null> {
-    const raw = (await this.sim.storage.get(STATE_KEY)) as StoredAuthState | null | undefined;
-    return raw && typeof raw === 'object' && 'version' in raw ? raw : null;
+    try {
+      return validateStoredState(await this.sim.storage.get(STATE_KEY));
+    } catch {
+      return null;
+    }
   }
 
   live(name: string): TabRecord | undefined {
