@@ -127,10 +127,11 @@ export function checkTokenCallFailure(world: ChaosWorld, record: TabRecord, kind
     world.violate('unexpected-error', `${record.tab.name} ${kind}: ${code}${error instanceof Error ? ` (${error.name}: ${error.message})` : ''}`);
   }
   // Signed out with no user sign-out: wrong once a user has signed in (before that, signed out is the truth). A tab
-  // that never held a pair, while messages are being lost, may not have heard of the session yet: its storage may
-  // hold nothing it can read (a forged record), and the answers to its question to the other tabs may be lost.
+  // that never held a pair may not have heard of the session yet: its storage may hold nothing it can read (a forged
+  // record), and the answers to its question to the other tabs may be lost. It must still end on the newest pair
+  // (no-convergence).
   const signedIn = world.userActions.some((action) => action.kind === 'sign-in');
-  const unheard = !record.everAuthenticated && world.messageFaults.drop > 0;
+  const unheard = !record.everAuthenticated;
   if (code === 'signed_out' && signedIn && !unheard && world.userSignOuts === 0 && config.profile === 'recoverable') {
     world.violate('signed-out-while-valid', `${record.tab.name} ${kind}: SignedOutError without a user sign-out`);
   }

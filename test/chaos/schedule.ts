@@ -64,6 +64,7 @@ export type ChaosStep =
   /**
    * A state with a version near Number.MAX_SAFE_INTEGER (or 2^53) appears: posted on the channel by a sender that is
    * no tab, or written to storage as a corrupted record. 'pair': a copy of the stored pair; 'signed-out': a tombstone.
+   * Over storage, recoverable profile: only while every live tab holds the stored record (else it is data loss).
    */
   | { at: number; do: 'forge-version'; via: 'channel' | 'storage'; version: number; content: 'pair' | 'signed-out' }
   /**

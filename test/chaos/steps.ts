@@ -231,6 +231,13 @@ function skewLeader(world: ChaosWorld, step: Step<'skew-leader'>): boolean {
  */
 async function forgeVersion(world: ChaosWorld, step: Step<'forge-version'>): Promise<boolean> {
   const stored = await world.readStored();
+  // A record written over storage destroys what storage held. Recoverable profile: only once every live tab holds that
+  // record too; otherwise it is data loss (like clearing site data mid-session): a leader that missed the newest pair
+  // would find nothing readable and start from the older pair in its memory.
+  if (step.via === 'storage' && world.config.profile === 'recoverable') {
+    const behind = [...world.liveRecords()].some((record) => record.tab.client.getSnapshot().version !== (stored?.version ?? 0));
+    if (behind) return false;
+  }
   const forged: StoredAuthState = {
     schema: 1,
     version: step.version,
