@@ -18,6 +18,7 @@ export const entries = {
   devtools: resolve(root, 'src/devtools/index.ts'),
   'devtools-production': resolve(root, 'src/devtools/production.ts'),
   'devtools-core': resolve(root, 'src/devtools/core/index.ts'),
+  oidc: resolve(root, 'src/oidc/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
@@ -34,6 +35,7 @@ export default defineConfig({
       'tabauth/devtools/production': entries['devtools-production'],
       'tabauth/devtools/core': entries['devtools-core'],
       'tabauth/devtools': entries.devtools,
+      'tabauth/oidc': entries.oidc,
       tabauth: entries.index,
     },
   },
@@ -50,6 +52,7 @@ export default defineConfig({
         /^broadcast-channel($|\/)/,
         /^idb-keyval($|\/)/,
         /^jwt-decode($|\/)/,
+        /^oauth4webapi($|\/)/,
         /^fake-indexeddb($|\/)/,
         /^node:/,
       ],

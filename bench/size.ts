@@ -34,6 +34,18 @@ const subjects: Subject[] = [
     note: 'the panel itself (what tabauth/devtools costs in development, or when opted in): React component, styles and the devtools core, plus the core code it uses',
   },
   { label: 'tabauth/devtools/core', entry: './src/devtools/core/index.ts', dependencies: tabauthDependencies, note: 'the framework-free devtools bridge, plus the core code it uses' },
+  {
+    label: 'tabauth/oidc',
+    entry: './src/oidc/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'includes the core code it uses (refresh grant, revocation, errors); "with dependencies" adds oauth4webapi',
+  },
+  {
+    label: 'tabauth + react + query + oidc',
+    entry: ['./src/core/index.ts', './src/react/index.ts', './src/query/index.ts', './src/oidc/index.ts'].join('\n'),
+    dependencies: tabauthDependencies,
+    note: 'a complete app: login, refresh, React, Query',
+  },
   { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,

@@ -15,7 +15,13 @@ export type AuthErrorCode =
   | 'disposed'
   | 'not_mounted'
   | 'unsupported_environment'
-  | 'refresh_timeout';
+  | 'refresh_timeout'
+  // tabauth/oidc (classes in src/oidc/errors.ts): hook added for the OIDC login, keep when restructuring.
+  | 'oidc_discovery_failed'
+  | 'oidc_callback_invalid'
+  | 'oidc_authorization_error'
+  | 'oidc_id_token_invalid'
+  | 'oidc_popup_failed';
 
 /** Base class of every error tabauth throws or reports; narrow on `code` or with `instanceof` of a subclass. */
 export class AuthError extends Error {

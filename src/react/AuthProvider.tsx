@@ -1,13 +1,27 @@
 'use client';
 import { useCallback, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { createAuthClient, type AuthClient, type AuthClientOptions } from 'tabauth';
+import type { AuthLogin } from 'tabauth/oidc';
 import { AuthClientContext } from './context';
+import { AuthLoginContext } from './loginContext';
+
+/** Props every `<AuthProvider>` accepts, whichever way it gets its client: its children and how users log in. */
+export interface AuthProviderLoginProps {
+  /** The tree that reads the auth client through the hooks. */
+  children?: ReactNode;
+  /**
+   * How users log in and out (e.g. `createOidcLogin` from "tabauth/oidc"): enables `useAuth().login/logout`,
+   * `<AuthCallback>` and `withAuthenticationRequired`.
+   */
+  login?: AuthLogin;
+}
 
 /**
  * Either a `client` created outside React (recommended: like a QueryClient, create it once at module scope), or
  * `options` for a client the provider creates, mounts and disposes itself.
  */
-export type AuthProviderProps =
+export type AuthProviderProps = AuthProviderLoginProps &
+  (
   | {
       children?: ReactNode;
       /** A client from `createAuthClient`. The provider mounts it while rendered; it never disposes it. */
@@ -22,7 +36,8 @@ export type AuthProviderProps =
        */
       options: AuthClientOptions;
       client?: never;
-    };
+    }
+  );
 
 /**
  * The client a provider creates from `options`, kept outside React's state so that nothing React tracks is ever
@@ -105,7 +120,11 @@ export function AuthProvider(props: AuthProviderProps): ReactNode {
 
   useEffect(() => (external ? external.mount() : owner.mount()), [external, owner]);
 
-  return <AuthClientContext.Provider value={client}>{props.children}</AuthClientContext.Provider>;
+  return (
+    <AuthClientContext.Provider value={client}>
+      <AuthLoginContext.Provider value={props.login ?? null}>{props.children}</AuthLoginContext.Provider>
+    </AuthClientContext.Provider>
+  );
 }
 
 function requireOptions(options: AuthClientOptions | undefined): AuthClientOptions {

@@ -1,6 +1,8 @@
 'use client';
 import type { JwtPayload } from 'jwt-decode';
 import { decodeJwtClaims, type AuthClient, type AuthError, type AuthSnapshot, type AuthStatus, type SignOutReason, type TokenResponse, type TokenSet } from 'tabauth';
+import type { AuthLogin, LoginOptions, LogoutOptions, PopupLoginOptions } from 'tabauth/oidc';
+import { missingLoginError } from './loginContext';
 
 /** Decoded JWT claims: the registered ones typed, any other claim as `unknown`. */
 export type AuthClaims = JwtPayload & { readonly [claim: string]: unknown };
@@ -27,6 +29,15 @@ export interface AuthState {
   signIn: (response: TokenResponse) => Promise<void>;
   /** Signs out in every tab; `revoke: true` also revokes the refresh token when the client has `revoke`. */
   signOut: (options?: { revoke?: boolean }) => Promise<void>;
+  /**
+   * Starts a login by redirect through the provider's `login` (`<AuthProvider login={oidcLogin}>`). Rejects with a
+   * clear error when the provider has none.
+   */
+  login: (options?: LoginOptions) => Promise<void>;
+  /** Logs in through a popup; resolves once every tab is signed in. Needs the provider's `login`. */
+  loginWithPopup: (options?: PopupLoginOptions) => Promise<void>;
+  /** Signs every tab out, then ends the session at the server (RP-initiated logout). Needs the provider's `login`. */
+  logout: (options?: LogoutOptions) => Promise<void>;
 }
 
 /** The fields of every `AccessTokenState` variant, by status. */
@@ -75,21 +86,35 @@ export interface ClientView {
 
 export type TrackedPromise = Promise<void> & { status?: 'pending' | 'fulfilled'; value?: undefined };
 
-const views = new WeakMap<AuthClient, ClientView>();
+/** One view per client and login (a provider without `login` uses NO_LOGIN). */
+const views = new WeakMap<AuthClient, WeakMap<object, ClientView>>();
+const NO_LOGIN = {};
 
-export function viewOf(client: AuthClient): ClientView {
-  let view = views.get(client);
+export function viewOf(client: AuthClient, login: AuthLogin | null = null): ClientView {
+  let perLogin = views.get(client);
+  if (!perLogin) {
+    perLogin = new WeakMap();
+    views.set(client, perLogin);
+  }
+  let view = perLogin.get(login ?? NO_LOGIN);
   if (!view) {
-    view = createView(client);
-    views.set(client, view);
+    view = createView(client, login);
+    perLogin.set(login ?? NO_LOGIN, view);
   }
   return view;
 }
 
-function createView(client: AuthClient): ClientView {
+function createView(client: AuthClient, authLogin: AuthLogin | null): ClientView {
   // Bound through closures: a custom AuthClient implementation may rely on `this`.
   const signIn = (response: TokenResponse) => client.signIn(response);
   const signOut = (options?: { revoke?: boolean }) => client.signOut(options);
+  const withLogin =
+    <A extends unknown[]>(what: string, call: (login: AuthLogin, ...args: A) => Promise<void>) =>
+    (...args: A) =>
+      authLogin ? call(authLogin, ...args) : Promise.reject(missingLoginError(`useAuth().${what}()`));
+  const login = withLogin('login', (it, options?: LoginOptions) => it.login(options));
+  const loginWithPopup = withLogin('loginWithPopup', (it, options?: PopupLoginOptions) => it.loginWithPopup(client, options));
+  const logout = withLogin('logout', (it, options?: LogoutOptions) => it.logout(client, options));
   const getAccessToken = () => client.getAccessToken();
   const decodeIdToken = memoisedDecoder();
   const decodeAccessToken = memoisedDecoder();
@@ -125,6 +150,9 @@ function createView(client: AuthClient): ClientView {
           signedOutReason: snapshot.signedOutReason,
           signIn,
           signOut,
+          login,
+          loginWithPopup,
+          logout,
         });
         authStates.set(snapshot, state);
       }

@@ -19,3 +19,4 @@ export { createSimulatedEnvironment, type SimulatedEnvironment } from './simulat
 export { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions, type MessageFaults } from './simulatedNetwork';
 export { createTabSimulation, NON_FINITE_TIMER_LIMIT, type TabSimulation, type TabSimulationOptions, type SimTab, type StorageFaults } from './tabs';
 export { createSimulatedWebLocks, type SimulatedWebLocks } from './simulatedWebLocks';
+export { createStaticAuthClient, type StaticAuthClient, type StaticAuthState } from './staticAuthClient';

@@ -151,6 +151,8 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
       apiCalls: 2,
       apiUnauthorized: 1,
       apiStale: 0,
+      codeExchanges: 0,
+      endSessions: 0,
     });
     const tokenEvents = server.events().filter((e) => e.type === 'token');
     expect(tokenEvents.map((e) => (e.ok ? 'ok' : e.detail))).toEqual([
@@ -305,6 +307,30 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
     expect(server.counters()).toMatchObject({ apiCalls: 6, apiUnauthorized: 3, apiStale: 1 });
   });
 
+  it('/api/me validates with jose: an ID token, or a token of another server instance, is refused', async () => {
+    const tokens = await server.obtainInitialTokens();
+    const asIdToken = await callApi(server, tokens.id_token);
+    expect(asIdToken.status).toBe(401);
+    expect(asIdToken.body.error_description).toBe('unexpected JWT header'); // typ is not at+jwt
+    const other = await startOidcServer({ accessTokenTtlSeconds: 300 });
+    try {
+      const foreign = await other.obtainInitialTokens();
+      const fromOther = await callApi(server, foreign.access_token);
+      expect(fromOther.status).toBe(401);
+      expect(fromOther.body.error_description).toBe('wrong issuer');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('profile scope puts the name claim into the ID token; end_session is discoverable', async () => {
+    const tokens = await server.obtainInitialTokens({ sub: 'ada-lovelace', scope: 'openid offline_access profile' });
+    expect(decodeJwt(tokens.id_token!).payload).toMatchObject({ sub: 'ada-lovelace', name: 'Ada lovelace', aud: server.clientId });
+    const metadata = (await (await fetch(`${server.origin}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(metadata.end_session_endpoint).toBe(server.endSessionEndpoint);
+    expect(server.counters().codeExchanges).toBe(1);
+  });
+
   it('another grant does not make a token stale', async () => {
     const a = await server.obtainInitialTokens();
     const b = await server.obtainInitialTokens();
@@ -391,6 +417,15 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
       const metadata = (await discovery.json()) as Record<string, unknown>;
       expect(metadata.token_endpoint).toBe(server.tokenEndpoint);
       expect(metadata.revocation_endpoint).toBe(server.revocationEndpoint);
+
+      // Single-page app routes answer index.html, the redirect URI included; other paths still reach the provider.
+      const callbackBefore = await (await fetch(`${server.redirectUri}?code=x`)).text();
+      expect(callbackBefore).toContain('authorization response received');
+      server.serveStatic(dir, { routes: ['/callback', '/protected'] });
+      for (const route of ['/callback?code=x&state=y', '/protected']) {
+        expect(await (await fetch(`${server.origin}${route}`)).text()).toContain('<title>t</title>');
+      }
+      expect((await fetch(`${server.origin}/jwks`)).headers.get('content-type')).toContain('json');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

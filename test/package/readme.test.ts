@@ -105,7 +105,7 @@ const options: ts.CompilerOptions = {
 
 function compile(files: CompiledFile[]): readonly ts.Diagnostic[] {
   for (const file of files) writeFileSync(file.path, file.text);
-  const program = ts.createProgram([join(readmeDir, 'placeholders.d.ts'), ...files.map((file) => file.path)], options);
+  const program = ts.createProgram([join(readmeDir, 'placeholders.d.ts'), join(readmeDir, 'modules.d.ts'), ...files.map((file) => file.path)], options);
   return ts.getPreEmitDiagnostics(program);
 }
 
@@ -148,6 +148,7 @@ describe('README.md', () => {
   it('every ts/tsx snippet compiles against the packed package', () => {
     mkdirSync(readmeDir, { recursive: true });
     copyFileSync(placeholders, join(readmeDir, 'placeholders.d.ts'));
+    copyFileSync(join(__dirname, 'readme/modules.d.ts'), join(readmeDir, 'modules.d.ts'));
     linkImportedPackages(snippets);
 
     const files: CompiledFile[] = snippets.map((snippet, index) => {

@@ -25,9 +25,10 @@ const BUDGETS: Record<string, Budget> = {
   // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
   'tabauth (core)': { own: 16.1 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
-  'tabauth/react': { own: 15.8 * KB, withDeps: 16.45 * KB, onDemand: 5.35 * KB },
+  // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
+  'tabauth/react': { own: 16.7 * KB, withDeps: 17.35 * KB, onDemand: 5.35 * KB },
   'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
-  'tabauth + react + query': { own: 19.3 * KB, withDeps: 19.95 * KB, onDemand: 5.35 * KB },
+  'tabauth + react + query': { own: 20.2 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();

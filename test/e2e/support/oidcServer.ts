@@ -5,15 +5,20 @@
  *
  * Server behaviour (what the tests rely on):
  * - Public client `tabauth-e2e` (token_endpoint_auth_method 'none', PKCE S256 required),
- *   scopes 'openid offline_access'; initial tokens come from the authorization code + PKCE flow
- *   driven through oidc-provider's devInteractions (see obtainInitialTokens()).
+ *   scopes 'openid offline_access profile' (profile adds a `name` claim to the ID token); initial
+ *   tokens come from the authorization code + PKCE flow driven through oidc-provider's
+ *   devInteractions (see obtainInitialTokens()), or from a browser typing into those same pages.
+ *   Any login name is an account (its `sub`); the password is not checked.
+ * - RP-initiated logout at `endSessionEndpoint`, with `${origin}/` registered as
+ *   post_logout_redirect_uri (oidc-provider shows its confirmation form first).
  * - `rotateRefreshToken: true`: every successful refresh returns a new refresh token and consumes
  *   the presented one. Presenting a consumed refresh token again answers 400 invalid_grant
  *   ("refresh token already used") AND revokes the whole grant (every refresh/access token of it).
  * - POST /token is serialised by an async lock in front of the provider, so two concurrent
  *   refreshes with the same token always produce exactly one 200 and one 400 invalid_grant.
  * - Access tokens are JWTs (typ at+jwt, RS256) for the resource `${origin}/api`, with
- *   exp - iat === accessTokenTtlSeconds (whole seconds).
+ *   exp - iat === accessTokenTtlSeconds (whole seconds). The API validates them with jose
+ *   (`jwtVerify` against the provider's public JWKS), never by hand.
  *
  * WHAT A CLIENT SENDS TO REFRESH (e.g. from a browser page on this origin, no CORS needed; other
  * origins are allowed too through clientBasedCORS):
@@ -28,11 +33,12 @@
  * accepted as well; any other resource is rejected with invalid_target.)
  * The response is { access_token, refresh_token, id_token, expires_in, token_type: 'Bearer', scope }.
  */
-import { createHash, generateKeyPairSync, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve as resolvePath, sep } from 'node:path';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import Provider, { errors, type IssuedToken, type OidcError, type ProviderContext } from 'oidc-provider';
 
 export interface OidcServerOptions {
@@ -77,6 +83,10 @@ export interface OidcServerCounters {
   apiUnauthorized: number;
   /** /api/me answered 200 with a token that is not the newest one of its grant. */
   apiStale: number;
+  /** Successful authorization_code grants (code exchanges). */
+  codeExchanges: number;
+  /** RP-initiated logouts the user confirmed (provider event end_session.success). */
+  endSessions: number;
 }
 
 /**
@@ -112,8 +122,15 @@ export interface OidcServer {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   revocationEndpoint: string;
-  /** Registered redirect URI of the client (`${origin}/callback`, answers a tiny HTML page). */
+  /** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). */
+  endSessionEndpoint: string;
+  /**
+   * Registered redirect URI of the client (`${origin}/callback`). Answers a tiny HTML page unless a static
+   * directory serves that path (see serveStatic's `routes`).
+   */
   redirectUri: string;
+  /** Registered post_logout_redirect_uri (`${origin}/`). */
+  postLogoutRedirectUri: string;
   /** Public client: token_endpoint_auth_method 'none', PKCE S256. */
   clientId: string;
   /** Resource indicator the access tokens are issued for (`${origin}/api`), the JWT `aud`. */
@@ -132,16 +149,22 @@ export interface OidcServer {
   /**
    * Runs the real authorization code + PKCE flow (GET /auth, devInteractions login and consent
    * forms, code exchange at /token) with a fresh cookie jar; every call creates a new session and
-   * grant. Counts one tokenRequests. `sub` defaults to 'user-1'.
+   * grant. Counts one tokenRequests. `sub` defaults to 'user-1', `scope` to 'openid offline_access'.
    */
-  obtainInitialTokens(options?: { sub?: string }): Promise<TokenResponseBody>;
+  obtainInitialTokens(options?: { sub?: string; scope?: string }): Promise<TokenResponseBody>;
   /**
    * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store
    * unless `cacheControl` says otherwise: a page served `no-store` is never put in the back/forward cache, so
    * the bfcache test and bench serve theirs `no-cache`). May be called several times: the most recently added
-   * directory wins. Paths that are not files fall through to the provider and the API.
+   * directory wins. Paths that are not files fall through to the provider and the API. `routes` are client-side
+   * routes of a single-page app (e.g. '/callback', '/protected'): they answer the directory's index.html.
    */
-  serveStatic(dir: string, options?: { cacheControl?: string }): void;
+  serveStatic(dir: string, options?: { cacheControl?: string; routes?: string[] }): void;
+  /**
+   * Answers every request whose path starts with `pathPrefix` with `handler` (before the static files, the
+   * provider and /api/me): for example a resource server that validates the access tokens with jose.
+   */
+  handle(pathPrefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
   resetCounters(): void;
   /**
    * Holds the answer to the next successful refresh_token grant: the provider rotates as usual, but the response
@@ -156,16 +179,23 @@ export interface OidcServer {
 const CLIENT_ID = 'tabauth-e2e';
 const SCOPE = 'openid offline_access';
 
-let signingKeyPair: { privateJwk: Record<string, unknown>; publicKey: KeyObject; kid: string } | undefined;
+let signingKeyPair: { privateJwk: Record<string, unknown>; publicJwks: JSONWebKeySet; kid: string } | undefined;
 
 function signingKeys() {
   if (!signingKeyPair) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const kid = randomBytes(8).toString('hex');
     const privateJwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, use: 'sig', alg: 'RS256' };
-    signingKeyPair = { privateJwk, publicKey, kid };
+    const publicJwk = { ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, use: 'sig', alg: 'RS256' };
+    signingKeyPair = { privateJwk, publicJwks: { keys: [publicJwk] } as JSONWebKeySet, kid };
   }
   return signingKeyPair;
+}
+
+/** `name` claim of an account: 'user-1' -> 'User 1', 'ada' -> 'Ada'. */
+function displayName(sub: string): string {
+  const words = sub.replace(/[-_.]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 const base64url = (buf: Buffer) => buf.toString('base64url');
@@ -281,6 +311,21 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/** The API's 401 reason for what jose rejected. */
+function joseReason(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'expired';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return 'wrong issuer';
+    if (error.claim === 'aud') return 'wrong audience';
+    if (error.claim === 'typ') return 'unexpected JWT header';
+    return `invalid ${error.claim} claim`;
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JWKSNoMatchingKey) return 'unexpected JWT header';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'malformed JWT';
+  return 'invalid token';
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -331,6 +376,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const issuer = origin;
   const resource = `${origin}/api`;
   const redirectUri = `${origin}/callback`;
+  const postLogoutRedirectUri = `${origin}/`;
   const apiUrl = `${origin}/api/me`;
   const keys = signingKeys();
 
@@ -358,18 +404,24 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           redirect_uris: [redirectUri],
+          post_logout_redirect_uris: [postLogoutRedirectUri],
         },
       ],
       jwks: { keys: [keys.privateJwk] },
       cookies: { keys: [randomBytes(16).toString('hex')] },
-      scopes: ['openid', 'offline_access'],
-      claims: { openid: ['sub'] },
+      scopes: ['openid', 'offline_access', 'profile'],
+      claims: { openid: ['sub'], profile: ['name'] },
+      // Put the scope's claims (name) into the ID token too, so a SPA can greet the user without a userinfo call.
+      conformIdTokenClaims: false,
       pkce: { required: () => true },
       findAccount: async (_ctx: unknown, sub: string) => ({
         accountId: sub,
-        claims: async () => ({ sub }),
+        claims: async () => ({ sub, name: displayName(sub) }),
       }),
       rotateRefreshToken: true,
+      // Codes and tokens outlive the browser session at the provider (as with offline_access): two logins that run at
+      // once in one browser each complete, although the session ends up pointing at the second grant only.
+      expiresWithSession: async () => false,
       issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === CLIENT_ID,
       clientBasedCORS: () => true,
       ttl: {
@@ -424,6 +476,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     apiCalls: 0,
     apiUnauthorized: 0,
     apiStale: 0,
+    codeExchanges: 0,
+    endSessions: 0,
   });
   let counts = zero();
   let log: OidcServerEvent[] = [];
@@ -442,6 +496,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   let armedHold: ((res: ServerResponse, issued: string | null) => void) | null = null;
   provider.on('grant.success', (ctx: ProviderContext) => {
     const grantType = grantTypeOf(ctx);
+    if (grantType === 'authorization_code') counts.codeExchanges++;
     const grant = ctx.oidc?.entities?.Grant as { jti?: string } | undefined;
     if (grantType !== 'refresh_token') {
       log.push({ type: 'token', at: Date.now(), grantType, ok: true, grantId: grant?.jti });
@@ -506,34 +561,29 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     revokedGrants.add(grantId);
     log.push({ type: 'grant.revoked', at: Date.now(), grantId });
   });
+  provider.on('end_session.success', () => {
+    counts.endSessions++;
+  });
   provider.on('server_error', (_ctx: unknown, err: Error) => {
     console.error('[oidcServer] provider server_error', err);
   });
 
   // ---- protected API ----
-  function verifyAccessToken(authorization: string | undefined):
+  const jwks = createLocalJWKSet(keys.publicJwks);
+
+  /** jose validates signature, alg, typ, iss, aud and exp; the rest is what only this server knows. */
+  async function verifyAccessToken(authorization: string | undefined): Promise<
     | { ok: true; sub: string; jti: string; newest: boolean }
-    | { ok: false; reason: string } {
+    | { ok: false; reason: string }
+  > {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match?.[1]) return { ok: false, reason: 'missing bearer token' };
-    const parts = match[1].split('.');
-    if (parts.length !== 3) return { ok: false, reason: 'not a JWT' };
-    const [h, p, s] = parts as [string, string, string];
-    let header: { alg?: string; typ?: string; kid?: string };
-    let payload: { iss?: string; sub?: string; jti?: string; exp?: number; aud?: string | string[] };
+    let payload: { sub?: string; jti?: string };
     try {
-      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-      payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
-    } catch {
-      return { ok: false, reason: 'malformed JWT' };
+      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience: resource, typ: 'at+jwt', algorithms: ['RS256'] }));
+    } catch (error) {
+      return { ok: false, reason: joseReason(error) };
     }
-    if (header.alg !== 'RS256' || header.typ !== 'at+jwt') return { ok: false, reason: 'unexpected JWT header' };
-    const signatureOk = verifySignature('sha256', Buffer.from(`${h}.${p}`), keys.publicKey, Buffer.from(s, 'base64url'));
-    if (!signatureOk) return { ok: false, reason: 'bad signature' };
-    if (payload.iss !== issuer) return { ok: false, reason: 'wrong issuer' };
-    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.includes(resource)) return { ok: false, reason: 'wrong audience' };
-    if (typeof payload.exp !== 'number' || Date.now() / 1000 >= payload.exp) return { ok: false, reason: 'expired' };
     const issued = payload.jti ? issuedAccessTokens.get(payload.jti) : undefined;
     if (!issued || !payload.jti) return { ok: false, reason: 'unknown token' };
     if (issued.grantId && revokedGrants.has(issued.grantId)) return { ok: false, reason: 'grant revoked' };
@@ -541,7 +591,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest };
   }
 
-  function handleApi(req: IncomingMessage, res: ServerResponse) {
+  async function handleApi(req: IncomingMessage, res: ServerResponse) {
     const cors = corsHeaders(req);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, cors);
@@ -549,7 +599,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       return;
     }
     counts.apiCalls++;
-    const result = verifyAccessToken(req.headers.authorization);
+    const result = await verifyAccessToken(req.headers.authorization);
     if (!result.ok) {
       counts.apiUnauthorized++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: result.reason });
@@ -566,7 +616,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   }
 
   // ---- static files ----
-  const staticDirs: Array<{ dir: string; cacheControl: string }> = [];
+  const staticDirs: Array<{ dir: string; cacheControl: string; routes: Set<string> }> = [];
   function tryStatic(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || staticDirs.length === 0) return false;
     let decoded: string;
@@ -575,8 +625,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     } catch {
       return false;
     }
-    for (const { dir, cacheControl } of staticDirs) {
-      let file = resolvePath(dir, `.${decoded}`);
+    for (const { dir, cacheControl, routes } of staticDirs) {
+      let file = resolvePath(dir, routes.has(decoded) ? './index.html' : `.${decoded}`);
       if (file !== dir && !file.startsWith(dir + sep)) continue;
       let stat = statSync(file, { throwIfNoEntry: false });
       if (stat?.isDirectory()) {
@@ -600,16 +650,22 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const providerCallback = provider.callback();
   const tokenLock = createLock();
 
+  const extraRoutes: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }> = [];
   handler = (req, res) => {
     const pathname = new URL(req.url ?? '/', origin).pathname;
+    const extra = extraRoutes.find((route) => pathname.startsWith(route.prefix));
+    if (extra) return extra.handler(req, res);
 
-    if (pathname === '/api/me') return handleApi(req, res);
+    if (pathname === '/api/me') {
+      void handleApi(req, res);
+      return;
+    }
+    if (tryStatic(req, res, pathname)) return;
     if (pathname === '/callback') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end('<!doctype html><title>callback</title><p>authorization response received</p>');
       return;
     }
-    if (tryStatic(req, res, pathname)) return;
 
     if (req.method === 'POST' && pathname === '/token/revocation') {
       res.once('finish', () => {
@@ -638,7 +694,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   };
 
   // ---- authorization code + PKCE flow ----
-  async function obtainInitialTokens({ sub = 'user-1' }: { sub?: string } = {}): Promise<TokenResponseBody> {
+  async function obtainInitialTokens({ sub = 'user-1', scope = SCOPE }: { sub?: string; scope?: string } = {}): Promise<TokenResponseBody> {
     const jar = new Map<string, { value: string; path: string }>();
     const cookieHeader = (url: URL) =>
       [...jar.entries()]
@@ -683,7 +739,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     authUrl.search = new URLSearchParams({
       client_id: CLIENT_ID,
       response_type: 'code',
-      scope: SCOPE,
+      scope,
       redirect_uri: redirectUri,
       code_challenge: challenge,
       code_challenge_method: 'S256',
@@ -749,7 +805,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     authorizationEndpoint: `${origin}/auth`,
     tokenEndpoint: `${origin}/token`,
     revocationEndpoint: `${origin}/token/revocation`,
+    endSessionEndpoint: `${origin}/session/end`,
     redirectUri,
+    postLogoutRedirectUri,
     clientId: CLIENT_ID,
     resource,
     accessTokenTtlSeconds,
@@ -757,8 +815,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     counters: () => ({ ...counts }),
     events: () => [...log],
     obtainInitialTokens,
-    serveStatic(dir: string, options: { cacheControl?: string } = {}) {
-      staticDirs.unshift({ dir: resolvePath(dir), cacheControl: options.cacheControl ?? 'no-store' });
+    handle(pathPrefix, routeHandler) {
+      extraRoutes.push({ prefix: pathPrefix, handler: routeHandler });
+    },
+    serveStatic(dir: string, staticOptions: { cacheControl?: string; routes?: string[] } = {}) {
+      staticDirs.unshift({ dir: resolvePath(dir), cacheControl: staticOptions.cacheControl ?? 'no-store', routes: new Set(staticOptions.routes ?? []) });
     },
     resetCounters() {
       counts = zero();

@@ -1,6 +1,7 @@
 /**
- * Builds the e2e / benchmark page (test/e2e/page) with Vite's programmatic `build()`, aliasing the public entry
- * names 'tabauth', 'tabauth/react', 'tabauth/query' to src/ exactly like vite.config.ts does.
+ * Builds the e2e / benchmark page (test/e2e/page), or another page directory (the OIDC page), with Vite's
+ * programmatic `build()`, aliasing the public entry names 'tabauth', 'tabauth/react', 'tabauth/query',
+ * 'tabauth/oidc' to src/ exactly like vite.config.ts does.
  *
  * The output goes to a directory under the OS temp dir named after a hash of every input file (page + src +
  * lockfile), so test files running in parallel and the benchmark reuse one build, and any source change rebuilds.
@@ -9,18 +10,21 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
 export const pageDir = resolve(repoRoot, 'test/e2e/page');
+/** The OIDC login page (tabauth/oidc + tabauth/react), see test/e2e/oidcPage/main.tsx. */
+export const oidcPageDir = resolve(repoRoot, 'test/e2e/oidcPage');
 
 const entries = {
   core: resolve(repoRoot, 'src/core/index.ts'),
   react: resolve(repoRoot, 'src/react/index.ts'),
   query: resolve(repoRoot, 'src/query/index.ts'),
   devtoolsProduction: resolve(repoRoot, 'src/devtools/production.ts'),
+  oidc: resolve(repoRoot, 'src/oidc/index.ts'),
 };
 
 function filesUnder(dir: string): string[] {
@@ -35,9 +39,9 @@ function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
-function inputHash(): string {
+function inputHash(dir: string): string {
   const hash = createHash('sha256');
-  for (const file of [...filesUnder(pageDir), ...filesUnder(resolve(repoRoot, 'src')), resolve(repoRoot, 'package-lock.json')]) {
+  for (const file of [...filesUnder(dir), ...filesUnder(resolve(repoRoot, 'src')), resolve(repoRoot, 'package-lock.json')]) {
     if (!existsSync(file)) continue;
     hash.update(relative(repoRoot, file));
     hash.update('\0');
@@ -48,19 +52,23 @@ function inputHash(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-let building: Promise<string> | undefined;
+const building = new Map<string, Promise<string>>();
 
 /** Returns the directory holding the built page (index.html + assets/), building it if needed. */
-export function buildTestPage(): Promise<string> {
-  building ??= doBuild().catch((error: unknown) => {
-    building = undefined;
-    throw error;
-  });
-  return building;
+export function buildTestPage(dir: string = pageDir): Promise<string> {
+  let pending = building.get(dir);
+  if (!pending) {
+    pending = doBuild(dir).catch((error: unknown) => {
+      building.delete(dir);
+      throw error;
+    });
+    building.set(dir, pending);
+  }
+  return pending;
 }
 
-async function doBuild(): Promise<string> {
-  const outDir = join(tmpdir(), `tabauth-e2e-page-${inputHash()}`);
+async function doBuild(root: string): Promise<string> {
+  const outDir = join(tmpdir(), `tabauth-e2e-${root === pageDir ? 'page' : basename(root)}-${inputHash(root)}`);
   if (existsSync(join(outDir, 'index.html'))) return outDir;
   const staging = `${outDir}.staging-${process.pid}-${Date.now()}`;
   mkdirSync(staging, { recursive: true });
@@ -68,7 +76,7 @@ async function doBuild(): Promise<string> {
     const [{ build }, { default: react }] = await Promise.all([import('vite'), import('@vitejs/plugin-react')]);
     await build({
       configFile: false,
-      root: pageDir,
+      root,
       base: '/',
       mode: 'production',
       logLevel: 'error',
@@ -78,6 +86,7 @@ async function doBuild(): Promise<string> {
           { find: /^tabauth\/react$/, replacement: entries.react },
           { find: /^tabauth\/query$/, replacement: entries.query },
           { find: /^tabauth\/devtools\/production$/, replacement: entries.devtoolsProduction },
+          { find: /^tabauth\/oidc$/, replacement: entries.oidc },
           { find: /^tabauth$/, replacement: entries.core },
         ],
       },

@@ -4,6 +4,7 @@
 // get them imported automatically.
 import type { JSX } from 'react';
 import type { AuthClient, TokenResponse } from 'tabauth';
+import type { OidcLogin } from 'tabauth/oidc';
 
 declare global {
   // The reader's components.
@@ -20,6 +21,8 @@ declare global {
   // The reader's values.
   /** The app's client, as created in the Quick start's auth.ts. */
   const authClient: AuthClient;
+  /** The app's login, as created in the Quick start's auth.ts. */
+  const oidc: OidcLogin;
   /** Whatever the app's login produced. */
   const tokenResponseFromYourLogin: TokenResponse;
   /** An id from the app's route. */
@@ -31,5 +34,6 @@ declare global {
   const clientId: string;
 
   // The test runner of the tabauth/testing example (vitest or jest).
-  function expect(actual: unknown): { toBe(expected: unknown): void; toEqual(expected: unknown): void };
+  function expect(actual: unknown): { toBe(expected: unknown): void; toEqual(expected: unknown): void; toBeTruthy(): void; toBeNull(): void };
+  function test(name: string, body: () => unknown): void;
 }
