@@ -56,13 +56,3 @@ describe('the server rotates, then the request fails', () => {
     expect(summary).toMatchObject({ reuseDetected: 0, recovered: TRIALS });
   });
 });
-
-describe('no longer lost since issue #9: the answer of a sent request is awaited and stored', () => {
-  // Without a grace period: before issue #9 each of these revoked the family and signed every tab out.
-  it.each([['disposed'], ['remounted'], ['rotated-then-mistyped']] as const)('%s mid-refresh, no grace period: no reuse, every tab on the new pair', async (kind) => {
-    for (const locks of ['web-locks', 'lease'] as const) {
-      const summary = await measure({ case: kind, locks, gracePeriodMs: 0, requestTimeoutMs: 10_000 });
-      expect(summary, locks).toMatchObject({ reuseDetected: 0, familyRevoked: 0, signedOut: 0, graceReplayed: 0, recovered: TRIALS });
-    }
-  });
-});

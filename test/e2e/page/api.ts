@@ -67,8 +67,6 @@ export interface ApiCallRecord {
   version: number;
   /** `jti` of the access token sent; null when no token was available. */
   jti: string | null;
-  /** When the call asked for a token (obtainedAt - requestedAt: how long it waited for one). */
-  requestedAt: number;
   /** When the token was handed to the call. */
   obtainedAt: number;
   /** When fetch was called. */
@@ -156,9 +154,6 @@ export interface TestApi {
   stopApiLoop(): Promise<void>;
   signIn(tokenResponse: Record<string, unknown>): Promise<void>;
   signOut(options?: { revoke?: boolean }): Promise<void>;
-  /** Starts `client.dispose()` and returns at once; `disposal()` says when (and whether) it resolved. tabauth modes. */
-  dispose(): void;
-  disposal(): { startedAt: number; resolvedAt: number | null; error: string | null } | null;
   /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
   probes: PlatformProbes;
 }

@@ -100,7 +100,6 @@ export function tabauthDriver(client: AuthClient, recorder: Recorder): ModeDrive
     async onUnauthorized(version) {
       await client.refresh({ rejectedVersion: version });
     },
-    dispose: () => client.dispose(),
   };
 }
 
