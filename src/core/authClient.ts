@@ -17,6 +17,7 @@ import { createMemoryStorage } from './storage/memoryStorage';
 import { isExpired, needsRefresh, parseTokenResponse, refreshDueAt, type RefreshPolicy } from './tokenState';
 import type { AuthSnapshot, SignOutReason, StoredAuthState, TokenResponse, TokenSet } from './types';
 import { VersionWaiters } from './waiters';
+import { dpopCounterOf, type DpopHandle } from './dpop'; // [dpop hook 1/6]
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
 export interface AuthClient {
@@ -55,6 +56,8 @@ export interface AuthClient {
   on(listener: AuthEventListener): () => void;
   /** Counters labelled with the client type. */
   metrics(): Counter[];
+  /** [dpop hook 2/6] The DPoP handle from `options.dpop` (authedFetch signs requests with it), else null. */
+  readonly dpop: DpopHandle | null;
 }
 
 interface Session {
@@ -68,6 +71,8 @@ interface Session {
 export function createAuthClient(options: AuthClientOptions): AuthClient {
   if (typeof options?.refresh !== 'function') throw new TypeError('createAuthClient: options.refresh must be a function');
   const namespace = options.namespace ?? 'default';
+  // [dpop hook 3/6] One key per namespace: a handle made for another namespace would share the wrong key.
+  if (options.dpop && options.dpop.namespace !== namespace) throw new TypeError(`createAuthClient: options.dpop was created for namespace "${options.dpop.namespace}", the client's is "${namespace}"`);
   const clock: Clock = options.clock ?? systemClock;
   const environment: AuthEnvironment = options.environment ?? browserEnvironment();
   const random = options.random ?? Math.random;
@@ -106,6 +111,12 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       }
     }
   };
+  // [dpop hook 5/6] DPoP events join this client's events and counters; the channel runs while mounted (startSession).
+  const stopDpopEvents = options.dpop?.subscribe((event) => {
+    const counter = dpopCounterOf(event);
+    if (counter) counters.increment(counter.name, counter.labels);
+    emit(event);
+  });
   const storageError = (operation: 'read' | 'write', error: unknown) => {
     counters.increment(COUNTERS.storageErrors, { operation });
     emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
@@ -200,7 +211,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     random,
     requestTimeoutMs,
     policy,
-    refresh: options.refresh,
+    refresh: options.dpop ? (context) => options.refresh({ ...context, dpop: options.dpop }) : options.refresh, // [dpop hook 4/6]
     store: () => store,
     lock: () => session?.lock ?? { run: (work) => work() },
     deviceId: () => deviceId,
@@ -340,6 +351,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const startSession = (): Session => {
     const active: Session = { lifetime: new AbortController(), coordination: null, cleanups: [], lock: null, loaded: false };
     session = active;
+    if (options.dpop) active.cleanups.push(options.dpop.connect()); // [dpop hook 5/6]
     active.cleanups.push(
       environment.onWake(onWake),
       environment.onOnline(() => {
@@ -468,6 +480,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       disposed = true;
       mountCount = 0;
       endSession();
+      stopDpopEvents?.(); // [dpop hook 5/6]
       waiters.disposeAll();
       resolveLoaded();
     },
@@ -509,12 +522,15 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
           clock.clearTimeout(timer);
         }
       }
+      // [dpop hook 6/6] The key is deleted for every tab on sign-out (after the revocation, which may need it).
+      if (options.dpop) await options.dpop.deleteKey().catch(() => {});
     },
     on(listener) {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
     },
     metrics: () => counters.list(),
+    dpop: options.dpop ?? null, // [dpop hook 2/6]
   };
 }
 

@@ -31,7 +31,8 @@ export type AuthEvent =
   | { type: 'storage-fallback'; errorCode: string }
   | { type: 'storage-error'; operation: 'read' | 'write'; errorCode: string }
   | { type: 'message-dropped'; reason: DropReason }
-  | { type: 'revocation-failed'; errorCode: string };
+  | { type: 'revocation-failed'; errorCode: string }
+  /* [dpop hook] */ | import('./dpop').DpopEvent;
 
 export type AuthEventType = AuthEvent['type'];
 export type AuthEventListener = (event: AuthEvent) => void;

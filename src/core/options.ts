@@ -52,4 +52,9 @@ export interface AuthClientOptions {
   random?: () => number;
   /** Called with every event (the same as `client.on(listener)`). */
   onEvent?: AuthEventListener;
+  /**
+   * [dpop hook] Sender-constrained tokens (RFC 9449): `createDpop()` from `tabauth/dpop`. Refreshes and
+   * `authedFetch` requests then carry proofs signed with one non-extractable key shared by every tab.
+   */
+  dpop?: import('./dpop').DpopHandle;
 }

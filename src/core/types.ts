@@ -89,6 +89,8 @@ export interface RefreshContext {
   serverVersion: string | number | null;
   /** Aborted when the attempt times out or the client is disposed. */
   signal: AbortSignal;
+  /** [dpop hook] The client's DPoP handle when DPoP is on: the refresh sends a proof signed with it. */
+  dpop?: import('./dpop').DpopHandle;
 }
 
 /** Performs one refresh request. Throw tabauth's typed errors (see `oauth2RefreshGrant`) to classify failures. */

@@ -1,4 +1,6 @@
 import type { AuthClient } from '../core/authClient';
+import type { TokenSet } from '../core/types';
+import { dpopHeaders, isDpopNonceChallenge, rememberResourceNonce } from './dpopRequest';
 
 /** Options of `authedFetch`. */
 export interface AuthedFetchOptions {
@@ -34,6 +36,9 @@ const NO_PAGE_ORIGIN = 'https://same-origin.tabauth.invalid/';
  * - When no token can be had it rejects with the core's typed error (`SignedOutError`, `DisposedError`, or the
  *   refresh failure), without sending the request.
  * - A body that can be read only once (a ReadableStream) is sent once: its 401 is returned without a retry.
+ * - With DPoP on the client (`createDpop()`) and a DPoP-bound token, the request carries `Authorization: DPoP <token>`
+ *   and a fresh `DPoP` proof with `ath`. A `use_dpop_nonce` 401 is sent again at once with the server's nonce (shared
+ *   with every tab), without a refresh; any other 401 takes the refresh path above. At most one refresh per call.
  */
 export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}): AuthedFetch {
   const origins = new Set((options.origins ?? []).map((origin) => new URL(origin).origin));
@@ -42,29 +47,56 @@ export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}
   return async (input, init) => {
     const request = typeof Request !== 'undefined' && input instanceof Request ? input : null;
     const headers = new Headers(init?.headers ?? request?.headers);
-    if (headers.has('authorization') || !carriesToken(input, origins, options.baseUrl)) return send(input, init);
+    const target = headers.has('authorization') ? null : tokenTarget(input, origins, options.baseUrl);
+    if (!target) return send(input, init);
+    const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+    const dpop = client.dpop;
 
     const signal = init?.signal ?? request?.signal ?? null;
     signal?.throwIfAborted();
     const retryable = !(typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream);
-    // A Request's body is a stream that can be read once: keep an untouched copy for the retry.
+    // A Request's body is a stream that can be read once: keep an untouched copy to clone for each retry.
     const spare = retryable && request?.body ? request.clone() : request;
-    const attempt = (target: RequestInfo | URL, accessToken: string) => {
+    let sends = 0;
+    const attempt = async (tokens: TokenSet) => {
       const withToken = new Headers(headers);
-      withToken.set('Authorization', `Bearer ${accessToken}`);
-      return send(target, { ...init, headers: withToken });
+      const bound = dpop ? await untilAborted(dpopHeaders(dpop, tokens, method, target), signal) : null;
+      if (bound) for (const [name, value] of Object.entries(bound)) withToken.set(name, value);
+      else withToken.set('Authorization', `Bearer ${tokens.accessToken}`);
+      const resend = sends++ > 0;
+      const response = await send(resend ? (spare?.body ? spare.clone() : (spare ?? input)) : input, { ...init, headers: withToken });
+      if (bound && dpop) await rememberResourceNonce(dpop, target, response);
+      return response;
     };
 
-    const sent = await untilAborted(client.getTokens(), signal);
-    const first = await attempt(input, sent.tokens.accessToken);
-    if (first.status !== 401 || !retryable) return first;
-    discard(first);
-    const fresh = await untilAborted(client.refresh({ rejectedVersion: sent.version }), signal);
-    return attempt(spare ?? input, fresh.tokens.accessToken);
+    let held = await untilAborted(client.getTokens(), signal);
+    let response = await attempt(held.tokens);
+    if (!retryable) return response;
+    let refreshed = false;
+    let nonceRetried = false;
+    while (response.status === 401) {
+      if (dpop && isDpopNonceChallenge(response)) {
+        // The server wants its nonce (stored and shared with every tab by now): the same token, a new proof. Twice
+        // in a row for one token means the nonce is not the problem.
+        if (nonceRetried) return response;
+        nonceRetried = true;
+        dpop.recordNonceRetry(target.origin, 'resource');
+      } else {
+        if (refreshed) return response;
+        refreshed = true;
+        nonceRetried = false; // the new token may meet a nonce that changed meanwhile
+        discard(response);
+        held = await untilAborted(client.refresh({ rejectedVersion: held.version }), signal);
+      }
+      discard(response);
+      response = await attempt(held.tokens);
+    }
+    return response;
   };
 }
 
-function carriesToken(input: RequestInfo | URL, origins: ReadonlySet<string>, baseUrl: string | URL | undefined): boolean {
+/** The absolute URL of a request that gets the token, or null for one that does not. */
+function tokenTarget(input: RequestInfo | URL, origins: ReadonlySet<string>, baseUrl: string | URL | undefined): URL | null {
   const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
   const page = baseUrl?.toString() ?? (typeof location === 'undefined' ? undefined : location.href);
   let target: URL;
@@ -72,9 +104,9 @@ function carriesToken(input: RequestInfo | URL, origins: ReadonlySet<string>, ba
     // Resolving against a base (a sentinel when there is no page) keeps "//other.host/x" from passing as relative.
     target = new URL(raw, page ?? NO_PAGE_ORIGIN);
   } catch {
-    return false; // fetch will reject it anyway.
+    return null; // fetch will reject it anyway.
   }
-  return target.origin === new URL(page ?? NO_PAGE_ORIGIN).origin || origins.has(target.origin);
+  return target.origin === new URL(page ?? NO_PAGE_ORIGIN).origin || origins.has(target.origin) ? target : null;
 }
 
 /** Waits for `work`, or rejects with the signal's reason as soon as it aborts (the shared work itself goes on). */

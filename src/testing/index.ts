@@ -3,7 +3,7 @@
  * simulated clock. For tabauth's own tests and for apps that want to test their multi-tab behaviour.
  */
 export { createMockTokenServer } from './mockTokenServer';
-export type { MockTokenServer, MockTokenServerOptions, MockFailure, MockFailureKind, MockServerCounters, MockServerEvent } from './mockTokenServer';
+export type { MockTokenServer, MockTokenServerOptions, MockFailure, MockFailureKind, MockServerCounters, MockServerEvent, MockDpopOptions, MockDpopCounters, ResourceCheck } from './mockTokenServer';
 export { createSimulatedClock, type SimulatedClock, type SimulatedClockOptions } from './simulatedClock';
 export { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 export { createSimulatedNetwork, type SimulatedNetwork, type SimulatedNetworkOptions, type MessageFaults } from './simulatedNetwork';
