@@ -100,8 +100,8 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     },
     thumbprint: async () => (await key.get()).thumbprint,
     key: async () => toKey(await key.get()),
-    nonceFor: (origin) => nonces.nonceFor(originOf(origin)),
-    rememberNonce: (origin, nonce, server) => nonces.remember(originOf(origin), nonce, server),
+    nonceFor: async (origin) => nonces.nonceFor(originOf(origin)),
+    rememberNonce: async (origin, nonce, server) => nonces.remember(originOf(origin), nonce, server),
     recordNonceRetry(origin: string, server: DpopServer) {
       emit({ type: 'dpop-nonce-retry', server, origin: originOf(origin) });
     },
