@@ -10,6 +10,7 @@ const entries = {
   react: resolve(root, 'src/react/index.ts'),
   query: resolve(root, 'src/query/index.ts'),
   testing: resolve(root, 'src/testing/index.ts'),
+  dpop: resolve(root, 'src/dpop/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
@@ -21,6 +22,7 @@ export default defineConfig({
       'tabauth/react': entries.react,
       'tabauth/query': entries.query,
       'tabauth/testing': entries.testing,
+      'tabauth/dpop': entries.dpop,
       tabauth: entries.index,
     },
   },
@@ -37,6 +39,8 @@ export default defineConfig({
         /^idb-keyval($|\/)/,
         /^jwt-decode($|\/)/,
         /^fake-indexeddb($|\/)/,
+        /^dpop($|\/)/,
+        /^jose($|\/)/,
         /^node:/,
       ],
     },

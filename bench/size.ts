@@ -46,6 +46,7 @@ const subjects: Subject[] = [
   { label: 'tabauth (core)', entry: './src/core/index.ts', dependencies: tabauthDeps },
   { label: 'tabauth/react', entry: './src/react/index.ts', dependencies: tabauthDeps, note: 'includes the core code it uses' },
   { label: 'tabauth/query', entry: './src/query/index.ts', dependencies: tabauthDeps, note: 'includes the core code it uses' },
+  { label: 'tabauth/dpop', entry: './src/dpop/index.ts', dependencies: tabauthDeps, note: 'includes the core code it uses; with dependencies: the dpop package' },
   {
     label: 'tabauth + react + query',
     entry: ['./src/core/index.ts', './src/react/index.ts', './src/query/index.ts'].join('\n'),
