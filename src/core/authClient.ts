@@ -17,7 +17,7 @@ import { createMemoryStorage } from './storage/memoryStorage';
 import { isExpired, needsRefresh, parseTokenResponse, refreshDueAt, type RefreshPolicy } from './tokenState';
 import type { AuthSnapshot, SignOutReason, StoredAuthState, TokenResponse, TokenSet } from './types';
 import { VersionWaiters } from './waiters';
-import { dpopCounterOf, type DpopHandle } from './dpop'; // [dpop hook 1/6]
+import type { DpopHandle } from './dpop'; // [dpop hook 1/6]
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
 export interface AuthClient {
@@ -72,7 +72,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   if (typeof options?.refresh !== 'function') throw new TypeError('createAuthClient: options.refresh must be a function');
   const namespace = options.namespace ?? 'default';
   // [dpop hook 3/6] One key per namespace: a handle made for another namespace would share the wrong key.
-  if (options.dpop && options.dpop.namespace !== namespace) throw new TypeError(`createAuthClient: options.dpop was created for namespace "${options.dpop.namespace}", the client's is "${namespace}"`);
+  if (options.dpop && options.dpop.namespace !== namespace) throw new TypeError(`createAuthClient: options.dpop is for namespace "${options.dpop.namespace}", not "${namespace}"`);
   const clock: Clock = options.clock ?? systemClock;
   const environment: AuthEnvironment = options.environment ?? browserEnvironment();
   const random = options.random ?? Math.random;
@@ -112,8 +112,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     }
   };
   // [dpop hook 5/6] DPoP events join this client's events and counters; the channel runs while mounted (startSession).
-  const stopDpopEvents = options.dpop?.subscribe((event) => {
-    const counter = dpopCounterOf(event);
+  const stopDpopEvents = options.dpop?.subscribe((event, counter) => {
     if (counter) counters.increment(counter.name, counter.labels);
     emit(event);
   });

@@ -22,6 +22,19 @@ export interface DpopProofOptions {
   rereadKey?: boolean;
 }
 
+export interface DpopRequest {
+  htm: string;
+  /** The request URL (query and fragment are left out of the proof). */
+  htu: string;
+  server: DpopServer;
+  /** For resource requests: the access token (its `ath` goes into the proof). */
+  accessToken?: string;
+  /** See `DpopProofOptions.rereadKey`. */
+  rereadKey?: boolean;
+  /** A body that can be sent only once (a stream): a nonce challenge is returned, not retried. */
+  once?: boolean;
+}
+
 /** The key pair of a namespace, for a login's code exchange (oauth4webapi's `DPoP(client, keyPair)`). */
 export interface DpopKey {
   /** Private key non-extractable, public key extractable (it goes into every proof's header). */
@@ -49,8 +62,13 @@ export interface DpopHandle {
   nonceFor(origin: string): Promise<string | undefined>;
   /** Stores a nonce the server at `origin` sent and shares it with every tab. Invalid values are ignored. */
   rememberNonce(origin: string, nonce: string, server: DpopServer): Promise<void>;
-  /** Counts an immediate retry after a `use_dpop_nonce` challenge (events and counters only). */
-  recordNonceRetry(origin: string, server: DpopServer): void;
+  /**
+   * Sends one request with a proof: `send` gets the `DPoP` header (and `Authorization: DPoP <token>` with an
+   * `accessToken`), carrying the latest nonce of the server's origin. A nonce challenge (`use_dpop_nonce`: a 400 from
+   * an authorization server, a 401 from a resource server) is sent again at once, once, with the nonce it brought;
+   * every nonce the server sends is shared with the other tabs. Resolves with the last response.
+   */
+  fetchWithProof(request: DpopRequest, send: (headers: Record<string, string>) => Promise<Response>): Promise<Response>;
   /**
    * For a login: replaces the namespace's key with a new one and returns it. Call it before building the
    * authorization request (for `dpop_jkt`) and use the returned pair for the code exchange.
@@ -60,8 +78,11 @@ export interface DpopHandle {
   deleteKey(): Promise<void>;
   /** Starts sharing with other tabs (the client calls it on mount); returns the function that stops it. */
   connect(): () => void;
-  /** Events, without key material, proofs, nonces or tokens. Returns an unsubscribe function. */
-  subscribe(listener: (event: DpopEvent) => void): () => void;
+  /**
+   * Events, without key material, proofs, nonces or tokens, each with the counter it increments (if any), so that
+   * the client counts them without knowing them. Returns an unsubscribe function.
+   */
+  subscribe(listener: (event: DpopEvent, counter: { name: string; labels: Record<string, string> } | null) => void): () => void;
 }
 
 export type DpopEvent =
@@ -76,16 +97,3 @@ export type DpopEvent =
   | { type: 'dpop-nonce-updated'; server: DpopServer; origin: string; source: 'this-tab' | 'other-tab' | 'storage' }
   /** IndexedDB is unusable: the key lives in this tab's memory only and cannot be shared. */
   | { type: 'dpop-storage-fallback'; errorCode: string };
-
-/** Counter names for DPoP events (labelled like every other counter). */
-export const DPOP_COUNTERS = {
-  keysCreated: 'dpop_keys_created',
-  nonceRetries: 'dpop_nonce_retries',
-} as const;
-
-/** The counter (and labels) an event increments, if any. */
-export function dpopCounterOf(event: DpopEvent): { name: string; labels: Record<string, string> } | null {
-  if (event.type === 'dpop-key-created') return { name: DPOP_COUNTERS.keysCreated, labels: { reason: event.reason } };
-  if (event.type === 'dpop-nonce-retry') return { name: DPOP_COUNTERS.nonceRetries, labels: { server: event.server } };
-  return null;
-}

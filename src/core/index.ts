@@ -45,4 +45,4 @@ export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination }
 export { defaultRefreshLock, leaseRefreshLock, webLocksRefreshLock, type RefreshLock, type WebLocksLike } from './coordination/refreshLock';
 export { computeExpiresAt, decodeJwtClaims, needsRefresh, parseTokenResponse, refreshBufferMs, refreshDueAt, isExpired } from './tokenState';
 export { PROTOCOL as TAB_PROTOCOL } from './coordination/tabMessages';
-export { DPOP_COUNTERS, type DpopAlgorithm, type DpopEvent, type DpopHandle, type DpopKey, type DpopProofOptions, type DpopServer } from './dpop';
+export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopRequest, DpopServer } from './dpop';

@@ -1,6 +1,6 @@
 import type { TabChannel } from '../core/coordination/transport';
 import type { WebLocksLike } from '../core/coordination/refreshLock';
-import type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopServer } from '../core/dpop';
+import type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey } from '../core/dpop';
 import { createIndexedDbStorage } from '../core/storage/indexedDbStorage';
 import type { AuthStorage } from '../core/storage/storage';
 import { withMemoryFallback } from './fallbackStorage';
@@ -8,6 +8,7 @@ import { ALGORITHMS, createDpopKeyStore, type StoredDpopKey } from './keyStore';
 import { broadcastChannelFactory, DPOP_PROTOCOL, parseDpopMessage, type DpopMessageBody } from './messages';
 import { NonceBook } from './nonces';
 import { requireWebCrypto, signProof } from './proofs';
+import { fetchWithProof } from './requests';
 import { SharedKey } from './sharedKey';
 
 export interface DpopOptions {
@@ -49,11 +50,12 @@ export function createDpop(options: DpopOptions = {}): Dpop {
   if (!ALGORITHMS.includes(algorithm)) throw new TypeError(`createDpop: algorithm must be one of ${ALGORITHMS.join(', ')}`);
   const now = options.now ?? Date.now;
   const track = options.track ?? (<T>(work: Promise<T>) => work);
-  const listeners = new Set<(event: DpopEvent) => void>();
+  const listeners = new Set<Parameters<DpopHandle['subscribe']>[0]>();
   const emit = (event: DpopEvent) => {
+    const counter = counterOf(event);
     for (const listener of [...listeners]) {
       try {
-        listener(event);
+        listener(event, counter);
       } catch {
         // A throwing listener must not break signing.
       }
@@ -90,7 +92,7 @@ export function createDpop(options: DpopOptions = {}): Dpop {
 
   const toKey = (record: StoredDpopKey): DpopKey => ({ keyPair: record.keyPair, thumbprint: record.thumbprint, algorithm: record.algorithm });
 
-  return {
+  const handle: Dpop = {
     namespace,
     algorithm,
     async proof(htm, htu, proofOptions = {}) {
@@ -102,8 +104,8 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     key: async () => toKey(await key.get()),
     nonceFor: async (origin) => nonces.nonceFor(originOf(origin)),
     rememberNonce: async (origin, nonce, server) => nonces.remember(originOf(origin), nonce, server),
-    recordNonceRetry(origin: string, server: DpopServer) {
-      emit({ type: 'dpop-nonce-retry', server, origin: originOf(origin) });
+    fetchWithProof(request, send) {
+      return fetchWithProof(handle, request, send, () => emit({ type: 'dpop-nonce-retry', server: request.server, origin: originOf(request.htu) }));
     },
     newKeyForLogin: async () => toKey(await key.newForLogin()),
     deleteKey: () => key.delete(),
@@ -132,6 +134,19 @@ export function createDpop(options: DpopOptions = {}): Dpop {
       disconnect();
     },
   };
+  return handle;
+}
+
+/** Counter names of DPoP events (labelled with the client type like every other counter). */
+export const DPOP_COUNTERS = {
+  keysCreated: 'dpop_keys_created',
+  nonceRetries: 'dpop_nonce_retries',
+} as const;
+
+function counterOf(event: DpopEvent): { name: string; labels: Record<string, string> } | null {
+  if (event.type === 'dpop-key-created') return { name: DPOP_COUNTERS.keysCreated, labels: { reason: event.reason } };
+  if (event.type === 'dpop-nonce-retry') return { name: DPOP_COUNTERS.nonceRetries, labels: { server: event.server } };
+  return null;
 }
 
 function defaultLocks(): WebLocksLike | null {

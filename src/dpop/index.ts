@@ -4,8 +4,8 @@
  *
  *   createAuthClient({ refresh, dpop: createDpop() })
  */
-export { createDpop, type Dpop, type DpopOptions } from './createDpop';
+export { createDpop, DPOP_COUNTERS, type Dpop, type DpopOptions } from './createDpop';
 export { dpopKeyStorageKey, isStoredDpopKey, type StoredDpopKey } from './keyStore';
 export { dpopNoncesStorageKey, isValidNonce } from './nonces';
 export { DPOP_PROTOCOL } from './messages';
-export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopServer } from '../core/dpop';
+export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopRequest, DpopServer } from '../core/dpop';

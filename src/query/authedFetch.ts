@@ -1,6 +1,5 @@
 import type { AuthClient } from '../core/authClient';
 import type { TokenSet } from '../core/types';
-import { dpopHeaders, isDpopNonceChallenge, rememberResourceNonce } from './dpopRequest';
 
 /** Options of `authedFetch`. */
 export interface AuthedFetchOptions {
@@ -47,8 +46,8 @@ export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}
   return async (input, init) => {
     const request = typeof Request !== 'undefined' && input instanceof Request ? input : null;
     const headers = new Headers(init?.headers ?? request?.headers);
-    const target = headers.has('authorization') ? null : tokenTarget(input, origins, options.baseUrl);
-    if (!target) return send(input, init);
+    const url = headers.has('authorization') ? null : tokenTarget(input, origins, options.baseUrl);
+    if (!url) return send(input, init);
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     const dpop = client.dpop;
 
@@ -58,40 +57,30 @@ export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}
     // A Request's body is a stream that can be read once: keep an untouched copy to clone for each retry.
     const spare = retryable && request?.body ? request.clone() : request;
     let sends = 0;
-    const attempt = async (tokens: TokenSet) => {
+    /** One request with the given auth headers; every send after the first gets a fresh copy of a Request body. */
+    const sendWith = (auth: Record<string, string>) => {
       const withToken = new Headers(headers);
-      const bound = dpop ? await untilAborted(dpopHeaders(dpop, tokens, method, target), signal) : null;
-      if (bound) for (const [name, value] of Object.entries(bound)) withToken.set(name, value);
-      else withToken.set('Authorization', `Bearer ${tokens.accessToken}`);
-      const resend = sends++ > 0;
-      const response = await send(resend ? (spare?.body ? spare.clone() : (spare ?? input)) : input, { ...init, headers: withToken });
-      if (bound && dpop) await rememberResourceNonce(dpop, target, response);
-      return response;
+      for (const [name, value] of Object.entries(auth)) withToken.set(name, value);
+      const target = sends++ === 0 ? input : spare?.body ? spare.clone() : (spare ?? input);
+      return send(target, { ...init, headers: withToken });
+    };
+    const attempt = (tokens: TokenSet): Promise<Response> => {
+      if (!dpop || tokens.tokenType.toLowerCase() !== 'dpop') return sendWith({ Authorization: `Bearer ${tokens.accessToken}` });
+      if (url.hostname.endsWith('.tabauth.invalid')) {
+        throw new TypeError('authedFetch: a DPoP proof needs the absolute request URL: pass baseUrl (there is no page location here)');
+      }
+      // DPoP-bound token: the handle adds the proof and sends again at once, once, on a use_dpop_nonce challenge.
+      const request = { htm: method, htu: url.href, server: 'resource' as const, accessToken: tokens.accessToken, once: !retryable };
+      return untilAborted(dpop.fetchWithProof(request, sendWith), signal);
     };
 
     let held = await untilAborted(client.getTokens(), signal);
-    let response = await attempt(held.tokens);
-    if (!retryable) return response;
-    let refreshed = false;
-    let nonceRetried = false;
-    while (response.status === 401) {
-      if (dpop && isDpopNonceChallenge(response)) {
-        // The server wants its nonce (stored and shared with every tab by now): the same token, a new proof. Twice
-        // in a row for one token means the nonce is not the problem.
-        if (nonceRetried) return response;
-        nonceRetried = true;
-        dpop.recordNonceRetry(target.origin, 'resource');
-      } else {
-        if (refreshed) return response;
-        refreshed = true;
-        nonceRetried = false; // the new token may meet a nonce that changed meanwhile
-        discard(response);
-        held = await untilAborted(client.refresh({ rejectedVersion: held.version }), signal);
-      }
-      discard(response);
-      response = await attempt(held.tokens);
-    }
-    return response;
+    const response = await attempt(held.tokens);
+    // A nonce challenge left after the handle's retry is the server's last word for this token: no refresh for it.
+    if (response.status !== 401 || !retryable || /use_dpop_nonce/i.test(response.headers.get('WWW-Authenticate') ?? '')) return response;
+    discard(response);
+    held = await untilAborted(client.refresh({ rejectedVersion: held.version }), signal);
+    return attempt(held.tokens);
   };
 }
 

@@ -107,7 +107,7 @@ describe('authedFetch with DPoP', () => {
   it('nonce, then invalid_token, then nonce again: one refresh, four sends, each with its own proof; the body arrives every time', async () => {
     const { s, tabs } = await signedIn(503);
     const { client, refresh } = spied(tabs[0]!.client);
-    const script = [
+    const script: ResponseInit[] = [
       { status: 401, headers: { 'WWW-Authenticate': 'DPoP error="use_dpop_nonce"', 'DPoP-Nonce': 'n-1' } },
       { status: 401, headers: { 'WWW-Authenticate': 'DPoP error="invalid_token"' } },
       { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="x", DPoP algs="ES256", error="use_dpop_nonce"', 'DPoP-Nonce': 'n-2' } },

@@ -1,6 +1,5 @@
 import { AuthError, MalformedTokenResponseError, OAuthError, TransientRefreshError, UnsupportedEnvironmentError, redactSecrets } from '../errors';
 import { parseTokenResponse } from '../tokenState';
-import type { DpopHandle } from '../dpop';
 import type { RefreshContext, RefreshFunction, RevokeFunction, TokenResponse } from '../types';
 
 /**
@@ -65,9 +64,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
 
     const label = 'Token endpoint';
-    const response = context.dpop
-      ? await postWithProof(options.tokenEndpoint, form, options, context.signal, context.dpop, label)
-      : await post(options.tokenEndpoint, form, options, context.signal);
+    // With DPoP: a fresh proof per request, signed with the key stored for every tab (re-read: a tab never refreshes
+    // with another key); a use_dpop_nonce answer is retried at once inside this call, so the backoff never sees it.
+    const send = (headers?: Record<string, string>) => post(options.tokenEndpoint, form, options, context.signal, headers);
+    const response = await (context.dpop
+      ? context.dpop.fetchWithProof({ htm: 'POST', htu: options.tokenEndpoint, server: 'authorization', rereadKey: true }, send)
+      : send());
     const status = response.status;
     if (status < 200 || status > 299) throw await errorForStatus(response, context.signal, label);
 
@@ -106,40 +108,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
     // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
     // the sender constraint, so it is refused (the message names the type, never the token).
-    if (context.dpop && !isDpopTokenType((body as TokenResponse).token_type)) {
-      const type = typeof (body as TokenResponse).token_type === 'string' ? redactSecrets(String((body as TokenResponse).token_type)).slice(0, 20) : 'none';
-      throw new MalformedTokenResponseError(`${label} answered token_type "${type}" to a DPoP proof (expected "DPoP": is DPoP enabled for this client?)`, { status });
+    const tokenType = String((body as TokenResponse).token_type);
+    if (context.dpop && tokenType.toLowerCase() !== 'dpop') {
+      throw new MalformedTokenResponseError(`${label} answered token_type "${redactSecrets(tokenType).slice(0, 20)}" to a DPoP proof, not "DPoP"`, { status });
     }
     return body as TokenResponse;
   };
-}
-
-/** `token_type` is case-insensitive (RFC 6749 section 7.1). */
-export function isDpopTokenType(tokenType: unknown): boolean {
-  return typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop';
-}
-
-/**
- * The refresh request with a DPoP proof: a fresh proof for every send, signed with the key stored for every tab
- * (re-read, so that a tab never refreshes with another key), carrying the latest nonce any tab has for this server.
- * A `use_dpop_nonce` answer is sent again at once, once, with the nonce it brought: here, inside one attempt, so the
- * refresher's backoff never sees it. Every nonce the server sends is shared with the other tabs.
- */
-async function postWithProof(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal, dpop: DpopHandle, label: string): Promise<Response> {
-  const origin = new URL(endpoint).origin;
-  for (let send = 1; ; send++) {
-    const nonce = await dpop.nonceFor(origin);
-    const proof = await dpop.proof('POST', endpoint, { nonce, rereadKey: true });
-    const response = await post(endpoint, form, options, signal, { DPoP: proof });
-    const fresh = response.headers.get('DPoP-Nonce');
-    if (fresh !== null) await dpop.rememberNonce(origin, fresh, 'authorization');
-    if (response.status !== 400 || send > 1 || fresh === null || fresh === nonce) return response;
-    // Only a 400 can be a nonce challenge; its body tells. Read a copy, so the original stays for the error path.
-    const challenge = await errorForStatus(response.clone(), signal, label);
-    if (!(challenge instanceof OAuthError) || challenge.error !== 'use_dpop_nonce') return response;
-    discardBody(response);
-    dpop.recordNonceRetry(origin, 'authorization');
-  }
 }
 
 export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
@@ -161,7 +135,7 @@ export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
   };
 }
 
-async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Response> {
+async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal, extraHeaders?: Record<string, string>): Promise<Response> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') {
     throw new UnsupportedEnvironmentError('fetch is not available in this environment; pass the "fetch" option');
@@ -170,7 +144,7 @@ async function post(endpoint: string, form: URLSearchParams, options: PostOption
   // The body is always a form: a caller-supplied Content-Type would make the server misread it.
   headers.set('Content-Type', FORM_CONTENT_TYPE);
   if (!headers.has('Accept')) headers.set('Accept', 'application/json');
-  for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+  for (const [name, value] of Object.entries(extraHeaders ?? {})) headers.set(name, value);
   try {
     // Called with globalThis as `this`: some browsers throw "Illegal invocation" for a detached window.fetch.
     return await fetchImpl.call(globalThis, endpoint, {
