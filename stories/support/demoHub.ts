@@ -13,6 +13,7 @@
  * Nothing here coordinates the tabs: coordination is entirely tabauth's job (or, in the naive demo, nobody's).
  */
 import { createIndexedDbStorage, createAuthClient, type AuthEnvironment } from 'tabauth';
+import { createDpop, dpopKeyStorageKey, dpopNoncesStorageKey } from 'tabauth/dpop';
 import { createMockTokenServer, type MockTokenServer } from 'tabauth/testing';
 
 export type DemoMode = 'naive' | 'coordinated';
@@ -36,6 +37,11 @@ export interface DemoConfig {
    * revoking the family (Okta: 30 s by default; Supabase: 10 s; oidc-provider and Auth0 by default: 0).
    */
   gracePeriodMs: number;
+  /**
+   * DPoP (RFC 9449): every tab signs with one non-extractable key from IndexedDB, the server binds the tokens to it
+   * and asks for nonces (token endpoint and API), and the API checks a proof on every call.
+   */
+  dpop?: boolean;
 }
 
 export type TabStatus = 'loading' | 'authenticated' | 'signed-out' | 'closed';
@@ -63,7 +69,8 @@ export interface TabRecord {
   signedOutReason: string | null;
 }
 
-export type RefreshOutcome = 'pending' | 'ok' | 'rejected' | 'reuse' | 'network' | 'error';
+/** 'nonce': the server answered use_dpop_nonce (DPoP) and the tab sent the request again at once. */
+export type RefreshOutcome = 'pending' | 'ok' | 'rejected' | 'reuse' | 'network' | 'error' | 'nonce';
 
 export type TimelineEntry =
   | { kind: 'refresh'; id: number; tabId: string; at: number; endAt: number | null; outcome: RefreshOutcome }
@@ -94,6 +101,12 @@ export interface DemoCounters {
   /** 401 storm: queries that settled, by outcome. */
   queriesOk: number;
   queriesFailed: number;
+  /** DPoP: keys the tabs created (one per login), `use_dpop_nonce` answers (token endpoint + API), key mismatches. */
+  dpopKeysCreated: number;
+  nonceRetries: number;
+  /** Token requests the server answered use_dpop_nonce (not counted in refreshRequests). */
+  nonceChallengedRefreshes: number;
+  keyMismatches: number;
 }
 
 export interface DemoSnapshot {
@@ -180,7 +193,7 @@ export class DemoHub {
   private online = true;
   private ready = false;
   private error: string | null = null;
-  private extra = { signOuts: 0, apiCalls: 0, apiFailed: 0, networkErrors: 0, logins: 0, queriesOk: 0, queriesFailed: 0 };
+  private extra = { signOuts: 0, apiCalls: 0, apiFailed: 0, networkErrors: 0, logins: 0, queriesOk: 0, queriesFailed: 0, dpopKeysCreated: 0 };
   private nextTab = 1;
   private nextEntry = 1;
   private listeners = new Set<() => void>();
@@ -198,6 +211,9 @@ export class DemoHub {
       latencyMs: () => this.config.latencyMs,
       gracePeriodMs: config.gracePeriodMs,
       clientId: CLIENT_ID,
+      // Nonces required at both servers and renewed every 20 s: the first refresh and the first API call learn one,
+      // every other tab gets it from them.
+      ...(config.dpop ? { dpop: { nonceRotationMs: 20_000 } } : {}),
     });
     this.snapshot = this.buildSnapshot();
   }
@@ -233,9 +249,8 @@ export class DemoHub {
     }
     if (this.config.mode === 'coordinated' && typeof indexedDB !== 'undefined') {
       const storage = createIndexedDbStorage();
-      await Promise.all([storage.delete(`tabauth:${this.namespace}:state`), storage.delete(`tabauth:${this.namespace}:refresh-lease`)]).catch(
-        () => {},
-      );
+      const keys = [`tabauth:${this.namespace}:state`, `tabauth:${this.namespace}:refresh-lease`, dpopKeyStorageKey(this.namespace), dpopNoncesStorageKey(this.namespace)];
+      await Promise.all(keys.map((key) => storage.delete(key))).catch(() => {});
     }
   }
 
@@ -385,6 +400,7 @@ export class DemoHub {
       }
       if (!isRefresh) return hub.server.fetch(input, init);
       const reuseBefore = hub.server.counters.reuseDetections;
+      const noncesBefore = hub.server.dpopCounters.nonceChallenges;
       const entry = { kind: 'refresh' as const, id: 0, tabId, at: Date.now(), endAt: null as number | null, outcome: 'pending' as RefreshOutcome };
       hub.push(entry);
       // The mock server processes the request right here, synchronously, like a real server would on arrival.
@@ -392,14 +408,21 @@ export class DemoHub {
       const reused = hub.server.counters.reuseDetections > reuseBefore;
       hub.changed();
       response.then(
-        (res) => hub.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : res.status === 400 || res.status === 401 ? 'rejected' : 'error'),
+        (res) => {
+          // With DPoP the proof is checked asynchronously, so the nonce counter is read once the answer is there.
+          const nonce = hub.server.dpopCounters.nonceChallenges > noncesBefore && res.status === 400 && res.headers.has('DPoP-Nonce');
+          hub.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : nonce ? 'nonce' : res.status === 400 || res.status === 401 ? 'rejected' : 'error');
+        },
         () => hub.finishRefresh(entry.id, 'network'),
       );
       return response;
     };
   }
 
-  /** The protected API: `GET https://api.mock.test/me` with a bearer token, validated by the token server. */
+  /**
+   * The protected API: `GET https://api.mock.test/me` with a bearer token validated by the token server, or with
+   * DPoP a bound token and a proof, checked by the mock's resource-server side (jose).
+   */
   apiFetch(tabId: string): typeof fetch {
     const hub = this;
     return async function demoApiFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -411,6 +434,7 @@ export class DemoHub {
       }
       const token = bearerOf(input, init);
       await new Promise((resolve) => setTimeout(resolve, API_LATENCY_MS));
+      if (hub.config.dpop) return hub.dpopApiResponse(input, init, token);
       const validation = token ? hub.server.validateAccessToken(token) : { valid: false, reason: 'unknown' as const };
       const expired = token !== null && hub.expiredTokens.has(token);
       if (!validation.valid || expired) {
@@ -427,6 +451,27 @@ export class DemoHub {
     };
   }
 
+  private async dpopApiResponse(input: RequestInfo | URL, init: RequestInit | undefined, token: string | null): Promise<Response> {
+    const request = new Request(input, init);
+    const check = await this.server.verifyResourceRequest({ method: request.method, url: request.url, headers: request.headers });
+    const expired = token !== null && this.expiredTokens.has(token);
+    if (!check.ok || expired) {
+      // A nonce challenge is the first half of a retry (counted in nonceRetries), not a failed call.
+      if (expired || check.ok || check.error !== 'use_dpop_nonce') this.extra.apiFailed++;
+      this.changed();
+      const headers = expired ? { 'WWW-Authenticate': 'DPoP error="invalid_token", error_description="expired"' } : check.headers;
+      return Response.json({ error: expired ? 'invalid_token' : check.ok ? 'invalid_token' : check.error }, { status: 401, headers });
+    }
+    this.changed();
+    return Response.json({ sub: 'user-1', name: 'Ada Demo' }, { status: 200, headers: check.headers });
+  }
+
+  /** A tab reports that it created the DPoP key (the count should stay at one per login, however many tabs). */
+  recordDpopKeyCreated(): void {
+    this.extra.dpopKeysCreated++;
+    this.changed();
+  }
+
   /** From now on the API answers 401 for this access token, as if it had expired early (clock skew, revocation). */
   expireAccessToken(token: string): void {
     this.expiredTokens.add(token);
@@ -440,17 +485,31 @@ export class DemoHub {
     this.changed();
   }
 
-  /** A completed login: a new token family, as the login page would hand back. */
-  login() {
+  /**
+   * A completed login: a new token family, as the login page would hand back. With DPoP, bound to the key whose
+   * thumbprint the login sent (`dpop_jkt`).
+   */
+  login(jkt?: string) {
     this.extra.logins++;
     this.changed();
-    return this.server.issueTokens({ subject: 'user-1' });
+    return this.server.issueTokens({ subject: 'user-1', ...(jkt ? { jkt } : {}) });
   }
 
   // ---------------------------------------------------------------- internals
 
   private async seedLogin(): Promise<void> {
-    const response = this.login();
+    let jkt: string | undefined;
+    if (this.config.dpop) {
+      // The login page creates the namespace's key (in the IndexedDB every tab reads) and binds the login to it.
+      const dpop = createDpop({ namespace: this.namespace });
+      try {
+        jkt = (await dpop.newKeyForLogin()).thumbprint;
+        this.extra.dpopKeysCreated++;
+      } finally {
+        dpop.close();
+      }
+    }
+    const response = this.login(jkt);
     if (this.config.mode === 'naive') {
       const pair = { accessToken: response.access_token, refreshToken: response.refresh_token, expiresAt: Date.now() + (response.expires_in ?? 0) * 1000 };
       localStorage.setItem(naiveStorageKey(this.namespace), JSON.stringify(pair));
@@ -503,6 +562,7 @@ export class DemoHub {
 
   private buildSnapshot(): DemoSnapshot {
     const server = this.server.counters;
+    const dpop = this.server.dpopCounters;
     return {
       key: this.key,
       namespace: this.namespace,
@@ -511,12 +571,17 @@ export class DemoHub {
       config: this.config,
       tabs: [...this.tabs.values()],
       counters: {
-        refreshRequests: server.refreshRequests,
+        // With DPoP, a request the server answered use_dpop_nonce (before looking at the refresh token) is shown
+        // apart: it is the nonce retry's first half, not a second use of the refresh token.
+        refreshRequests: server.refreshRequests - dpop.nonceChallenges,
         rotations: server.successes,
         reuseDetections: server.reuseDetections,
         familiesRevoked: server.familiesRevoked,
         invalidGrant: server.invalidGrant,
         ...this.extra,
+        nonceRetries: dpop.nonceChallenges + dpop.resourceNonceChallenges,
+        nonceChallengedRefreshes: dpop.nonceChallenges,
+        keyMismatches: dpop.bindingMismatches,
       },
       timeline: this.timeline.slice(),
       startedAt: this.startedAt,
@@ -564,7 +629,7 @@ function bearerOf(input: RequestInfo | URL, init?: RequestInit): string | null {
     else {
       for (const [name, v] of Object.entries(source as Record<string, string>)) if (name.toLowerCase() === 'authorization') value = v;
     }
-    const match = value ? /^Bearer\s+(.+)$/i.exec(value) : null;
+    const match = value ? /^(?:Bearer|DPoP)\s+(.+)$/i.exec(value) : null;
     if (match?.[1]) return match[1];
   }
   return null;

@@ -68,11 +68,11 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
     case 'revocation-failed':
       return { text: `revocation failed (${event.errorCode})`, tone: 'warn' };
     case 'dpop-key-created':
-      return { text: `🔑 created the DPoP key (${event.algorithm}, ${event.reason === 'login' ? 'new login' : 'none stored yet'})`, tone: 'good' };
+      return { text: `created the DPoP key (${event.algorithm}, ${event.reason === 'login' ? 'new login' : 'none stored yet'})`, tone: 'good' };
     case 'dpop-key-adopted':
-      return { text: `🔑 using the DPoP key ${event.source === 'race' ? 'another tab stored first' : 'every tab shares'}`, tone: 'info' };
+      return { text: `using the DPoP key ${event.source === 'race' ? 'another tab stored first' : 'every tab shares'}`, tone: 'info' };
     case 'dpop-key-deleted':
-      return { text: `🔑 DPoP key deleted${event.source === 'other-tab' ? ' (in another tab)' : ''}`, tone: 'info' };
+      return { text: `DPoP key deleted${event.source === 'other-tab' ? ' (in another tab)' : ''}`, tone: 'info' };
     case 'dpop-nonce-retry':
       return { text: `${event.server === 'authorization' ? 'token endpoint' : 'API'} asked for a DPoP nonce: sent again at once`, tone: 'warn' };
     case 'dpop-nonce-updated':
