@@ -58,8 +58,11 @@ export interface DpopHandle {
   thumbprint(): Promise<string>;
   /** The namespace's key (created if there is none yet). */
   key(): Promise<DpopKey>;
-  /** The latest nonce any tab received from the server at `origin`. */
-  nonceFor(origin: string): Promise<string | undefined>;
+  /**
+   * The latest nonce any tab received from the `server` at `origin` (an authorization and a resource server on one
+   * origin have nonces of their own).
+   */
+  nonceFor(origin: string, server: DpopServer): Promise<string | undefined>;
   /** Stores a nonce the server at `origin` sent and shares it with every tab. Invalid values are ignored. */
   rememberNonce(origin: string, nonce: string, server: DpopServer): Promise<void>;
   /**

@@ -79,7 +79,7 @@ export function createDpop(options: DpopOptions = {}): Dpop {
   const onMessage = (raw: unknown) => {
     const message = parseDpopMessage(raw, namespace);
     if (!message || message.from === tabId) return;
-    if (message.type === 'nonce') nonces.received(message.origin, { nonce: message.nonce, server: message.server, at: message.at });
+    if (message.type === 'nonce') nonces.received({ origin: message.origin, nonce: message.nonce, server: message.server, at: message.at });
     else key.received(message);
   };
   const disconnect = () => {
@@ -102,7 +102,7 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     },
     thumbprint: async () => (await key.get()).thumbprint,
     key: async () => toKey(await key.get()),
-    nonceFor: async (origin) => nonces.nonceFor(originOf(origin)),
+    nonceFor: async (origin, server) => nonces.nonceFor(originOf(origin), server),
     rememberNonce: async (origin, nonce, server) => nonces.remember(originOf(origin), nonce, server),
     fetchWithProof(request, send) {
       return fetchWithProof(handle, request, send, () => emit({ type: 'dpop-nonce-retry', server: request.server, origin: originOf(request.htu) }));

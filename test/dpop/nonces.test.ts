@@ -33,11 +33,11 @@ describe('shared nonces', () => {
   it('a nonce one tab learnt reaches the live tabs over the channel', async () => {
     const { clock, opened } = tabs(3);
     const [a, b] = opened;
-    expect(await b!.handle.nonceFor('https://auth.example')).toBeUndefined(); // b has read storage already
+    expect(await b!.handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined(); // b has read storage already
     await a!.handle.rememberNonce('https://auth.example/token', 'nonce-1', 'authorization');
-    expect(await b!.handle.nonceFor('https://auth.example')).toBeUndefined(); // not delivered yet
+    expect(await b!.handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined(); // not delivered yet
     await clock.advance(10);
-    expect(await b!.handle.nonceFor('https://auth.example/anything')).toBe('nonce-1');
+    expect(await b!.handle.nonceFor('https://auth.example/anything', 'authorization')).toBe('nonce-1');
     expect(b!.events).toContainEqual({ type: 'dpop-nonce-updated', server: 'authorization', origin: 'https://auth.example', source: 'other-tab' });
   });
 
@@ -49,7 +49,7 @@ describe('shared nonces', () => {
     late.subscribe((event) => events.push(event));
     handles.push(first, late);
     await first.rememberNonce('https://api.example', 'n-api', 'resource');
-    expect(await late.nonceFor('https://api.example')).toBe('n-api');
+    expect(await late.nonceFor('https://api.example', 'resource')).toBe('n-api');
     expect(events).toEqual([{ type: 'dpop-nonce-updated', server: 'resource', origin: 'https://api.example', source: 'storage' }]);
   });
 
@@ -60,8 +60,8 @@ describe('shared nonces', () => {
     b!.setNow(1_001);
     await Promise.all([a!.handle.rememberNonce('https://auth.example', 'from-a', 'authorization'), b!.handle.rememberNonce('https://auth.example', 'from-b', 'authorization')]);
     await clock.advance(20); // the two messages cross
-    expect(await a!.handle.nonceFor('https://auth.example')).toBe('from-b');
-    expect(await b!.handle.nonceFor('https://auth.example')).toBe('from-b');
+    expect(await a!.handle.nonceFor('https://auth.example', 'authorization')).toBe('from-b');
+    expect(await b!.handle.nonceFor('https://auth.example', 'authorization')).toBe('from-b');
   });
 
   it('values a server must not send are ignored: no storage, no message, no event', async () => {
@@ -72,8 +72,8 @@ describe('shared nonces', () => {
       await a!.handle.rememberNonce('https://auth.example', bad, 'authorization');
     }
     await clock.advance(20);
-    expect(await a!.handle.nonceFor('https://auth.example')).toBeUndefined();
-    expect(await b!.handle.nonceFor('https://auth.example')).toBeUndefined();
+    expect(await a!.handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined();
+    expect(await b!.handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined();
     expect([...a!.events, ...b!.events]).toEqual([]);
     expect(shared.size).toBe(0);
   });
@@ -94,13 +94,22 @@ describe('shared nonces', () => {
       'just a string',
     ]) await attacker.post(message);
     await clock.advance(10);
-    expect(await handle.nonceFor('https://auth.example')).toBeUndefined();
+    expect(await handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined();
+  });
+
+  it('an authorization and a resource server on one origin keep nonces of their own', async () => {
+    const handle = createDpop({ storage: createMemoryStorage(), locks: null, channel: null });
+    handles.push(handle);
+    await handle.rememberNonce('https://app.example/token', 'as-nonce', 'authorization');
+    await handle.rememberNonce('https://app.example/api/me', 'rs-nonce', 'resource');
+    expect(await handle.nonceFor('https://app.example', 'authorization')).toBe('as-nonce');
+    expect(await handle.nonceFor('https://app.example', 'resource')).toBe('rs-nonce');
   });
 
   it('a server origin must be an absolute URL', async () => {
     const handle = createDpop({ storage: createMemoryStorage(), locks: null, channel: null });
     handles.push(handle);
-    await expect(handle.nonceFor('/relative')).rejects.toThrow(TypeError);
+    await expect(handle.nonceFor('/relative', 'resource')).rejects.toThrow(TypeError);
     await expect(handle.rememberNonce('mailto:x', 'n', 'resource')).rejects.toThrow(TypeError);
   });
 });

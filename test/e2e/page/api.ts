@@ -26,6 +26,10 @@ export interface PageConfig {
   oidcNotifySeconds: number;
   /** > 0: start calling the API every this many ms as soon as the page is ready. */
   apiIntervalMs: number;
+  /** tabauth mode: DPoP on (createDpop), API calls through authedFetch, the key created at page start. */
+  dpop?: boolean;
+  /** DPoP: false = no Web Locks for key creation (compare-and-set alone). Default true. */
+  dpopLocks?: boolean;
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -35,6 +39,8 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   ratio: 0.5,
   oidcNotifySeconds: 2,
   apiIntervalMs: 0,
+  dpop: false,
+  dpopLocks: true,
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -52,6 +58,7 @@ export function pageQuery(config: PageConfig): string {
     notify: String(config.oidcNotifySeconds),
     apiMs: String(config.apiIntervalMs),
   });
+  if (config.dpop) params.set('dpop', config.dpopLocks === false ? 'nolocks' : 'locks');
   return `?${params.toString()}`;
 }
 
@@ -147,6 +154,32 @@ export interface TestApi {
   stopApiLoop(): Promise<void>;
   signIn(tokenResponse: Record<string, unknown>): Promise<void>;
   signOut(options?: { revoke?: boolean }): Promise<void>;
+  /** DPoP pages only. */
+  dpop?: DpopTestApi;
+}
+
+/** What the DPoP test page offers: the login seam (a new key, the code exchange with its proof) and inspection. */
+export interface DpopTestApi {
+  /** `newKeyForLogin()`: the thumbprint for `dpop_jkt`. */
+  newKeyForLogin(): Promise<string>;
+  /** Redeems the code with oauth4webapi's `DPoP(client, keyPair)` on tabauth's key pair, then `signIn`. */
+  exchange(callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }): Promise<Record<string, unknown>>;
+  info(): Promise<DpopInfo>;
+}
+
+export interface DpopInfo {
+  /** Thumbprint of the key this tab signs with. */
+  thumbprint: string;
+  /** Values in the 'tabauth' IndexedDB that hold a CryptoKeyPair, and the thumbprint stored with them. */
+  storedKeys: number;
+  storedThumbprint: string | null;
+  privateKeyExtractable: boolean | null;
+  /** Error name of `crypto.subtle.exportKey('jwk', privateKey)` ('none' if it did not throw). */
+  exportError: string;
+  /** `cnf.jkt` of the access token this tab holds. */
+  tokenJkt: string | null;
+  /** The refresh token this tab holds (test harness only: compared with the login's to tell rotation apart). */
+  refreshToken: string | null;
 }
 
 declare global {

@@ -34,6 +34,8 @@ function readConfig(): PageConfig {
     ratio: number('ratio', DEFAULT_CONFIG.ratio),
     oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
+    dpop: params.has('dpop'),
+    dpopLocks: params.get('dpop') !== 'nolocks',
   };
 }
 

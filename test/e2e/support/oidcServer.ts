@@ -34,6 +34,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, resolve as resolvePath, sep } from 'node:path';
 import Provider, { errors, type IssuedToken, type OidcError, type ProviderContext } from 'oidc-provider';
+import { createDpopVerifier } from '../../../src/testing/dpopVerifier';
 
 export interface OidcServerOptions {
   /** Lifetime of JWT access tokens in seconds (exp - iat). Default 5. */
@@ -44,6 +45,32 @@ export interface OidcServerOptions {
   revocation?: boolean;
   /** Lifetime of refresh tokens in seconds. Default 1 day. */
   refreshTokenTtlSeconds?: number;
+  /**
+   * oidc-provider's `rotateRefreshToken`. Default true (every refresh rotates). `false` never rotates; a function is
+   * passed through (oidc-provider's own default does not rotate sender-constrained public-client tokens).
+   */
+  rotateRefreshToken?: boolean | ((ctx: ProviderContext) => boolean | Promise<boolean>);
+  /**
+   * DPoP (RFC 9449): `features.dPoP` with a `nonceSecret`, the client registered with `dpop_bound_access_tokens`,
+   * and /api/me accepting only `Authorization: DPoP` with a valid proof (jose: signature, htm, htu, ath, iat, jti
+   * replay, the resource nonce) whose key is the token's `cnf.jkt`. Off by default.
+   */
+  dpop?: {
+    /** The token endpoint requires its nonce (oidc-provider `requireNonce`). Default true. */
+    requireNonce?: boolean;
+    /** /api/me requires its own nonce (401 `use_dpop_nonce` + `DPoP-Nonce`). Default true. */
+    requireResourceNonce?: boolean;
+  };
+}
+
+/**
+ * DPoP logins: the key lives in the browser and cannot be exported, so the code exchange has to happen there.
+ * `dpopJkt` goes on the authorization request (`dpop_jkt`, binding the code to the key) and `exchange` gets what
+ * the browser needs to redeem the code with a proof (the test page does it with oauth4webapi).
+ */
+export interface DpopLogin {
+  dpopJkt?: string;
+  exchange?: (callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }) => Promise<TokenResponseBody>;
 }
 
 /** Body of a successful token endpoint response. */
@@ -77,6 +104,12 @@ export interface OidcServerCounters {
   apiUnauthorized: number;
   /** /api/me answered 200 with a token that is not the newest one of its grant. */
   apiStale: number;
+  /** DPoP: token endpoint answers `use_dpop_nonce` (not counted in refreshErrors: the request is sent again at once). */
+  tokenNonceChallenges: number;
+  /** DPoP: /api/me answers 401 `use_dpop_nonce` (also counted in apiUnauthorized). */
+  apiNonceChallenges: number;
+  /** DPoP: /api/me requests refused for their proof or because its key is not the token's `cnf.jkt`. */
+  apiDpopRejected: number;
 }
 
 /** One entry of the server's chronological log (token endpoint outcomes and API calls). */
@@ -117,7 +150,7 @@ export interface OidcServer {
    * forms, code exchange at /token) with a fresh cookie jar; every call creates a new session and
    * grant. Counts one tokenRequests. `sub` defaults to 'user-1'.
    */
-  obtainInitialTokens(options?: { sub?: string }): Promise<TokenResponseBody>;
+  obtainInitialTokens(options?: { sub?: string } & DpopLogin): Promise<TokenResponseBody>;
   /**
    * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store).
    * May be called several times: the most recently added directory wins. Paths that are not files
@@ -125,6 +158,8 @@ export interface OidcServer {
    */
   serveStatic(dir: string): void;
   resetCounters(): void;
+  /** DPoP: /api/me issues a new nonce (the previous one stays accepted until the next rotation). */
+  rotateResourceNonce(): void;
   close(): Promise<void>;
 }
 
@@ -268,7 +303,8 @@ function corsHeaders(req: IncomingMessage): Record<string, string> {
   if (!origin) return {};
   return {
     'access-control-allow-origin': origin,
-    'access-control-allow-headers': 'authorization, content-type',
+    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-expose-headers': 'www-authenticate, dpop-nonce',
     'access-control-allow-methods': 'GET, OPTIONS',
     'access-control-max-age': '600',
     vary: 'origin',
@@ -279,6 +315,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 5;
   const refreshTokenTtlSeconds = options.refreshTokenTtlSeconds ?? 24 * 60 * 60;
   const revocationEnabled = options.revocation ?? true;
+  const dpop = options.dpop ? { requireNonce: true, requireResourceNonce: true, ...options.dpop } : null;
+  const resourceDpop = dpop ? createDpopVerifier({ requireNonce: dpop.requireResourceNonce, random: Math.random }) : null;
   if (!Number.isInteger(accessTokenTtlSeconds) || accessTokenTtlSeconds < 1) {
     throw new TypeError('accessTokenTtlSeconds must be a positive integer (JWT exp is in whole seconds)');
   }
@@ -329,6 +367,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           redirect_uris: [redirectUri],
+          ...(dpop ? { dpop_bound_access_tokens: true } : {}),
         },
       ],
       jwks: { keys: [keys.privateJwk] },
@@ -340,7 +379,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         accountId: sub,
         claims: async () => ({ sub }),
       }),
-      rotateRefreshToken: true,
+      rotateRefreshToken: options.rotateRefreshToken === false ? () => false : (options.rotateRefreshToken ?? true),
       issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === CLIENT_ID,
       clientBasedCORS: () => true,
       ttl: {
@@ -354,6 +393,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       },
       features: {
         devInteractions: { enabled: true },
+        ...(dpop ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => dpop.requireNonce } } : {}),
         revocation: {
           enabled: revocationEnabled,
           allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
@@ -395,6 +435,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     apiCalls: 0,
     apiUnauthorized: 0,
     apiStale: 0,
+    tokenNonceChallenges: 0,
+    apiNonceChallenges: 0,
+    apiDpopRejected: 0,
   });
   let counts = zero();
   let log: OidcServerEvent[] = [];
@@ -419,7 +462,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   provider.on('grant.error', (ctx: ProviderContext, err: OidcError) => {
     const grantType = grantTypeOf(ctx);
     const error = err.error ?? 'server_error';
-    if (grantType === 'refresh_token') counts.refreshErrors++;
+    if (error === 'use_dpop_nonce') counts.tokenNonceChallenges++;
+    else if (grantType === 'refresh_token') counts.refreshErrors++;
     if (error === 'invalid_grant') counts.invalidGrant++;
     // error_detail is the provider's internal reason (the client only sees a generic description).
     if (error === 'invalid_grant' && err.error_detail === 'refresh token already used') counts.reuseDetected++;
@@ -436,15 +480,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   // ---- protected API ----
   function verifyAccessToken(authorization: string | undefined):
-    | { ok: true; sub: string; jti: string; newest: boolean }
+    | { ok: true; sub: string; jti: string; newest: boolean; token: string; scheme: string; jkt: string | undefined }
     | { ok: false; reason: string } {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!match?.[1]) return { ok: false, reason: 'missing bearer token' };
-    const parts = match[1].split('.');
+    const match = /^(Bearer|DPoP)\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match?.[2]) return { ok: false, reason: 'missing bearer token' };
+    const parts = match[2].split('.');
     if (parts.length !== 3) return { ok: false, reason: 'not a JWT' };
     const [h, p, s] = parts as [string, string, string];
     let header: { alg?: string; typ?: string; kid?: string };
-    let payload: { iss?: string; sub?: string; jti?: string; exp?: number; aud?: string | string[] };
+    let payload: { iss?: string; sub?: string; jti?: string; exp?: number; aud?: string | string[]; cnf?: { jkt?: string } };
     try {
       header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
       payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
@@ -462,10 +506,24 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     if (!issued || !payload.jti) return { ok: false, reason: 'unknown token' };
     if (issued.grantId && revokedGrants.has(issued.grantId)) return { ok: false, reason: 'grant revoked' };
     const newest = issued.grantId ? newestAccessToken.get(issued.grantId) === payload.jti : true;
-    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest };
+    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest, token: match[2], scheme: match[1]!.toLowerCase(), jkt: payload.cnf?.jkt };
   }
 
-  function handleApi(req: IncomingMessage, res: ServerResponse) {
+  /**
+   * DPoP at /api/me (RFC 9449 section 7): a bound token only with the DPoP scheme and a proof of its key; a bearer
+   * token only with the Bearer scheme. Answers null when the request may pass.
+   */
+  async function checkDpop(req: IncomingMessage, token: { token: string; scheme: string; jkt: string | undefined }): Promise<{ error: string; reason: string; nonce?: string } | null> {
+    if (!token.jkt) return token.scheme === 'bearer' ? null : { error: 'invalid_token', reason: 'not a DPoP-bound token' };
+    if (token.scheme !== 'dpop' || !resourceDpop) return { error: 'invalid_token', reason: 'DPoP-bound token sent as a bearer token' };
+    const proof = typeof req.headers.dpop === 'string' ? req.headers.dpop : null;
+    const check = await resourceDpop.verify(proof, { htm: req.method ?? 'GET', htu: new URL(req.url ?? '/', origin).href, accessToken: token.token });
+    if (!check.ok) return check.error === 'use_dpop_nonce' ? { error: check.error, reason: check.description, nonce: resourceDpop.nonce } : { error: check.error, reason: check.description };
+    if (check.jkt !== token.jkt) return { error: 'invalid_token', reason: 'DPoP proof key is not the token binding' };
+    return null;
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse) {
     const cors = corsHeaders(req);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, cors);
@@ -473,7 +531,22 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       return;
     }
     counts.apiCalls++;
-    const result = verifyAccessToken(req.headers.authorization);
+    const verified = verifyAccessToken(req.headers.authorization);
+    const refused = verified.ok && (dpop || verified.scheme !== 'bearer') ? await checkDpop(req, verified) : null;
+    if (refused) {
+      counts.apiUnauthorized++;
+      if (refused.error === 'use_dpop_nonce') counts.apiNonceChallenges++;
+      else counts.apiDpopRejected++;
+      log.push({ type: 'api', at: Date.now(), status: 401, reason: `${refused.error}: ${refused.reason}` });
+      sendJson(res, 401, { error: refused.error, error_description: refused.reason }, {
+        ...cors,
+        'www-authenticate': `DPoP error="${refused.error}", error_description="${refused.reason}"`,
+        ...(refused.nonce ? { 'dpop-nonce': refused.nonce } : {}),
+        'access-control-expose-headers': 'www-authenticate, dpop-nonce',
+      });
+      return;
+    }
+    const result = verified;
     if (!result.ok) {
       counts.apiUnauthorized++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: result.reason });
@@ -527,7 +600,13 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   handler = (req, res) => {
     const pathname = new URL(req.url ?? '/', origin).pathname;
 
-    if (pathname === '/api/me') return handleApi(req, res);
+    if (pathname === '/api/me') {
+      handleApi(req, res).catch((error: unknown) => {
+        console.error('[oidcServer] /api/me failed', error);
+        if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
+      });
+      return;
+    }
     if (pathname === '/callback') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end('<!doctype html><title>callback</title><p>authorization response received</p>');
@@ -562,7 +641,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   };
 
   // ---- authorization code + PKCE flow ----
-  async function obtainInitialTokens({ sub = 'user-1' }: { sub?: string } = {}): Promise<TokenResponseBody> {
+  async function obtainInitialTokens({ sub = 'user-1', dpopJkt, exchange }: { sub?: string } & DpopLogin = {}): Promise<TokenResponseBody> {
     const jar = new Map<string, { value: string; path: string }>();
     const cookieHeader = (url: URL) =>
       [...jar.entries()]
@@ -603,6 +682,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     const verifier = base64url(randomBytes(32));
     const challenge = base64url(createHash('sha256').update(verifier).digest());
     const state = base64url(randomBytes(12));
+    const nonce = base64url(randomBytes(12));
     const authUrl = new URL('/auth', origin);
     authUrl.search = new URLSearchParams({
       client_id: CLIENT_ID,
@@ -612,12 +692,14 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       code_challenge: challenge,
       code_challenge_method: 'S256',
       state,
-      nonce: base64url(randomBytes(12)),
+      nonce,
       prompt: 'consent',
+      ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}),
     }).toString();
 
     let response = await request(authUrl);
     let code: string | undefined;
+    let callbackUrl = '';
     for (let step = 0; step < 20 && !code; step++) {
       if (response.status >= 300 && response.status < 400) {
         await response.arrayBuffer();
@@ -627,6 +709,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
           const error = location.searchParams.get('error');
           if (error) throw new Error(`obtainInitialTokens: ${error}: ${location.searchParams.get('error_description')}`);
           code = location.searchParams.get('code') ?? undefined;
+          callbackUrl = location.href;
           break;
         }
         response = await request(location);
@@ -649,6 +732,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       });
     }
     if (!code) throw new Error('obtainInitialTokens: no authorization code');
+    if (exchange) return exchange({ callbackUrl, codeVerifier: verifier, nonce, state, redirectUri });
 
     const tokenResponse = await fetch(new URL('/token', origin), {
       method: 'POST',
@@ -687,6 +771,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     resetCounters() {
       counts = zero();
       log = [];
+    },
+    rotateResourceNonce() {
+      resourceDpop?.rotateNonce();
     },
     close: () =>
       new Promise<void>((resolveClose, rejectClose) => {

@@ -20,6 +20,7 @@ const entries = {
   core: resolve(repoRoot, 'src/core/index.ts'),
   react: resolve(repoRoot, 'src/react/index.ts'),
   query: resolve(repoRoot, 'src/query/index.ts'),
+  dpop: resolve(repoRoot, 'src/dpop/index.ts'),
 };
 
 function filesUnder(dir: string): string[] {
@@ -76,6 +77,7 @@ async function doBuild(): Promise<string> {
         alias: [
           { find: /^tabauth\/react$/, replacement: entries.react },
           { find: /^tabauth\/query$/, replacement: entries.query },
+          { find: /^tabauth\/dpop$/, replacement: entries.dpop },
           { find: /^tabauth$/, replacement: entries.core },
         ],
       },
