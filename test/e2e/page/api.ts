@@ -165,6 +165,14 @@ export interface DpopTestApi {
   /** Redeems the code with oauth4webapi's `DPoP(client, keyPair)` on tabauth's key pair, then `signIn`. */
   exchange(callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }): Promise<Record<string, unknown>>;
   info(): Promise<DpopInfo>;
+  /** Durations (ms) of every proof this tab signed for its own requests so far. */
+  proofTimings(): number[];
+  /**
+   * `samples` proofs of `handle.proof` (a GET with an access token and a nonce, as authedFetch makes them),
+   * interleaved with as many bare `crypto.subtle.sign` calls (ECDSA P-256, non-extractable key, a payload of the
+   * same size): the platform's floor, measured in the same tab at the same time.
+   */
+  measureProofs(samples: number): Promise<{ proofMs: number[]; signMs: number[] }>;
 }
 
 export interface DpopInfo {

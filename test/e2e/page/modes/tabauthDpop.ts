@@ -16,7 +16,35 @@ export function dpopApiFetch(client: AuthClient): (url: string) => Promise<Respo
 
 export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi {
   const dpop = client.dpop!;
+  // Times every proof the tab signs for its own requests (authedFetch and the refresh call the handle's proof()).
+  const timings: number[] = [];
+  const sign = dpop.proof.bind(dpop);
+  (dpop as { proof: typeof dpop.proof }).proof = async (...args) => {
+    const start = performance.now();
+    try {
+      return await sign(...args);
+    } finally {
+      timings.push(performance.now() - start);
+    }
+  };
   return {
+    proofTimings: () => [...timings],
+    async measureProofs(samples) {
+      const token = client.getSnapshot().tokens?.accessToken ?? 'x'.repeat(800);
+      const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+      const payload = new TextEncoder().encode('e'.repeat((await sign('GET', config.apiUrl, { accessToken: token, nonce: 'n'.repeat(43) })).lastIndexOf('.')));
+      const proofMs: number[] = [];
+      const signMs: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        let start = performance.now();
+        await sign('GET', config.apiUrl, { accessToken: token, nonce: 'n'.repeat(43) });
+        proofMs.push(performance.now() - start);
+        start = performance.now();
+        await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, payload);
+        signMs.push(performance.now() - start);
+      }
+      return { proofMs, signMs };
+    },
     newKeyForLogin: async () => (await dpop.newKeyForLogin()).thumbprint,
     async exchange(callback) {
       const issuer = new URL(config.issuer);
