@@ -31,7 +31,7 @@ const PROOF_SAMPLES = Number(process.env.BENCH_PROOFS ?? 200);
 const RATIO = 0.5;
 const PERIOD_MS = TTL_SECONDS * 1000 * (1 - RATIO);
 const API_INTERVAL_MS = 500;
-const NEW_TAB_SAMPLES = 3;
+const NEW_TAB_SAMPLES = 7;
 
 type Variant = 'bearer' | 'dpop';
 

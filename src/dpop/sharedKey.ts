@@ -35,6 +35,8 @@ export class SharedKey {
   private loading: Promise<StoredDpopKey> | null = null;
   /** Moves on every invalidation, so that a load started before it cannot put back a key that was replaced. */
   private generation = 0;
+  /** Id of the key another tab last announced: a load that ends with another id read a replaced key. */
+  private announced: string | null = null;
 
   constructor(private readonly options: SharedKeyOptions) {}
 
@@ -44,7 +46,7 @@ export class SharedKey {
     if (!this.loading) {
       const generation = this.generation;
       const loading = this.load().then((record) => {
-        if (this.generation === generation) this.cached = record;
+        if (this.generation === generation && (this.announced === null || this.announced === record.id)) this.cached = record;
         return record;
       });
       this.loading = loading;
@@ -94,7 +96,11 @@ export class SharedKey {
 
   /** Another tab changed or deleted the stored key. */
   received(message: DpopMessageBody): void {
-    if (message.type === 'key-changed' && this.cached?.id !== message.id) this.invalidate();
+    if (message.type === 'key-changed' && this.cached?.id !== message.id) {
+      // A load in flight may be reading this very key (a tab that just created it): it is kept if it ends with it.
+      this.announced = message.id;
+      this.cached = null;
+    }
     if (message.type === 'key-deleted') {
       this.invalidate();
       this.options.emit({ type: 'dpop-key-deleted', source: 'other-tab' });
@@ -103,6 +109,7 @@ export class SharedKey {
 
   private invalidate(): void {
     this.generation++;
+    this.announced = null;
     this.cached = null;
     this.loading = null;
   }

@@ -81,6 +81,9 @@ describe('with Web Locks (the tab simulation)', () => {
     const tabs = Array.from({ length: 20 }, () => sim!.openTab());
     const thumbprints = await Promise.all(tabs.map((t) => t.client.dpop!.thumbprint()));
     expect(new Set(thumbprints).size).toBe(1);
+    // The creator's "key changed" message reaches tabs whose load read that very key: they keep it, no reload.
+    await sim.advance(10);
+    expect(new Set(await Promise.all(tabs.map((t) => t.client.dpop!.thumbprint())))).toEqual(new Set(thumbprints));
     const events = tabs.flatMap((t) => t.events);
     expect(events.filter((e) => e.type === 'dpop-key-created')).toHaveLength(1);
     // Nobody generated a key only to throw it away: the lock made the others re-read instead.
@@ -88,6 +91,29 @@ describe('with Web Locks (the tab simulation)', () => {
     expect(events.filter((e) => e.type === 'dpop-key-adopted' && e.source === 'storage')).toHaveLength(19);
     const metrics = tabs.flatMap((t) => t.client.metrics()).filter((c) => c.name === 'dpop_keys_created');
     expect(metrics.reduce((sum, c) => sum + c.value, 0)).toBe(1);
+  });
+
+  it('the creator\'s message reaching tabs in the middle of their load: they keep the key they read, no second load', async () => {
+    // Messages delivered at once (as BroadcastChannel does between real tabs) and a FIFO lock like Web Locks.
+    const listeners = new Set<(message: unknown) => void>();
+    const channel = () => {
+      const mine = new Set<(message: unknown) => void>();
+      return {
+        post: async (message: unknown) => void [...listeners].filter((l) => !mine.has(l)).forEach((l) => queueMicrotask(() => l(structuredClone(message)))),
+        subscribe: (listener: (message: unknown) => void) => (mine.add(listener), listeners.add(listener), () => listeners.delete(listener)),
+        close: async () => mine.forEach((l) => listeners.delete(l)),
+      };
+    };
+    let tail: Promise<unknown> = Promise.resolve();
+    const locks = { request: <T,>(_name: string, _options: object, work: () => Promise<T>) => { const run = tail.then(work); tail = run.catch(() => {}); return run; } };
+    const shared = new Map<string, unknown>();
+    const tabs = Array.from({ length: 5 }, () => tab(() => createMemoryStorage(shared), { locks, channel }));
+    tabs.forEach((t) => t.handle.connect());
+    const first = await Promise.all(tabs.map((t) => t.handle.thumbprint()));
+    const again = await Promise.all(tabs.map((t) => t.handle.thumbprint()));
+    expect(new Set([...first, ...again]).size).toBe(1);
+    expect(count(tabs, (e) => e.type === 'dpop-key-created')).toBe(1);
+    expect(count(tabs, (e) => e.type === 'dpop-key-adopted')).toBe(4);
   });
 
   it('a tab whose lock request is refused still ends with the stored key (compare-and-set)', async () => {

@@ -511,16 +511,22 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   /**
    * DPoP at /api/me (RFC 9449 section 7): a bound token only with the DPoP scheme and a proof of its key; a bearer
-   * token only with the Bearer scheme. Answers null when the request may pass.
+   * token only with the Bearer scheme. Answers `{ pass }` when the request may pass, with the next nonce when the proof
+   * carried an older one (like oidc-provider's token endpoint, so a renewed nonce reaches the client on a success).
    */
-  async function checkDpop(req: IncomingMessage, token: { token: string; scheme: string; jkt: string | undefined }): Promise<{ error: string; reason: string; nonce?: string } | null> {
-    if (!token.jkt) return token.scheme === 'bearer' ? null : { error: 'invalid_token', reason: 'not a DPoP-bound token' };
-    if (token.scheme !== 'dpop' || !resourceDpop) return { error: 'invalid_token', reason: 'DPoP-bound token sent as a bearer token' };
+  async function checkDpop(
+    req: IncomingMessage,
+    token: { token: string; scheme: string; jkt: string | undefined },
+  ): Promise<{ pass: true; nonce?: string } | { pass: false; error: string; reason: string; nonce?: string }> {
+    if (!token.jkt) return token.scheme === 'bearer' ? { pass: true } : { pass: false, error: 'invalid_token', reason: 'not a DPoP-bound token' };
+    if (token.scheme !== 'dpop' || !resourceDpop) return { pass: false, error: 'invalid_token', reason: 'DPoP-bound token sent as a bearer token' };
     const proof = typeof req.headers.dpop === 'string' ? req.headers.dpop : null;
     const check = await resourceDpop.verify(proof, { htm: req.method ?? 'GET', htu: new URL(req.url ?? '/', origin).href, accessToken: token.token });
-    if (!check.ok) return check.error === 'use_dpop_nonce' ? { error: check.error, reason: check.description, nonce: resourceDpop.nonce } : { error: check.error, reason: check.description };
-    if (check.jkt !== token.jkt) return { error: 'invalid_token', reason: 'DPoP proof key is not the token binding' };
-    return null;
+    if (!check.ok) {
+      return { pass: false, error: check.error, reason: check.description, ...(check.error === 'use_dpop_nonce' ? { nonce: resourceDpop.nonce } : {}) };
+    }
+    if (check.jkt !== token.jkt) return { pass: false, error: 'invalid_token', reason: 'DPoP proof key is not the token binding' };
+    return check.nonce === resourceDpop.nonce ? { pass: true } : { pass: true, nonce: resourceDpop.nonce };
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse) {
@@ -532,7 +538,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     }
     counts.apiCalls++;
     const verified = verifyAccessToken(req.headers.authorization);
-    const refused = verified.ok && (dpop || verified.scheme !== 'bearer') ? await checkDpop(req, verified) : null;
+    const dpopCheck = verified.ok && (dpop || verified.scheme !== 'bearer') ? await checkDpop(req, verified) : null;
+    const refused = dpopCheck && !dpopCheck.pass ? dpopCheck : null;
     if (refused) {
       counts.apiUnauthorized++;
       if (refused.error === 'use_dpop_nonce') counts.apiNonceChallenges++;
@@ -559,7 +566,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     }
     if (!result.newest) counts.apiStale++;
     log.push({ type: 'api', at: Date.now(), status: 200, sub: result.sub, jti: result.jti, newest: result.newest });
-    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, cors);
+    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, { ...cors, ...(dpopCheck?.nonce ? { 'dpop-nonce': dpopCheck.nonce } : {}) });
   }
 
   // ---- static files ----
