@@ -168,13 +168,14 @@ describe.skipIf(skipBrowserTests)('e2e DPoP: tabs opened at the same moment', ()
   });
 
   for (const locks of [true, false]) {
-    it(`8 tabs opened at once create one key (${locks ? 'Web Locks' : 'no Web Locks: compare-and-set alone'})`, async () => {
+    it(`8 tabs that need their key at the same moment create one (${locks ? 'Web Locks' : 'no Web Locks: compare-and-set alone'})`, async () => {
       const context = await world.browser.newContext();
       try {
-        const config = pageConfig(world.server, { ...PAGE, namespace: `dpop-race-${locks}`, dpopLocks: locks });
+        const config = pageConfig(world.server, { ...PAGE, namespace: `dpop-race-${locks}`, dpopLocks: locks, dpopStart: 'signal' });
         const url = pageUrl(world.server, config);
-        // All pages start loading together; each creates or finds the key as it starts.
         const tabs = await Promise.all(Array.from({ length: 8 }, (_, i) => openTab(context, url, `race-${i}`, 60_000)));
+        // One BroadcastChannel message starts the key lookup in all tabs at once (page loads alone are ms apart).
+        await tabs[0]!.page.evaluate(() => window.tabauthTest!.dpop!.startTogether());
         const infos = await Promise.all(tabs.map(dpopInfo));
         const recs = await allRecords(tabs);
         expect(new Set(infos.map((info) => info.thumbprint)).size).toBe(1);

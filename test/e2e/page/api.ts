@@ -30,6 +30,11 @@ export interface PageConfig {
   dpop?: boolean;
   /** DPoP: false = no Web Locks for key creation (compare-and-set alone). Default true. */
   dpopLocks?: boolean;
+  /**
+   * DPoP: when the tab first needs its key. 'load' (default): at page start. 'signal': when `dpop.startTogether()`
+   * in any tab posts the start signal (a BroadcastChannel message reaches every tab at the same moment).
+   */
+  dpopStart?: 'load' | 'signal';
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -59,6 +64,7 @@ export function pageQuery(config: PageConfig): string {
     apiMs: String(config.apiIntervalMs),
   });
   if (config.dpop) params.set('dpop', config.dpopLocks === false ? 'nolocks' : 'locks');
+  if (config.dpop && config.dpopStart === 'signal') params.set('dpopStart', 'signal');
   return `?${params.toString()}`;
 }
 
@@ -165,6 +171,8 @@ export interface DpopTestApi {
   /** Redeems the code with oauth4webapi's `DPoP(client, keyPair)` on tabauth's key pair, then `signIn`. */
   exchange(callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }): Promise<Record<string, unknown>>;
   info(): Promise<DpopInfo>;
+  /** Posts the start signal to every other tab (see `PageConfig.dpopStart`) and asks for the key in this one. */
+  startTogether(): Promise<string>;
   /** Durations (ms) of every proof this tab signed for its own requests so far. */
   proofTimings(): number[];
   /**

@@ -36,6 +36,7 @@ function readConfig(): PageConfig {
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
     dpop: params.has('dpop'),
     dpopLocks: params.get('dpop') !== 'nolocks',
+    dpopStart: params.get('dpopStart') === 'signal' ? 'signal' : 'load',
   };
 }
 

@@ -113,8 +113,10 @@ export async function startTabauth(config: PageConfig, recorder: Recorder): Prom
     const { dpopApiFetch, dpopTestApi } = await import('./tabauthDpop');
     driver.fetchApi = dpopApiFetch(client);
     driver.dpop = dpopTestApi(client, config);
-    // A DPoP app needs its key before its first request: every tab asks at start (tabs opened together race here).
-    await client.dpop!.thumbprint();
+    // A DPoP app needs its key before its first request: every tab asks at start, or all at once on the signal.
+    if (config.dpopStart === 'signal') {
+      new BroadcastChannel(`e2e-start:${config.namespace}`).onmessage = () => void client.dpop!.thumbprint().catch((error) => recorder.error(error));
+    } else await client.dpop!.thumbprint();
   }
   await client.ready();
   // A tab opened while signed in: the time to its first usable token is one of the bench figures.

@@ -29,6 +29,10 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
   };
   return {
     proofTimings: () => [...timings],
+    startTogether() {
+      new BroadcastChannel(`e2e-start:${config.namespace}`).postMessage('start');
+      return dpop.thumbprint();
+    },
     async measureProofs(samples) {
       const token = client.getSnapshot().tokens?.accessToken ?? 'x'.repeat(800);
       const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
