@@ -367,18 +367,21 @@ function createSimulatedWebLocks() {
               reject(signal.reason);
               return;
             }
-            const request: LockRequest = { tab, callback, resolve: resolve as (value: unknown) => void, reject, granted: false };
+            const onAbort = () => {
+              if (request.granted) return; // like the browser: the signal only cancels a request still waiting
+              remove(name, request);
+              reject(signal!.reason);
+            };
+            // The listener goes when the request settles: a long-lived signal (a client's lifetime) must not collect one
+            // listener per lock request.
+            const settle = <V,>(done: (value: V) => void) => (value: V) => {
+              signal?.removeEventListener('abort', onAbort);
+              done(value);
+            };
+            const request: LockRequest = { tab, callback, resolve: settle(resolve as (value: unknown) => void), reject: settle(reject), granted: false };
             if (!queues.has(name)) queues.set(name, []);
             queues.get(name)!.push(request);
-            signal?.addEventListener(
-              'abort',
-              () => {
-                if (request.granted) return; // like the browser: the signal only cancels a request still waiting
-                remove(name, request);
-                reject(signal.reason);
-              },
-              { once: true },
-            );
+            signal?.addEventListener('abort', onAbort, { once: true });
             grant(name);
           });
         },
