@@ -97,7 +97,7 @@ async function runRow(browser: Browser, server: OidcServer, variant: Variant, ta
     while (Date.now() < windowEnd) await delay(250);
     await Promise.all(tabs.map((tab) => tab.page.evaluate(() => window.tabauthTest!.stopApiLoop())));
     clearInterval(nonceTimer);
-    const counters = server.counters();
+    const counters = { ...server.counters(), ...server.dpopCounters() };
     const events = server.events();
     const recs = await Promise.all(tabs.map(records));
     const rotations = Math.max(...recs.map((r) => r.snapshot.version)) - v0;

@@ -122,7 +122,7 @@ export function createDpop(options: DpopOptions = {}): Dpop {
       return () => {
         if (undone) return;
         undone = true;
-        if (--connections === 0) disconnect();
+        if (connections > 0 && --connections === 0) disconnect(); // close() may have reset the count already
       };
     },
     subscribe(listener) {

@@ -54,7 +54,7 @@ for (const rotation of [true, false] as const) {
       await stopApiLoops(tabs);
       const settled = await settle(tabs, world.server.counters);
       const vMax = maxVersion(settled.versions);
-      const c = settled.counters;
+      const c = { ...settled.counters, ...world.server.dpopCounters() };
 
       // One request per refresh (the nonce challenges are counted apart), nothing refused, nobody signed out.
       expect(settled.versions).toEqual(tabs.map(() => vMax));
@@ -111,7 +111,7 @@ for (const rotation of [true, false] as const) {
         const { tabs } = session;
         const { version: v0 } = await signInWithDpop(world, session);
         await waitForAll(tabs, (all) => all.every((s) => s.version >= v0 + 2), 'two refreshes under the first leader', 30_000);
-        const challengesBefore = world.server.counters().tokenNonceChallenges;
+        const challengesBefore = world.server.dpopCounters().tokenNonceChallenges;
         const first = await waitForLeader(tabs);
         await first.page.close();
         const next = await waitForLeader(tabs);
@@ -124,7 +124,7 @@ for (const rotation of [true, false] as const) {
         expect(c.refreshErrors).toBe(0);
         expect(c.refreshSuccesses).toBe(maxVersion(settled.versions) - v0);
         // The next leader had the nonce from the first one: it paid no failed round trip.
-        expect(c.tokenNonceChallenges).toBe(challengesBefore);
+        expect(world.server.dpopCounters().tokenNonceChallenges).toBe(challengesBefore);
         expect(next.tokenRequests).toBeGreaterThanOrEqual(2);
       }, 120_000);
 

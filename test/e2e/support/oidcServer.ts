@@ -104,11 +104,15 @@ export interface OidcServerCounters {
   apiUnauthorized: number;
   /** /api/me answered 200 with a token that is not the newest one of its grant. */
   apiStale: number;
-  /** DPoP: token endpoint answers `use_dpop_nonce` (not counted in refreshErrors: the request is sent again at once). */
+}
+
+/** DPoP figures (`dpopCounters()`), kept apart so that `counters()` looks as it did before DPoP. */
+export interface OidcServerDpopCounters {
+  /** Token endpoint answers `use_dpop_nonce` (not in refreshErrors: the client sends the request again at once). */
   tokenNonceChallenges: number;
-  /** DPoP: /api/me answers 401 `use_dpop_nonce` (also counted in apiUnauthorized). */
+  /** /api/me answers 401 `use_dpop_nonce` (also counted in apiUnauthorized). */
   apiNonceChallenges: number;
-  /** DPoP: /api/me requests refused for their proof or because its key is not the token's `cnf.jkt`. */
+  /** /api/me requests refused for their proof or because its key is not the token's `cnf.jkt`. */
   apiDpopRejected: number;
 }
 
@@ -143,6 +147,7 @@ export interface OidcServer {
    */
   apiUrl: string;
   counters(): OidcServerCounters;
+  dpopCounters(): OidcServerDpopCounters;
   /** Chronological log of token endpoint outcomes, revocations and API calls since the last reset. */
   events(): OidcServerEvent[];
   /**
@@ -435,10 +440,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     apiCalls: 0,
     apiUnauthorized: 0,
     apiStale: 0,
-    tokenNonceChallenges: 0,
-    apiNonceChallenges: 0,
-    apiDpopRejected: 0,
   });
+  const zeroDpop = (): OidcServerDpopCounters => ({ tokenNonceChallenges: 0, apiNonceChallenges: 0, apiDpopRejected: 0 });
+  let dpopCounts = zeroDpop();
   let counts = zero();
   let log: OidcServerEvent[] = [];
   /** jti -> access token info, for every JWT access token this instance issued. */
@@ -462,7 +466,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   provider.on('grant.error', (ctx: ProviderContext, err: OidcError) => {
     const grantType = grantTypeOf(ctx);
     const error = err.error ?? 'server_error';
-    if (error === 'use_dpop_nonce') counts.tokenNonceChallenges++;
+    if (error === 'use_dpop_nonce') dpopCounts.tokenNonceChallenges++;
     else if (grantType === 'refresh_token') counts.refreshErrors++;
     if (error === 'invalid_grant') counts.invalidGrant++;
     // error_detail is the provider's internal reason (the client only sees a generic description).
@@ -542,8 +546,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     const refused = dpopCheck && !dpopCheck.pass ? dpopCheck : null;
     if (refused) {
       counts.apiUnauthorized++;
-      if (refused.error === 'use_dpop_nonce') counts.apiNonceChallenges++;
-      else counts.apiDpopRejected++;
+      if (refused.error === 'use_dpop_nonce') dpopCounts.apiNonceChallenges++;
+      else dpopCounts.apiDpopRejected++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: `${refused.error}: ${refused.reason}` });
       sendJson(res, 401, { error: refused.error, error_description: refused.reason }, {
         ...cors,
@@ -770,6 +774,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     accessTokenTtlSeconds,
     apiUrl,
     counters: () => ({ ...counts }),
+    dpopCounters: () => ({ ...dpopCounts }),
     events: () => [...log],
     obtainInitialTokens,
     serveStatic(dir: string) {
@@ -777,6 +782,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     },
     resetCounters() {
       counts = zero();
+      dpopCounts = zeroDpop();
       log = [];
     },
     rotateResourceNonce() {
