@@ -65,3 +65,4 @@ export { decodeJwtClaims } from './jwt';
 export { computeExpiresAt, MAX_LIFETIME_MS, parseTokenResponse, readTokenResponse, type ReadTokenResponse, type RepairedField } from './tokenResponse';
 export { needsRefresh, refreshBufferMs, refreshDueAt, isExpired, type RefreshPolicy } from './refreshPolicy';
 export { PROTOCOL as TAB_PROTOCOL, type DropReason } from './coordination/tabMessages';
+export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopRequest, DpopServer } from './dpop';

@@ -104,7 +104,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
 
     const label = 'Token endpoint';
-    const response = await post(options.tokenEndpoint, form, options, context.signal);
+    // With DPoP: a fresh proof per request, signed with the key stored for every tab (re-read: a tab never refreshes
+    // with another key); a use_dpop_nonce answer is retried at once inside this call, so the backoff never sees it.
+    const send = (headers?: Record<string, string>) => post(options.tokenEndpoint, form, options, context.signal, headers);
+    const response = await (context.dpop
+      ? context.dpop.fetchWithProof({ htm: 'POST', htu: options.tokenEndpoint, server: 'authorization', rereadKey: true }, send)
+      : send());
     const status = response.status;
     // The server may echo the token it rejected, and a short opaque one slips past the heuristic: redact it exactly.
     if (status < 200 || status > 299) throw redactToken(await errorForStatus(response, context.signal, label), context.refreshToken);
@@ -138,6 +143,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     if (!isRecord(body) || (!isNonEmptyString(body.access_token) && !isNonEmptyString(body.refresh_token))) {
       throw new MalformedTokenResponseError(`${label} returned HTTP ${status} without a usable "access_token" or "refresh_token"`, { status });
     }
+    // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
+    // the sender constraint, so it is refused (the message names the type, never the token).
+    const tokenType = String((body as TokenResponse).token_type);
+    if (context.dpop && tokenType.toLowerCase() !== 'dpop') {
+      throw new MalformedTokenResponseError(`${label} answered token_type "${redactSecrets(tokenType).slice(0, 20)}" to a DPoP proof, not "DPoP"`, { status });
+    }
     return body as TokenResponse;
   };
 }
@@ -170,7 +181,7 @@ export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
   };
 }
 
-async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal): Promise<Response> {
+async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal, extraHeaders?: Record<string, string>): Promise<Response> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') {
     throw new UnsupportedEnvironmentError('fetch is not available in this environment; pass the "fetch" option');
@@ -179,6 +190,7 @@ async function post(endpoint: string, form: URLSearchParams, options: PostOption
   // The body is always a form: a caller-supplied Content-Type would make the server misread it.
   headers.set('Content-Type', FORM_CONTENT_TYPE);
   if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+  for (const [name, value] of Object.entries(extraHeaders ?? {})) headers.set(name, value);
   try {
     // Called with globalThis as `this`: some browsers throw "Illegal invocation" for a detached window.fetch.
     return await fetchImpl.call(globalThis, endpoint, {

@@ -70,7 +70,7 @@ export function parts(options: { refresh?: RefreshFunction; backing?: Map<string
   };
   const refresh: RefreshFunction = options.refresh ?? (async () => ({ access_token: 'access-next-xxxxxxxx', refresh_token: 'refresh-next-xxxxxxxx', expires_in: 60 }));
   const refresher = new Refresher(
-    { clock, environment, retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }), random: () => 0.5, requestTimeoutMs: 1_000, refresh },
+    { clock, environment, retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }), random: () => 0.5, requestTimeoutMs: 1_000, refresh, dpop: null },
     { state, shared, sync, signing, peers, waiters, telemetry, mount, freshness, secrets, inflight },
   );
   return { clock, environment, events, telemetry, state, freshness, storage, shared, peers, waiters, secrets, inflight, sync, signing, mount, lifetime, lockRuns, refresher, policy };
