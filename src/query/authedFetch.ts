@@ -66,7 +66,7 @@ export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}
     const attempt = (tokens: TokenSet): Promise<Response> => {
       if (!dpop || tokens.tokenType.toLowerCase() !== 'dpop') return sendWith({ Authorization: `Bearer ${tokens.accessToken}` });
       if (url.hostname.endsWith('.tabauth.invalid')) {
-        throw new TypeError('authedFetch: a DPoP proof needs the absolute request URL: pass baseUrl (there is no page location here)');
+        throw new TypeError('authedFetch: DPoP needs an absolute URL (pass baseUrl)');
       }
       // DPoP-bound token: the handle adds the proof and sends again at once, once, on a use_dpop_nonce challenge.
       const request = { htm: method, htu: url.href, server: 'resource' as const, accessToken: tokens.accessToken, once: !retryable };

@@ -145,9 +145,8 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
     // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
     // the sender constraint, so it is refused (the message names the type, never the token).
-    const tokenType = String((body as TokenResponse).token_type);
-    if (context.dpop && tokenType.toLowerCase() !== 'dpop') {
-      throw new MalformedTokenResponseError(`${label} answered token_type "${redactSecrets(tokenType).slice(0, 20)}" to a DPoP proof, not "DPoP"`, { status });
+    if (context.dpop && String(body.token_type).toLowerCase() !== 'dpop') {
+      throw new MalformedTokenResponseError(`${label} answered a DPoP proof with a token_type other than "DPoP"`, { status });
     }
     return body as TokenResponse;
   };
