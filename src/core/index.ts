@@ -37,8 +37,7 @@ export type { Counter } from './counters';
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock';
 export { browserEnvironment, type AuthEnvironment } from './environment';
 export { oauth2RefreshGrant, oauth2Revoke, type OAuth2RefreshOptions, type OAuth2RevokeOptions } from './refresh/oauth2';
-export type { ResolvedRetryOptions, RetryOptions } from './refresh/backoff';
-export { backoffDelayMs, resolveRetryOptions } from './refresh/backoff';
+export type { RetryOptions } from './refresh/backoff';
 export { createIndexedDbStorage, type IndexedDbStorageOptions } from './storage/indexedDbStorage';
 export { createMemoryStorage } from './storage/memoryStorage';
 export type { AuthStorage } from './storage/storage';
@@ -62,7 +61,7 @@ export {
   type WebLocksLike,
 } from './coordination/refreshLock';
 export { decodeJwtClaims } from './jwt';
-export { computeExpiresAt, MAX_LIFETIME_MS, parseTokenResponse, readTokenResponse, type ReadTokenResponse, type RepairedField } from './tokenResponse';
-export { needsRefresh, refreshBufferMs, refreshDueAt, isExpired, type RefreshPolicy } from './refreshPolicy';
-export { PROTOCOL as TAB_PROTOCOL, type DropReason } from './coordination/tabMessages';
+export { parseTokenResponse, type RepairedField } from './tokenResponse';
+export { refreshDueAt, type RefreshPolicy } from './refreshPolicy';
+export type { DropReason } from './coordination/tabMessages';
 export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopRequest, DpopServer } from './dpop';

@@ -8,7 +8,8 @@
  *   response or resumed tab brings the session back.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AuthError, oauth2RefreshGrant, TAB_PROTOCOL, type AuthEvent, type StoredAuthState } from '../../src/core';
+import { AuthError, oauth2RefreshGrant, type AuthEvent, type StoredAuthState } from '../../src/core';
+import { PROTOCOL as TAB_PROTOCOL } from '../../src/core/coordination/tabMessages';
 import type { TabSimulation } from '../../src/testing';
 import { seededRandom, strictSimulation } from '../sim/helpers';
 import { errorTexts, generateConfig, generateSchedule, runChaos } from './engine';

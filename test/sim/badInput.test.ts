@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthClient, createMemoryStorage, type AuthClient, type AuthClientOptions, type AuthEvent, type AuthStorage } from '../../src/core';
 import { StorageError } from '../../src/core/errors';
-import { TAB_PROTOCOL } from '../../src/core';
+import { PROTOCOL as TAB_PROTOCOL } from '../../src/core/coordination/tabMessages';
 import type { TabSimulation } from '../../src/testing';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../src/testing/simulatedEnvironment';

@@ -1,23 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { TabSimulation } from '../../src/testing';
+import { describe, expect } from 'vitest';
+import { it } from '../support/simulationTest';
 import { strictSimulation } from './helpers';
 
-let sim: TabSimulation | undefined;
-afterEach(async () => {
-  await sim?.dispose();
-  sim = undefined;
-});
-
 describe('concurrent callers', () => {
-  it('100 concurrent getAccessToken() calls across 10 tabs with an expired token cause one refresh', async () => {
-    sim = strictSimulation({ seed: 11, latencyMs: 50 });
+  it('100 concurrent getAccessToken() calls across 10 tabs with an expired token cause one refresh', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 11, latencyMs: 50 }));
     for (let i = 0; i < 10; i++) sim.openTab();
     await sim.settle();
     // A pair that is already expired when it arrives (expires_in: 0).
     await sim.tabs[0]!.client.signIn({ ...sim.server.issueTokens(), expires_in: 0 });
     await sim.advance(5);
     expect(sim.tabs.every((tab) => tab.client.getSnapshot().status === 'authenticated')).toBe(true);
-    const calls = Array.from({ length: 100 }, (_, i) => sim!.tabs[i % 10]!.client.getAccessToken());
+    const calls = Array.from({ length: 100 }, (_, i) => sim.tabs[i % 10]!.client.getAccessToken());
     await sim.advance(500);
     const tokens = await Promise.all(calls);
     expect(new Set(tokens).size).toBe(1);
@@ -26,8 +20,8 @@ describe('concurrent callers', () => {
     expect(sim.server.counters.reuseDetections).toBe(0);
   });
 
-  it('refresh({ rejectedVersion }) for a 401 refreshes once per version, and not at all for a superseded version', async () => {
-    sim = strictSimulation({ seed: 12, ttlSeconds: 3600 });
+  it('refresh({ rejectedVersion }) for a 401 refreshes once per version, and not at all for a superseded version', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 12, ttlSeconds: 3600 }));
     for (let i = 0; i < 5; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -44,8 +38,8 @@ describe('concurrent callers', () => {
     expect(sim.server.counters.refreshRequests).toBe(1);
   });
 
-  it('a long-lived token is not refreshed while it is fresh: no requests, no timers firing early', async () => {
-    sim = strictSimulation({ seed: 13, ttlSeconds: 3600 });
+  it('a long-lived token is not refreshed while it is fresh: no requests, no timers firing early', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 13, ttlSeconds: 3600 }));
     for (let i = 0; i < 3; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -59,9 +53,9 @@ describe('concurrent callers', () => {
     expect(sim.server.counters.refreshRequests).toBe(1);
   });
 
-  it('the device id is stable per browser and passed to every refresh', async () => {
+  it('the device id is stable per browser and passed to every refresh', async ({ track }) => {
     const seen: string[] = [];
-    sim = strictSimulation({ seed: 14 });
+    const sim = track(strictSimulation({ seed: 14 }));
     const server = sim.server;
     const refresh = async (context: { refreshToken: string; deviceId: string }) => {
       seen.push(context.deviceId);
@@ -84,13 +78,13 @@ describe('concurrent callers', () => {
 });
 
 describe('opaque access tokens', () => {
-  it('are never refreshed proactively (unknown lifetime) and refresh once per 401', async () => {
+  it('are never refreshed proactively (unknown lifetime) and refresh once per 401', async ({ track }) => {
     const { createSimulatedClock } = await import('../../src/testing/simulatedClock');
     const { createMockTokenServer } = await import('../../src/testing/mockTokenServer');
     const { createTabSimulation } = await import('../../src/testing/tabs');
     const clock = createSimulatedClock();
     const server = createMockTokenServer({ clock, accessTokenFormat: 'opaque', includeExpiresIn: false });
-    sim = createTabSimulation({ clock, server });
+    const sim = track(createTabSimulation({ clock, server }));
     const tabs = [sim.openTab(), sim.openTab(), sim.openTab()];
     await sim.settle();
     await sim.signIn();

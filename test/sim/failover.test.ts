@@ -1,12 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { it } from '../support/simulationTest';
 import type { TabSimulation } from '../../src/testing';
 import { seededRandom, signOutEvents, strictSimulation, versions } from './helpers';
-
-let sim: TabSimulation | undefined;
-afterEach(async () => {
-  await sim?.dispose();
-  sim = undefined;
-});
 
 /** Advances time with random getAccessToken calls until the server performed `rotations` more rotations. */
 async function rotate(s: TabSimulation, rotations: number, seed: number) {
@@ -28,11 +23,11 @@ function leaderTab(s: TabSimulation) {
 }
 
 describe('leader failover', () => {
-  it.each([
+  it.for<[string, number]>([
     ['Web Locks election (instant failover)', 0],
     ['message election (4 s failover)', 4_000],
-  ])('a leader killed without cleanup is replaced; later rotations cost one refresh each (%s)', async (_label, failoverDelayMs) => {
-    sim = strictSimulation({ seed: 3, failoverDelayMs });
+  ])('a leader killed without cleanup is replaced; later rotations cost one refresh each (%s)', async ([_label, failoverDelayMs], { track }) => {
+    const sim = track(strictSimulation({ seed: 3, failoverDelayMs }));
     for (let i = 0; i < 6; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -53,8 +48,8 @@ describe('leader failover', () => {
     expect(new Set(versions(sim)).size).toBe(1);
   });
 
-  it('a leader closed cleanly hands over at once and the new leader reloads state before acting', async () => {
-    sim = strictSimulation({ seed: 4 });
+  it('a leader closed cleanly hands over at once and the new leader reloads state before acting', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 4 }));
     for (let i = 0; i < 4; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -71,8 +66,8 @@ describe('leader failover', () => {
     expect(sim.server.counters.reuseDetections).toBe(0);
   });
 
-  it('two leaders at once (fallback election duplicate) still refresh each version once', async () => {
-    sim = strictSimulation({ seed: 5 });
+  it('two leaders at once (fallback election duplicate) still refresh each version once', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 5 }));
     for (let i = 0; i < 5; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -91,8 +86,8 @@ describe('leader failover', () => {
     expect(new Set(versions(sim)).size).toBe(1);
   });
 
-  it('two leaders that cannot hear each other (all messages lost) still refresh each version once', async () => {
-    sim = strictSimulation({ seed: 7 });
+  it('two leaders that cannot hear each other (all messages lost) still refresh each version once', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 7 }));
     for (let i = 0; i < 3; i++) sim.openTab();
     await sim.settle();
     await sim.signIn();
@@ -108,8 +103,8 @@ describe('leader failover', () => {
     expect(signOutEvents(sim)).toBe(0);
   });
 
-  it('a new tab opened mid-run takes the current pair from storage without a network refresh', async () => {
-    sim = strictSimulation({ seed: 6 });
+  it('a new tab opened mid-run takes the current pair from storage without a network refresh', async ({ track }) => {
+    const sim = track(strictSimulation({ seed: 6 }));
     sim.openTab();
     sim.openTab();
     await sim.settle();

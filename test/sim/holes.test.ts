@@ -4,7 +4,8 @@
  * test here failed there (checked by running this file against that commit).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeJwtClaims, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, TAB_PROTOCOL, type AuthEvent, type RefreshFunction } from '../../src/core';
+import { decodeJwtClaims, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, type AuthEvent, type RefreshFunction } from '../../src/core';
+import { PROTOCOL as TAB_PROTOCOL } from '../../src/core/coordination/tabMessages';
 import type { SimTab, TabSimulation } from '../../src/testing';
 import { signOutEvents, strictSimulation, versions } from './helpers';
 

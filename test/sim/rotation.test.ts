@@ -1,15 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { TabSimulation } from '../../src/testing';
+import { it } from '../support/simulationTest';
 import { seededRandom, signOutEvents, strictSimulation, versions } from './helpers';
 
-let sim: TabSimulation | undefined;
-afterEach(async () => {
-  await sim?.dispose();
-  sim = undefined;
-});
-
-async function runRotations(tabCount: number, rotations: number, seed: number) {
-  sim = strictSimulation({ seed });
+async function runRotations(track: <T extends TabSimulation>(sim: T) => T, tabCount: number, rotations: number, seed: number) {
+  const sim = track(strictSimulation({ seed }));
   for (let i = 0; i < tabCount; i++) sim.openTab();
   await sim.settle();
   await sim.signIn();
@@ -25,13 +20,12 @@ async function runRotations(tabCount: number, rotations: number, seed: number) {
     await sim.advance(50);
   }
   await sim.advance(200);
-  return { startVersion, failures };
+  return { sim, startVersion, failures };
 }
 
 describe.each([2, 10, 50])('%i tabs, 1-second access tokens, strict reuse detection', (tabCount) => {
-  it('sends each refresh token exactly once over 20 rotations', async () => {
-    const { startVersion, failures } = await runRotations(tabCount, 20, tabCount);
-    const s = sim!;
+  it('sends each refresh token exactly once over 20 rotations', async ({ track }) => {
+    const { sim: s, startVersion, failures } = await runRotations(track, tabCount, 20, tabCount);
     expect(failures).toEqual([]);
     expect(s.server.counters.successes).toBeGreaterThanOrEqual(20);
     expect(s.server.counters.refreshRequests).toBe(s.server.counters.successes);
@@ -44,9 +38,8 @@ describe.each([2, 10, 50])('%i tabs, 1-second access tokens, strict reuse detect
   });
 });
 
-it('no token string appears in any event, counter or error of a run', async () => {
-  const { failures } = await runRotations(5, 5, 99);
-  const s = sim!;
+it('no token string appears in any event, counter or error of a run', async ({ track }) => {
+  const { sim: s, failures } = await runRotations(track, 5, 5, 99);
   const secrets = new Set<string>();
   for (const tab of s.tabs) {
     const tokens = tab.client.getSnapshot().tokens;

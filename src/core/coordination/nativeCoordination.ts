@@ -55,128 +55,157 @@ export function nativeCoordination(options: NativeCoordinationOptions = {}): Coo
       throw new UnsupportedEnvironmentError('BroadcastChannel and Web Locks are required for the native coordination');
     }
     const page = options.page !== undefined ? options.page : typeof window === 'undefined' ? null : window;
-    const lockName = `${channelName}:leader`;
+    const detachIfDone = () => {
+      if (!channel.closed || !election.closed) return;
+      page?.removeEventListener('pagehide', onPageHide);
+      page?.removeEventListener('pageshow', onPageShow);
+    };
+    const channel = pausableChannel(Channel, channelName, detachIfDone);
+    const election = webLocksElection(locks, `${channelName}:leader`, detachIfDone);
 
-    // ---- channel ----
-    const listeners = new Set<(message: unknown) => void>();
-    let channelClosed = false;
     let hidden = false;
-    let native: BroadcastChannelLike | null = null;
-    const openNative = () => {
-      const opened = new Channel(channelName);
-      // Native delivery is a structured clone, never the sender's object, and never to the sending object itself.
-      opened.onmessage = (event) => {
-        for (const listener of [...listeners]) listener(event.data);
-      };
-      native = opened;
-    };
-    const closeNative = () => {
-      native?.close();
-      native = null;
-    };
-    openNative();
-
-    const channel: TabChannel = {
-      async post(message) {
-        // While hidden the page is on its way into the cache (or out): messages it would send are not needed,
-        // the tabs that stay read storage or hear from the next leader.
-        native?.postMessage(message);
-      },
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-      async close() {
-        channelClosed = true;
-        listeners.clear();
-        closeNative();
-        detachIfDone();
-      },
-    };
-
-    // ---- election ----
-    let onChange: ((isLeader: boolean) => void) | null = null;
-    let electionClosed = false;
-    let leader = false;
-    /** The pending or granted lock request of this tab; null while it is not campaigning. */
-    let campaign: { abort: AbortController; release: (() => void) | null } | null = null;
-
-    const campaignIfWanted = () => {
-      if (!onChange || electionClosed || hidden || campaign) return;
-      const current: { abort: AbortController; release: (() => void) | null } = { abort: new AbortController(), release: null };
-      campaign = current;
-      locks
-        .request(lockName, { mode: 'exclusive', signal: current.abort.signal }, () => {
-          // Granted after this campaign was withdrawn (the abort raced the grant): let the lock go at once.
-          if (campaign !== current) return Promise.resolve();
-          return new Promise<void>((resolve) => {
-            current.release = resolve;
-            leader = true;
-            // Outside the lock callback: a listener that throws must not make the browser release the lock.
-            queueMicrotask(() => {
-              if (campaign === current && leader) onChange?.(true);
-            });
-          });
-        })
-        .catch(() => {
-          // AbortError: the campaign was withdrawn. Anything else (a page without lock access) leaves this tab a
-          // follower, as broadcast-channel's election does.
-        })
-        .finally(() => {
-          if (campaign === current) campaign = null;
-        });
-    };
-    /** Withdraws the request or releases the held lock; the next tab in line becomes leader. */
-    const abdicate = (notify: boolean) => {
-      const current = campaign;
-      campaign = null;
-      if (current) {
-        current.abort.abort();
-        current.release?.();
-      }
-      if (leader) {
-        leader = false;
-        if (notify) onChange?.(false);
-      }
-    };
-
-    const election: LeaderElection = {
-      get isLeader() {
-        return leader;
-      },
-      start(listener) {
-        if (onChange || electionClosed) return;
-        onChange = listener;
-        campaignIfWanted();
-      },
-      async close() {
-        electionClosed = true;
-        abdicate(false);
-        onChange = null;
-        detachIfDone();
-      },
-    };
-
-    // ---- page lifecycle ----
     const onPageHide = () => {
       hidden = true;
-      abdicate(true);
-      closeNative();
+      election.pause();
+      channel.pause();
     };
     const onPageShow = (event: Event) => {
       if (!(event as PageTransitionEvent).persisted || !hidden) return; // the first load, or never hidden
       hidden = false;
-      if (!channelClosed) openNative();
-      campaignIfWanted();
+      channel.resume();
+      election.resume();
     };
     page?.addEventListener('pagehide', onPageHide);
     page?.addEventListener('pageshow', onPageShow);
-    function detachIfDone() {
-      if (!channelClosed || !electionClosed) return;
-      page?.removeEventListener('pagehide', onPageHide);
-      page?.removeEventListener('pageshow', onPageShow);
-    }
 
-    return { channel, election };
+    return { channel: channel.channel, election: election.election };
+  };
+}
+
+/** A tab channel over the native BroadcastChannel that can be closed for a while (the page in the bfcache). */
+function pausableChannel(Channel: new (name: string) => BroadcastChannelLike, channelName: string, onClosed: () => void) {
+  const listeners = new Set<(message: unknown) => void>();
+  let closed = false;
+  let native: BroadcastChannelLike | null = null;
+  const open = () => {
+    const opened = new Channel(channelName);
+    // Native delivery is a structured clone, never the sender's object, and never to the sending object itself.
+    opened.onmessage = (event) => {
+      for (const listener of [...listeners]) listener(event.data);
+    };
+    native = opened;
+  };
+  const shut = () => {
+    native?.close();
+    native = null;
+  };
+  open();
+
+  const channel: TabChannel = {
+    async post(message) {
+      // While paused the page is on its way into the cache (or out): messages it would send are not needed,
+      // the tabs that stay read storage or hear from the next leader.
+      native?.postMessage(message);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      listeners.clear();
+      shut();
+      onClosed();
+    },
+  };
+  return {
+    channel,
+    get closed() {
+      return closed;
+    },
+    pause: shut,
+    resume: () => {
+      if (!closed && !native) open();
+    },
+  };
+}
+
+/** A leader election that is one exclusive Web Lock; paused, this tab neither holds nor waits for it. */
+function webLocksElection(locks: WebLocksLike, lockName: string, onClosed: () => void) {
+  let onChange: ((isLeader: boolean) => void) | null = null;
+  let closed = false;
+  let paused = false;
+  let leader = false;
+  /** The pending or granted lock request of this tab; null while it is not campaigning. */
+  let campaign: { abort: AbortController; release: (() => void) | null } | null = null;
+
+  const campaignIfWanted = () => {
+    if (!onChange || closed || paused || campaign) return;
+    const current: { abort: AbortController; release: (() => void) | null } = { abort: new AbortController(), release: null };
+    campaign = current;
+    locks
+      .request(lockName, { mode: 'exclusive', signal: current.abort.signal }, () => {
+        // Granted after this campaign was withdrawn (the abort raced the grant): let the lock go at once.
+        if (campaign !== current) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          current.release = resolve;
+          leader = true;
+          // Outside the lock callback: a listener that throws must not make the browser release the lock.
+          queueMicrotask(() => {
+            if (campaign === current && leader) onChange?.(true);
+          });
+        });
+      })
+      .catch(() => {
+        // AbortError: the campaign was withdrawn. Anything else (a page without lock access) leaves this tab a
+        // follower, as broadcast-channel's election does.
+      })
+      .finally(() => {
+        if (campaign === current) campaign = null;
+      });
+  };
+  /** Withdraws the request or releases the held lock; the next tab in line becomes leader. */
+  const abdicate = (notify: boolean) => {
+    const current = campaign;
+    campaign = null;
+    if (current) {
+      current.abort.abort();
+      current.release?.();
+    }
+    if (leader) {
+      leader = false;
+      if (notify) onChange?.(false);
+    }
+  };
+
+  const election: LeaderElection = {
+    get isLeader() {
+      return leader;
+    },
+    start(listener) {
+      if (onChange || closed) return;
+      onChange = listener;
+      campaignIfWanted();
+    },
+    async close() {
+      closed = true;
+      abdicate(false);
+      onChange = null;
+      onClosed();
+    },
+  };
+  return {
+    election,
+    get closed() {
+      return closed;
+    },
+    pause: () => {
+      paused = true;
+      abdicate(true);
+    },
+    resume: () => {
+      paused = false;
+      campaignIfWanted();
+    },
   };
 }

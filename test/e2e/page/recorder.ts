@@ -246,7 +246,7 @@ export function expiresAtOf(body: { expires_in?: unknown }, receivedAt: number):
   return typeof body.expires_in === 'number' ? receivedAt + body.expires_in * 1000 : null;
 }
 
-/** tabauth's refresh policy (src/core/tokenState.ts refreshBufferMs), re-implemented for the naive mode. */
+/** tabauth's refresh policy (refreshBufferMs in src/core/refreshPolicy.ts), re-implemented for the naive mode. */
 export function dueAtOf(receivedAt: number, expiresAt: number | null, leewayMs: number, ratio: number): number | null {
   if (expiresAt === null) return null;
   const lifetime = Math.max(0, expiresAt - receivedAt);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TAB_PROTOCOL } from '../../../src/core';
+import { PROTOCOL as TAB_PROTOCOL } from '../../../src/core/coordination/tabMessages';
 import { FollowerDuties } from '../../../src/core/follower';
 import { LeaderDuties } from '../../../src/core/leader';
 import { resolveRetryOptions } from '../../../src/core/refresh/backoff';

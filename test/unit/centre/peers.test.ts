@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TAB_PROTOCOL } from '../../../src/core';
+import { PROTOCOL as TAB_PROTOCOL } from '../../../src/core/coordination/tabMessages';
 import { parts, recordingChannel, record } from './parts';
 
 describe('Peers and RecordSync (the channel)', () => {
