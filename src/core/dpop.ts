@@ -10,6 +10,7 @@ export type DpopAlgorithm = 'ES256' | 'Ed25519' | 'RS256' | 'PS256';
 /** Which kind of server sent a nonce. */
 export type DpopServer = 'authorization' | 'resource';
 
+/** Options of one proof (`DpopHandle.proof`). */
 export interface DpopProofOptions {
   /** The access token the request carries: adds its `ath` hash (resource requests). */
   accessToken?: string;
@@ -22,10 +23,13 @@ export interface DpopProofOptions {
   rereadKey?: boolean;
 }
 
+/** One request `DpopHandle.fetchWithProof` sends with a proof. */
 export interface DpopRequest {
+  /** The HTTP method (the proof's `htm`). */
   htm: string;
   /** The request URL (query and fragment are left out of the proof). */
   htu: string;
+  /** Which kind of server it goes to: decides the nonce challenge's form and whose nonce the proof carries. */
   server: DpopServer;
   /** For resource requests: the access token (its `ath` goes into the proof). */
   accessToken?: string;
@@ -41,6 +45,7 @@ export interface DpopKey {
   keyPair: CryptoKeyPair;
   /** JWK SHA-256 thumbprint of the public key (RFC 7638): the `dpop_jkt` authorization request parameter. */
   thumbprint: string;
+  /** The key's JWS algorithm. */
   algorithm: DpopAlgorithm;
 }
 
@@ -49,6 +54,7 @@ export interface DpopKey {
  * given to shares its key and nonces with every tab of the same namespace.
  */
 export interface DpopHandle {
+  /** The auth client namespace whose key this handle signs with (it must be the client's). */
   readonly namespace: string;
   /** Algorithm of keys this handle creates. */
   readonly algorithm: DpopAlgorithm;
@@ -88,6 +94,7 @@ export interface DpopHandle {
   subscribe(listener: (event: DpopEvent) => void): () => void;
 }
 
+/** DPoP events, delivered to `client.on(listener)` with the core's: never key material, proofs, nonces or tokens. */
 export type DpopEvent =
   /** This tab created the namespace's key ('first-use': none was stored; 'login': `newKeyForLogin`). */
   | { type: 'dpop-key-created'; reason: 'first-use' | 'login'; algorithm: DpopAlgorithm }

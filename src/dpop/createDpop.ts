@@ -11,6 +11,7 @@ import { requireWebCrypto, signProof } from './proofs';
 import { fetchWithProof } from './requests';
 import { SharedKey } from './sharedKey';
 
+/** Options of `createDpop`. Every one has a default: `createDpop({ namespace })` is the usual call. */
 export interface DpopOptions {
   /** Must be the auth client's namespace (createAuthClient checks it). Default 'default'. */
   namespace?: string;

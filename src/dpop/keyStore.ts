@@ -7,13 +7,17 @@ import type { AuthStorage } from 'tabauth';
  * (`exportKey` throws). Every write is one atomic read-modify-write (`AuthStorage.update`), which is what makes the
  * compare-and-set of `putIfAbsent` hold across tabs.
  */
+/** The stored form of a namespace's key (IndexedDB, by structured clone): what every tab reads. */
 export interface StoredDpopKey {
+  /** Version of this record's shape. */
   schema: 1;
   /** Random id of this key (compared across tabs; not derived from the key). */
   id: string;
+  /** The key's JWS algorithm. */
   algorithm: DpopAlgorithm;
   /** Epoch ms of creation. */
   createdAt: number;
+  /** Private key non-extractable (no tab can read it), public key extractable (it goes into every proof). */
   keyPair: CryptoKeyPair;
   /** JWK SHA-256 thumbprint of the public key (public, the `jkt` the server binds tokens to). */
   thumbprint: string;
@@ -30,6 +34,7 @@ export interface DpopKeyStore {
 
 export const ALGORITHMS: readonly DpopAlgorithm[] = ['ES256', 'Ed25519', 'RS256', 'PS256'];
 
+/** The storage key under which a namespace's DPoP key is kept (for tests and tools that inspect storage). */
 export function dpopKeyStorageKey(namespace: string): string {
   return `tabauth:${namespace}:dpop-key`;
 }

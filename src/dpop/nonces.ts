@@ -31,10 +31,12 @@ const MAX_SERVERS = 32;
 /** RFC 9449 section 8.1: nonce = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E (printable ASCII but `"` and `\`). */
 const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
 
+/** Whether a value may be used as a DPoP nonce (RFC 9449 section 8.1 syntax, at most 512 characters). */
 export function isValidNonce(value: unknown): value is string {
   return typeof value === 'string' && NONCE.test(value);
 }
 
+/** The storage key under which a namespace's latest nonces (per server kind and origin) are kept. */
 export function dpopNoncesStorageKey(namespace: string): string {
   return `tabauth:${namespace}:dpop-nonces`;
 }

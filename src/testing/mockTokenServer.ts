@@ -62,6 +62,7 @@ export interface MockTokenServerOptions {
   dpop?: MockDpopOptions;
 }
 
+/** DPoP settings of the mock token server (and of its resource-server side, `verifyResourceRequest`). */
 export interface MockDpopOptions {
   /** Token requests without a proof are refused (400 invalid_dpop_proof). Default true. */
   required?: boolean;
@@ -85,7 +86,9 @@ export interface MockDpopCounters {
   resourceNonceChallenges: number;
   /** A bound refresh or access token presented with a proof of another key (or without one). */
   bindingMismatches: number;
+  /** Requests checked by `verifyResourceRequest`. */
   resourceRequests: number;
+  /** Of those, the ones it refused (401). */
   resourceRejected: number;
 }
 

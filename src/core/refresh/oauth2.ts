@@ -106,7 +106,7 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     const label = 'Token endpoint';
     // With DPoP: a fresh proof per request, signed with the key stored for every tab (re-read: a tab never refreshes
     // with another key); a use_dpop_nonce answer is retried at once inside this call, so the backoff never sees it.
-    const send = (headers?: Record<string, string>) => post(options.tokenEndpoint, form, options, context.signal, headers);
+    const send = (dpop?: Record<string, string>) => post(options.tokenEndpoint, form, dpop ? { ...options, headers: { ...options.headers, ...dpop } } : options, context.signal);
     const response = await (context.dpop
       ? context.dpop.fetchWithProof({ htm: 'POST', htu: options.tokenEndpoint, server: 'authorization', rereadKey: true }, send)
       : send());
@@ -146,7 +146,7 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
     // the sender constraint, so it is refused (the message names the type, never the token).
     if (context.dpop && String(body.token_type).toLowerCase() !== 'dpop') {
-      throw new MalformedTokenResponseError(`${label} answered a DPoP proof with a token_type other than "DPoP"`, { status });
+      throw new MalformedTokenResponseError(`${label} answered a DPoP proof without token_type DPoP`, { status });
     }
     return body as TokenResponse;
   };
@@ -180,7 +180,7 @@ export function oauth2Revoke(options: OAuth2RevokeOptions): RevokeFunction {
   };
 }
 
-async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal, extraHeaders?: Record<string, string>): Promise<Response> {
+async function post(endpoint: string, form: URLSearchParams, options: PostOptions, signal: AbortSignal): Promise<Response> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') {
     throw new UnsupportedEnvironmentError('fetch is not available in this environment; pass the "fetch" option');
@@ -189,7 +189,6 @@ async function post(endpoint: string, form: URLSearchParams, options: PostOption
   // The body is always a form: a caller-supplied Content-Type would make the server misread it.
   headers.set('Content-Type', FORM_CONTENT_TYPE);
   if (!headers.has('Accept')) headers.set('Accept', 'application/json');
-  for (const [name, value] of Object.entries(extraHeaders ?? {})) headers.set(name, value);
   try {
     // Called with globalThis as `this`: some browsers throw "Illegal invocation" for a detached window.fetch.
     return await fetchImpl.call(globalThis, endpoint, {
