@@ -5,6 +5,8 @@
  * jose is an optional peer dependency of tabauth: it is imported only when a mock server is created with DPoP on, so
  * `tabauth/testing` keeps working without it for everything else.
  */
+// A type-only import is erased: jose itself is still loaded on demand (loadJose below).
+import type * as JoseModule from 'jose';
 
 export type DpopCheck =
   | { ok: true; jkt: string; jti: string; nonce: string | undefined }
@@ -30,7 +32,7 @@ export interface DpopVerifier {
   rotateNonce(): void;
 }
 
-type Jose = typeof import('jose');
+type Jose = typeof JoseModule;
 let josePromise: Promise<Jose> | undefined;
 
 function loadJose(): Promise<Jose> {
@@ -75,11 +77,11 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       if (!proof) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof missing' };
       const jose = await loadJose();
       let payload: Record<string, unknown>;
-      let jwk: import('jose').JWK;
+      let jwk: JoseModule.JWK;
       try {
         const verified = await jose.jwtVerify(proof, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ALGORITHMS });
         payload = verified.payload as Record<string, unknown>;
-        jwk = verified.protectedHeader.jwk as import('jose').JWK;
+        jwk = verified.protectedHeader.jwk as JoseModule.JWK;
       } catch {
         return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof signature or header invalid' };
       }

@@ -10,7 +10,7 @@ import { authedFetch, createAuthedQueryClient } from 'tabauth/query';
 // The production entry: `tabauth/devtools` renders only when NODE_ENV is 'development', which `npm start` is but the
 // static Storybook build (and its Chromium test) is not; the demos always show the panel.
 import { TabauthDevtools } from 'tabauth/devtools/production';
-import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub, type TabHandle } from './demoHub';
+import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub } from './demoHub';
 import { createDpop } from 'tabauth/dpop';
 import { EventLog, clockTime, describeEvent, seconds, useLogLines, useNow, type LogLine, type Tone } from './eventLog';
 import { createNaiveClient, fingerprint, type NaiveClient, type NaiveState } from './naiveClient';

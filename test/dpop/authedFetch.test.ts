@@ -4,7 +4,7 @@
  * and the 401 -> one refresh -> one retry rule, against the mock server's resource-server check (jose).
  */
 import { IDBFactory } from 'fake-indexeddb';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, EmbeddedJWK, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthClient } from '../../src/core';
 import { authedFetch } from '../../src/query';
