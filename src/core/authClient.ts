@@ -93,7 +93,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const namespace = options.namespace ?? 'default';
   const dpop = options.dpop ?? null;
   // One key per namespace: a handle made for another namespace would sign with (and delete) another app's key.
-  if (dpop && dpop.namespace !== namespace) throw new TypeError('createAuthClient: options.dpop has another namespace');
+  if (dpop && dpop.namespace !== namespace) throw new TypeError('createAuthClient: dpop namespace differs');
   const clock: Clock = options.clock ?? systemClock;
   const environment: AuthEnvironment = options.environment ?? browserEnvironment();
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;

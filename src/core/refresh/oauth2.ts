@@ -145,8 +145,9 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
     // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
     // the sender constraint, so it is refused (the message names the type, never the token).
-    if (context.dpop && String(body.token_type).toLowerCase() !== 'dpop') {
-      throw new MalformedTokenResponseError(`${label} answered a DPoP proof without token_type DPoP`, { status });
+    const tokenType = String(body.token_type);
+    if (context.dpop && tokenType.toLowerCase() !== 'dpop') {
+      throw new MalformedTokenResponseError(`${label} answered token_type "${redactSecrets(tokenType).slice(0, 20)}" to a DPoP proof`, { status });
     }
     return body as TokenResponse;
   };
