@@ -24,7 +24,7 @@ const BUDGETS: Record<string, Budget> = {
   // Raised from 11.85/12.45 (core), 11.7/12.3 (react), 15.1/15.7 (all three) by the core centre and the fixes of
   // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
-  // Own code raised from 16.1 by +0.05 kB for the DPoP hooks of issue 12 (+0.29 kB: the handle in the refresh
+  // Own code raised from 16.1 by +0.05 kB for the DPoP hooks of issue 12 (+0.31 kB: the handle in the refresh
   // context, the grant's proof branch and token_type check, two counters); 16.11 kB measured.
   'tabauth (core)': { own: 16.15 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
   // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
@@ -32,7 +32,7 @@ const BUDGETS: Record<string, Budget> = {
   // Raised from 2.5/2.8 by +0.2 kB for DPoP in authedFetch (issue 12: DPoP scheme and proof, the nonce retry that
   // takes no refresh, one fresh copy of a Request body per send).
   'tabauth/query': { own: 2.7 * KB, withDeps: 3.0 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
-  // Own code raised from 20.2 by +0.25 kB: the DPoP hooks of the core (+0.29 kB, within the core's budget) and of
+  // Own code raised from 20.2 by +0.25 kB: the DPoP hooks of the core (+0.31 kB, within the core's budget) and of
   // authedFetch (+0.22 kB) together; with dependencies it still fits.
   'tabauth + react + query': { own: 20.45 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
   // New with issue 12 (measured 4.47 / 5.96 kB): createDpop, the shared key and nonces; with dependencies the dpop package.
