@@ -19,6 +19,7 @@ export const entries = {
   'devtools-production': resolve(root, 'src/devtools/production.ts'),
   'devtools-core': resolve(root, 'src/devtools/core/index.ts'),
   oidc: resolve(root, 'src/oidc/index.ts'),
+  dpop: resolve(root, 'src/dpop/index.ts'),
 };
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
@@ -36,6 +37,7 @@ export default defineConfig({
       'tabauth/devtools/core': entries['devtools-core'],
       'tabauth/devtools': entries.devtools,
       'tabauth/oidc': entries.oidc,
+      'tabauth/dpop': entries.dpop,
       tabauth: entries.index,
     },
   },
@@ -54,6 +56,8 @@ export default defineConfig({
         /^jwt-decode($|\/)/,
         /^oauth4webapi($|\/)/,
         /^fake-indexeddb($|\/)/,
+        /^dpop($|\/)/,
+        /^jose($|\/)/,
         /^node:/,
       ],
     },

@@ -60,6 +60,12 @@ export const tabauthSubjects: Subject[] = [
   { label: 'tabauth/react', entry: './src/react/index.ts', dependencies: tabauthDependencies, note: 'includes the core code it uses' },
   { label: 'tabauth/query', entry: './src/query/index.ts', dependencies: tabauthDependencies, note: 'includes the core code it uses' },
   {
+    label: 'tabauth/dpop',
+    entry: './src/dpop/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'DPoP (createDpop), plus the core code it uses (storage, errors); "with dependencies" adds the dpop package',
+  },
+  {
     label: 'tabauth + react + query',
     entry: ['./src/core/index.ts', './src/react/index.ts', './src/query/index.ts'].join('\n'),
     dependencies: tabauthDependencies,

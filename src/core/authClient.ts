@@ -2,6 +2,7 @@ import { AccessTokens, assertRejectedVersion } from './accessTokens';
 import { systemClock, type Clock } from './clock';
 import { defaultCoordination } from './coordination/defaultCoordination';
 import { browserEnvironment, type AuthEnvironment } from './environment';
+import type { DpopHandle } from './dpop';
 import { AuthError, DisposedError } from './errors';
 import type { AuthEventListener } from './events';
 import type { Counter } from './counters';
@@ -75,6 +76,12 @@ export interface AuthClient {
    * marked, or null when this tab holds no pair. Optional, so other AuthClient implementations need not have it.
    */
   markExpired?(): number | null;
+  /**
+   * The DPoP handle from `options.dpop` (`createDpop()` from tabauth/dpop), else null: `authedFetch` signs its
+   * requests with it and a login's code exchange uses its key. Optional, so other AuthClient implementations need not
+   * have it.
+   */
+  readonly dpop?: DpopHandle | null;
 }
 
 /**
@@ -84,6 +91,9 @@ export interface AuthClient {
 export function createAuthClient(options: AuthClientOptions): AuthClient {
   if (typeof options?.refresh !== 'function') throw new TypeError('createAuthClient: options.refresh must be a function');
   const namespace = options.namespace ?? 'default';
+  const dpop = options.dpop ?? null;
+  // One key per namespace: a handle made for another namespace would sign with (and delete) another app's key.
+  if (dpop && dpop.namespace !== namespace) throw new TypeError('createAuthClient: dpop namespace differs');
   const clock: Clock = options.clock ?? systemClock;
   const environment: AuthEnvironment = options.environment ?? browserEnvironment();
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -93,6 +103,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const storage = options.storage ?? createIndexedDbStorage();
 
   const telemetry = new Telemetry(options.clientType ?? 'web', options.onEvent);
+  // DPoP events (key created, nonce retries) are this client's events, counted like the others.
+  const stopDpopEvents = dpop?.subscribe((event) => telemetry.emit(event));
   const state = new TabState(storage.kind);
   // Subscribers to a new record run in this order: its events, the rendered snapshot, its expiry anchor, waiting
   // callers, the token strings to redact, the leader's timer.
@@ -112,7 +124,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const slot = new MountSlot();
   const retry = resolveRetryOptions(options.retry);
   const refresher = new Refresher(
-    { clock, environment, retry, random: options.random ?? Math.random, requestTimeoutMs, refresh: options.refresh },
+    { clock, environment, retry, random: options.random ?? Math.random, requestTimeoutMs, refresh: options.refresh, dpop },
     { state, shared, sync, signing, peers, waiters, telemetry, mount: slot, freshness, secrets, inflight },
   );
   const leader = new LeaderDuties({ clock, environment, retry, followerRetryMs }, { state, shared, sync, peers, refresher, telemetry, freshness });
@@ -133,7 +145,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       peerQueryMs: options.peerQueryMs ?? 100,
       newDeviceId: () => randomId(32),
     },
-    { slot, state, shared, peers, waiters, leader, tokens, telemetry, freshness, inflight },
+    { slot, state, shared, peers, waiters, leader, tokens, telemetry, freshness, inflight, dpop },
   );
   let mountCount = 0;
 
@@ -153,6 +165,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     async dispose() {
       mountCount = 0;
       await lifecycle.dispose();
+      stopDpopEvents?.();
     },
     subscribe: state.subscribe,
     getSnapshot: state.getSnapshot,
@@ -180,9 +193,13 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       const previous = state.record?.tokens ?? null;
       await signing.signOut('user');
       if (signOutOptions.revoke && options.revoke && previous?.refreshToken) await inflight.track(revoke(previous.refreshToken));
+      // The key goes for every tab after the revocation (which may need it); the next login makes a new one. A key
+      // that cannot be deleted leaves nothing usable: the tokens bound to it are gone.
+      if (dpop) await inflight.track(dpop.deleteKey().catch(() => {}));
     },
     on: (listener) => telemetry.on(listener),
     metrics: () => telemetry.metrics(),
+    dpop,
     markExpired() {
       const version = freshness.markExpired();
       leader.schedule();

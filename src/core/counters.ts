@@ -54,4 +54,6 @@ export const COUNTERS = {
   storageErrors: 'storage_errors',
   signOuts: 'sign_outs',
   tokenResponseRepairs: 'token_response_repairs',
+  dpopKeysCreated: 'dpop_keys_created',
+  dpopNonceRetries: 'dpop_nonce_retries',
 } as const;

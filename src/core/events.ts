@@ -1,6 +1,7 @@
 import type { DropReason } from './coordination/tabMessages';
 import type { RepairedField } from './tokenResponse';
 import type { SignOutReason } from './types';
+import type { DpopEvent } from './dpop';
 
 /*
  * Typed events. They carry versions, reasons and error codes; never a token string.
@@ -48,7 +49,9 @@ export type AuthEvent =
    * dropped or repaired. 'access_token' means the body had only a new refresh token: it is stored, and the attempt
    * counts as failed.
    */
-  | { type: 'token-response-repaired'; version: number; fields: RepairedField[] };
+  | { type: 'token-response-repaired'; version: number; fields: RepairedField[] }
+  /** DPoP (tabauth/dpop): key creation, nonce retries and updates; never key material, proofs or nonce values. */
+  | DpopEvent;
 
 /** The `type` of an `AuthEvent`. */
 export type AuthEventType = AuthEvent['type'];

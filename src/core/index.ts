@@ -64,3 +64,4 @@ export { decodeJwtClaims } from './jwt';
 export { parseTokenResponse, type RepairedField } from './tokenResponse';
 export { refreshDueAt, type RefreshPolicy } from './refreshPolicy';
 export type { DropReason } from './coordination/tabMessages';
+export type { DpopAlgorithm, DpopEvent, DpopHandle, DpopKey, DpopProofOptions, DpopRequest, DpopServer } from './dpop';

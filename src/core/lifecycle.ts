@@ -2,6 +2,7 @@ import type { Clock } from './clock';
 import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
 import type { CoordinationFactory, TabCoordination } from './coordination/transport';
 import type { AccessTokens } from './accessTokens';
+import type { DpopHandle } from './dpop';
 import type { AuthEnvironment } from './environment';
 import { AuthError, DisposedError, NotMountedError, UnsupportedEnvironmentError } from './errors';
 import type { LeaderDuties } from './leader';
@@ -39,6 +40,8 @@ export interface LifecycleParts {
   telemetry: Telemetry;
   freshness: Freshness;
   inflight: InFlight;
+  /** DPoP (tabauth/dpop) when on: it shares its key and nonces with the other tabs while this tab is mounted. */
+  dpop: DpopHandle | null;
 }
 
 /** Passes work through when nothing is mounted (no lock exists yet). */
@@ -132,6 +135,7 @@ export class Lifecycle {
     // The channel's detach comes first: `end` keeps it until in-flight requests are announced.
     period.cleanups.push(
       detachChannel,
+      this.parts.dpop?.connect() ?? (() => {}),
       environment.onWake(() => this.onWake()),
       environment.onOnline(() => {
         waiters.wakeAll(); // followers waiting out the offline period ask again right away

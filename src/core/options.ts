@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import type { DpopHandle } from './dpop';
 import type { AuthEnvironment } from './environment';
 import type { AuthEventListener } from './events';
 import type { CoordinationFactory } from './coordination/transport';
@@ -62,4 +63,9 @@ export interface AuthClientOptions {
   random?: () => number;
   /** Called with every event (the same as `client.on(listener)`). */
   onEvent?: AuthEventListener;
+  /**
+   * Sender-constrained tokens (RFC 9449): `createDpop()` from `tabauth/dpop`. Refreshes and
+   * `authedFetch` requests then carry proofs signed with one non-extractable key shared by every tab.
+   */
+  dpop?: DpopHandle;
 }

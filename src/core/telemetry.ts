@@ -68,6 +68,10 @@ function count(counters: CounterSet, event: AuthEvent): void {
       return counters.increment(COUNTERS.tokenResponseRepairs);
     case 'signed-out':
       return counters.increment(COUNTERS.signOuts, { reason: event.reason ?? 'unknown' });
+    case 'dpop-key-created':
+      return counters.increment(COUNTERS.dpopKeysCreated, { reason: event.reason });
+    case 'dpop-nonce-retry':
+      return counters.increment(COUNTERS.dpopNonceRetries, { server: event.server });
     default:
       return;
   }

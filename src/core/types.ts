@@ -1,6 +1,7 @@
 /**
  * Public data types of the tabauth core. Nothing here imports React or touches the browser.
  */
+import type { DpopHandle } from './dpop';
 import type { AuthError } from './errors';
 
 /** The raw body of an OAuth 2 token response (RFC 6749 section 5.1), as the server sends it. */
@@ -112,6 +113,8 @@ export interface RefreshContext {
   serverVersion: string | number | null;
   /** Aborted when the attempt times out or the client is disposed. */
   signal: AbortSignal;
+  /** The client's DPoP handle when DPoP is on: the refresh sends a proof signed with it. */
+  dpop?: DpopHandle;
 }
 
 /** Performs one refresh request. Throw tabauth's typed errors (see `oauth2RefreshGrant`) to classify failures. */

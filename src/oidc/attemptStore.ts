@@ -16,6 +16,11 @@ export interface LoginAttempt {
   returnTo: string;
   mode: 'redirect' | 'popup';
   createdAt: number;
+  /**
+   * With DPoP: the thumbprint sent as `dpop_jkt` (the key the code is bound to). Absent without DPoP, and in attempts
+   * saved before DPoP existed (the schema stays 1: the field is optional).
+   */
+  dpopJkt?: string;
 }
 
 export type TakeResult = { attempt: LoginAttempt } | { failure: Extract<CallbackFailure, 'unknown-state' | 'replayed' | 'expired-attempt'> };
@@ -120,7 +125,8 @@ function parse(raw: string | null): LoginAttempt | null {
       typeof value.redirectUri === 'string' &&
       typeof value.returnTo === 'string' &&
       (value.mode === 'redirect' || value.mode === 'popup') &&
-      typeof value.createdAt === 'number';
+      typeof value.createdAt === 'number' &&
+      (value.dpopJkt === undefined || typeof value.dpopJkt === 'string');
     return ok ? (value as LoginAttempt) : null;
   } catch {
     return null;

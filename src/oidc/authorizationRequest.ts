@@ -3,7 +3,7 @@ import type { OidcContext } from './context';
 import type { LoginOptions } from './types';
 
 /** Parameters tabauth sets itself; `extraParams` can never replace them. */
-const RESERVED = new Set(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri']);
+const RESERVED = new Set(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri', 'dpop_jkt']);
 
 /**
  * Creates one login attempt (state, nonce and PKCE verifier from oauth4webapi, kept in this tab's sessionStorage)
@@ -17,6 +17,9 @@ export async function startLogin(ctx: OidcContext, options: LoginOptions, mode: 
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
   const redirectUri = mode === 'popup' ? ctx.popupRedirectUri : ctx.redirectUri;
+  // DPoP: a new login gets a new key (for every tab of the namespace), and its code is bound to it by dpop_jkt
+  // (RFC 9449 section 10), so a code intercepted on the way back cannot be redeemed with another key.
+  const dpopJkt = ctx.dpop ? (await ctx.dpop.newKeyForLogin()).thumbprint : undefined;
 
   const url = new URL(as.authorization_endpoint!);
   for (const [name, value] of Object.entries({ ...ctx.extraParams, ...options.extraParams })) {
@@ -32,9 +35,10 @@ export async function startLogin(ctx: OidcContext, options: LoginOptions, mode: 
   url.searchParams.set('code_challenge_method', 'S256');
   if (options.prompt) url.searchParams.set('prompt', options.prompt);
   if (options.loginHint) url.searchParams.set('login_hint', options.loginHint);
+  if (dpopJkt !== undefined) url.searchParams.set('dpop_jkt', dpopJkt);
 
   // Stored last: a failure above leaves no attempt behind.
-  ctx.attempts.save({ schema: 1, state, nonce, codeVerifier, redirectUri, returnTo, mode, createdAt: ctx.now() });
+  ctx.attempts.save({ schema: 1, state, nonce, codeVerifier, redirectUri, returnTo, mode, createdAt: ctx.now(), ...(dpopJkt !== undefined ? { dpopJkt } : {}) });
   return url.href;
 }
 

@@ -1,8 +1,9 @@
 import * as oauth from 'oauth4webapi';
-import type { AuthClient } from 'tabauth';
-import type { TokenResponse } from 'tabauth';
+import type { AuthClient, DpopHandle } from 'tabauth';
+import { MalformedTokenResponseError, type TokenResponse } from 'tabauth';
 import type { LoginAttempt } from './attemptStore';
 import type { OidcContext } from './context';
+import type { HttpOptions } from './discovery';
 import { IdTokenValidationError, LoginCallbackError, type CallbackFailure } from './errors';
 import { authorizationResponseError, tokenExchangeError } from './errorMapping';
 
@@ -31,9 +32,11 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
     } catch (error) {
       throw authorizationResponseError(error);
     }
+    const dpop = ctx.dpop ?? client.dpop ?? null;
+    const http = dpop ? await withProofs(ctx, dpop, attempt) : ctx.http;
     let result: oauth.TokenEndpointResponse;
     try {
-      const response = await oauth.authorizationCodeGrantRequest(as, ctx.oauthClient, oauth.None(), parameters, attempt.redirectUri, attempt.codeVerifier, ctx.http);
+      const response = await oauth.authorizationCodeGrantRequest(as, ctx.oauthClient, oauth.None(), parameters, attempt.redirectUri, attempt.codeVerifier, http);
       result = await oauth.processAuthorizationCodeResponse(
         as,
         ctx.oauthClient,
@@ -42,6 +45,11 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
       );
     } catch (error) {
       throw tokenExchangeError(error);
+    }
+    // oauth4webapi lower-cases token_type. A server that ignored the proof hands out a bearer token: keeping it would
+    // silently give up the sender constraint (the refresh grant refuses the same).
+    if (dpop && result.token_type !== 'dpop') {
+      throw new MalformedTokenResponseError(`Token endpoint answered token_type "${result.token_type.slice(0, 20)}" to a DPoP proof, not "DPoP"`, { status: null });
     }
     checkIssuedAt(ctx, result);
     await client.ready();
@@ -52,6 +60,24 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
     release();
     if (mode === 'redirect') cleanAddressBar(ctx, url);
   }
+}
+
+/**
+ * The code exchange's fetch with DPoP: a proof signed with the namespace's key on the request, and the token
+ * endpoint's nonce challenge (400 use_dpop_nonce) sent again at once, once, with its nonce, which every tab then
+ * knows (the handle's `fetchWithProof`, the same rule as the refresh grant's). The key must still be the one the
+ * code is bound to.
+ */
+async function withProofs(ctx: OidcContext, dpop: DpopHandle, attempt: LoginAttempt): Promise<HttpOptions> {
+  if (attempt.dpopJkt !== undefined && (await dpop.thumbprint()) !== attempt.dpopJkt) {
+    throw new LoginCallbackError('dpop-key-changed', 'The DPoP key this login was bound to has been replaced (a newer login or a sign-out); start a new login');
+  }
+  const send = ctx.http[oauth.customFetch]!;
+  return {
+    ...ctx.http,
+    [oauth.customFetch]: (url, init) =>
+      dpop.fetchWithProof({ htm: init.method ?? 'POST', htu: url, server: 'authorization' }, (headers) => send(url, { ...init, headers: { ...init.headers, ...headers } })),
+  };
 }
 
 function takeAttempt(ctx: OidcContext, url: URL): LoginAttempt {
@@ -100,7 +126,8 @@ function checkIssuedAt(ctx: OidcContext, result: oauth.TokenEndpointResponse): v
 }
 
 function toTokenResponse(result: oauth.TokenEndpointResponse): TokenResponse {
-  const response: TokenResponse = { access_token: result.access_token, token_type: result.token_type };
+  // oauth4webapi lower-cases token_type; a DPoP pair is stored as RFC 9449 spells it (what authedFetch sends).
+  const response: TokenResponse = { access_token: result.access_token, token_type: result.token_type === 'dpop' ? 'DPoP' : result.token_type };
   if (result.expires_in !== undefined) response.expires_in = result.expires_in;
   if (result.refresh_token !== undefined) response.refresh_token = result.refresh_token;
   if (result.id_token !== undefined) response.id_token = result.id_token;

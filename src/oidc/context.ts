@@ -1,4 +1,5 @@
 import type * as oauth from 'oauth4webapi';
+import type { DpopHandle } from 'tabauth';
 import type { AttemptStore } from './attemptStore';
 import type { Discovery, HttpOptions } from './discovery';
 import type { OidcBrowser } from './types';
@@ -22,4 +23,6 @@ export interface OidcContext {
   attemptMaxAgeMs: number;
   clockToleranceSeconds: number;
   now: () => number;
+  /** `options.dpop`: a login makes a new key, binds the code to it (`dpop_jkt`) and signs the code exchange. */
+  dpop: DpopHandle | null;
 }

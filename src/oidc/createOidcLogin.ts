@@ -57,6 +57,7 @@ export function createOidcLogin(options: OidcLoginOptions): OidcLogin {
     attemptMaxAgeMs,
     clockToleranceSeconds,
     now,
+    dpop: options.dpop ?? null,
   };
 
   // The grant is the core's (RFC 6749 classification and redaction), built once the token endpoint is known.

@@ -62,7 +62,12 @@ export type CallbackFailure =
   /** The server announces `iss` in authorization responses, and this one has none. */
   | 'missing-issuer'
   /** A response type tabauth does not accept (implicit or hybrid tokens in the URL, JARM). */
-  | 'unsupported-response';
+  | 'unsupported-response'
+  /**
+   * DPoP: the namespace's key is no longer the one this login's code is bound to (`dpop_jkt`): another login started
+   * since (in any tab) replaced it, or a sign-out deleted it. Nothing was exchanged; start a new login.
+   */
+  | 'dpop-key-changed';
 
 /** The callback URL is not a valid answer to a login this tab started. Nothing was exchanged or stored. */
 export class LoginCallbackError extends AuthError {

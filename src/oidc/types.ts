@@ -1,7 +1,7 @@
 /**
  * Public types of tabauth/oidc. Types only: `tabauth/react` imports them without pulling in the OIDC code.
  */
-import type { AuthClient } from 'tabauth';
+import type { AuthClient, DpopHandle } from 'tabauth';
 import type { RefreshFunction, RevokeFunction } from 'tabauth';
 
 /** Authorization server metadata (RFC 8414 / OpenID Connect Discovery), as discovery returns it. */
@@ -81,6 +81,13 @@ export interface OidcLoginOptions {
   browser?: Partial<OidcBrowser>;
   /** Time source for attempt expiry. Default Date.now. */
   now?: () => number;
+  /**
+   * DPoP (RFC 9449): the same `createDpop()` handle the auth client gets. Each login then replaces the namespace's
+   * key (every tab signs with the new one), binds the code to it with `dpop_jkt`, and sends the code exchange with a
+   * proof (a nonce challenge is retried at once, once). The callback also finds the handle on `client.dpop`; this
+   * option is what the authorization request needs, as it runs before any client is involved.
+   */
+  dpop?: DpopHandle;
 }
 
 /** Options of one login. */

@@ -1,4 +1,4 @@
-import type { AuthClient } from 'tabauth';
+import type { AuthClient, TokenSet } from 'tabauth';
 
 /** Options of `authedFetch`. */
 export interface AuthedFetchOptions {
@@ -34,6 +34,9 @@ const NO_PAGE_ORIGIN = 'https://same-origin.tabauth.invalid/';
  * - When no token can be had it rejects with the core's typed error (`SignedOutError`, `DisposedError`, or the
  *   refresh failure), without sending the request.
  * - A body that can be read only once (a ReadableStream) is sent once: its 401 is returned without a retry.
+ * - With DPoP on the client (`createDpop()`) and a DPoP-bound token, the request carries `Authorization: DPoP <token>`
+ *   and a fresh `DPoP` proof with `ath`. A `use_dpop_nonce` 401 is sent again at once with the server's nonce (shared
+ *   with every tab), without a refresh; any other 401 takes the refresh path above. At most one refresh per call.
  */
 export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}): AuthedFetch {
   const origins = new Set((options.origins ?? []).map((origin) => new URL(origin).origin));
@@ -42,29 +45,46 @@ export function authedFetch(client: AuthClient, options: AuthedFetchOptions = {}
   return async (input, init) => {
     const request = typeof Request !== 'undefined' && input instanceof Request ? input : null;
     const headers = new Headers(init?.headers ?? request?.headers);
-    if (headers.has('authorization') || !carriesToken(input, origins, options.baseUrl)) return send(input, init);
+    const url = headers.has('authorization') ? null : tokenTarget(input, origins, options.baseUrl);
+    if (!url) return send(input, init);
+    const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+    const dpop = client.dpop ?? null;
 
     const signal = init?.signal ?? request?.signal ?? null;
     signal?.throwIfAborted();
     const retryable = !(typeof ReadableStream !== 'undefined' && init?.body instanceof ReadableStream);
-    // A Request's body is a stream that can be read once: keep an untouched copy for the retry.
+    // A Request's body is a stream that can be read once: keep an untouched copy to clone for each retry.
     const spare = retryable && request?.body ? request.clone() : request;
-    const attempt = (target: RequestInfo | URL, accessToken: string) => {
+    let sends = 0;
+    /** One request with the given auth headers; every send after the first gets a fresh copy of a Request body. */
+    const sendWith = (auth: Record<string, string>) => {
       const withToken = new Headers(headers);
-      withToken.set('Authorization', `Bearer ${accessToken}`);
+      for (const [name, value] of Object.entries(auth)) withToken.set(name, value);
+      const target = sends++ === 0 ? input : spare?.body ? spare.clone() : (spare ?? input);
       return send(target, { ...init, headers: withToken });
     };
+    const attempt = (tokens: TokenSet): Promise<Response> => {
+      if (!dpop || tokens.tokenType.toLowerCase() !== 'dpop') return sendWith({ Authorization: `Bearer ${tokens.accessToken}` });
+      if (url.hostname.endsWith('.tabauth.invalid')) {
+        throw new TypeError('authedFetch: DPoP needs an absolute URL (pass baseUrl)');
+      }
+      // DPoP-bound token: the handle adds the proof and sends again at once, once, on a use_dpop_nonce challenge.
+      const request = { htm: method, htu: url.href, server: 'resource' as const, accessToken: tokens.accessToken, once: !retryable };
+      return untilAborted(dpop.fetchWithProof(request, sendWith), signal);
+    };
 
-    const sent = await untilAborted(client.getTokens(), signal);
-    const first = await attempt(input, sent.tokens.accessToken);
-    if (first.status !== 401 || !retryable) return first;
-    discard(first);
-    const fresh = await untilAborted(client.refresh({ rejectedVersion: sent.version }), signal);
-    return attempt(spare ?? input, fresh.tokens.accessToken);
+    let held = await untilAborted(client.getTokens(), signal);
+    const response = await attempt(held.tokens);
+    // A nonce challenge left after the handle's retry is the server's last word for this token: no refresh for it.
+    if (response.status !== 401 || !retryable || /use_dpop_nonce/i.test(response.headers.get('WWW-Authenticate') ?? '')) return response;
+    discard(response);
+    held = await untilAborted(client.refresh({ rejectedVersion: held.version }), signal);
+    return attempt(held.tokens);
   };
 }
 
-function carriesToken(input: RequestInfo | URL, origins: ReadonlySet<string>, baseUrl: string | URL | undefined): boolean {
+/** The absolute URL of a request that gets the token, or null for one that does not. */
+function tokenTarget(input: RequestInfo | URL, origins: ReadonlySet<string>, baseUrl: string | URL | undefined): URL | null {
   const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
   const page = baseUrl?.toString() ?? (typeof location === 'undefined' ? undefined : location.href);
   let target: URL;
@@ -72,9 +92,9 @@ function carriesToken(input: RequestInfo | URL, origins: ReadonlySet<string>, ba
     // Resolving against a base (a sentinel when there is no page) keeps "//other.host/x" from passing as relative.
     target = new URL(raw, page ?? NO_PAGE_ORIGIN);
   } catch {
-    return false; // fetch will reject it anyway.
+    return null; // fetch will reject it anyway.
   }
-  return target.origin === new URL(page ?? NO_PAGE_ORIGIN).origin || origins.has(target.origin);
+  return target.origin === new URL(page ?? NO_PAGE_ORIGIN).origin || origins.has(target.origin) ? target : null;
 }
 
 /** Waits for `work`, or rejects with the signal's reason as soon as it aborts (the shared work itself goes on). */

@@ -12,6 +12,9 @@ export type {
   MockServerCounters,
   MockServerEvent,
   MockServerEventType,
+  MockDpopOptions,
+  MockDpopCounters,
+  ResourceCheck,
 } from './mockTokenServer';
 export { createSimulatedClock, type SimulatedClock, type SimulatedClockOptions } from './simulatedClock';
 export { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';

@@ -1,4 +1,5 @@
 import { sleep, systemClock, type Clock, type TokenResponse } from 'tabauth';
+import { createDpopVerifier, type DpopCheck, type DpopVerifier } from './dpopVerifier';
 
 /**
  * A mock OAuth 2 token server that behaves like oidc-provider with refresh token rotation on: every refresh
@@ -52,7 +53,49 @@ export interface MockTokenServerOptions {
    * (`validateAccessToken` reports `newest: false`). When true, such tokens are reported invalid as 'superseded'.
    */
   revokeSupersededAccessTokens?: boolean;
+  /**
+   * DPoP (RFC 9449), off by default. On, the token endpoint verifies `DPoP` proofs (with jose, an optional peer
+   * dependency loaded only then), mints tokens bound to the proof's key (`token_type: DPoP`, `cnf.jkt` in JWT access
+   * tokens), answers a bound refresh token presented with another key with invalid_grant (as oidc-provider does),
+   * and hands out nonces (`use_dpop_nonce` + `DPoP-Nonce`). `verifyResourceRequest` is the resource server's side.
+   */
+  dpop?: MockDpopOptions;
 }
+
+/** DPoP settings of the mock token server (and of its resource-server side, `verifyResourceRequest`). */
+export interface MockDpopOptions {
+  /** Token requests without a proof are refused (400 invalid_dpop_proof). Default true. */
+  required?: boolean;
+  /** The token endpoint requires its nonce in proofs (oidc-provider's `requireNonce`). Default true. */
+  requireNonce?: boolean;
+  /** `verifyResourceRequest` requires the resource server's nonce in proofs. Default true. */
+  requireResourceNonce?: boolean;
+  /** Both servers issue a new nonce this often (simulated time); 0 = only on `rotateDpopNonce()`. Default 0. */
+  nonceRotationMs?: number;
+}
+
+/** DPoP figures of the mock servers. */
+export interface MockDpopCounters {
+  /** Proofs that passed every check (token endpoint and resource requests). */
+  proofsAccepted: number;
+  /** Proofs refused as invalid (signature, htm/htu/ath, iat, replay, missing). */
+  invalidProofs: number;
+  /** `use_dpop_nonce` answers of the token endpoint. */
+  nonceChallenges: number;
+  /** `use_dpop_nonce` answers of `verifyResourceRequest`. */
+  resourceNonceChallenges: number;
+  /** A bound refresh or access token presented with a proof of another key (or without one). */
+  bindingMismatches: number;
+  /** Requests checked by `verifyResourceRequest`. */
+  resourceRequests: number;
+  /** Of those, the ones it refused (401). */
+  resourceRejected: number;
+}
+
+/** What `verifyResourceRequest` decided, with the status and headers a resource server would answer. */
+export type ResourceCheck =
+  | { ok: true; status: 200; familyId: string; newest: boolean; bound: boolean; headers: Record<string, string> }
+  | { ok: false; status: 401; error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce'; description: string; headers: Record<string, string> };
 
 /**
  * The kinds of `MockServerEvent`:
@@ -109,6 +152,8 @@ export interface AccessTokenValidation {
   familyId?: string;
   /** Whether the token belongs to the newest generation of its family. */
   newest?: boolean;
+  /** The DPoP key thumbprint the token is bound to (absent for a bearer token). */
+  jkt?: string;
 }
 
 /** The mock token server: endpoints, a `fetch` that serves them, and what it saw. */
@@ -119,8 +164,11 @@ export interface MockTokenServer {
   readonly revocationEndpoint: string;
   /** Handles POST tokenEndpoint and POST revocationEndpoint; any other URL answers 404 JSON. Honours init.signal. */
   readonly fetch: typeof fetch;
-  /** Starts a new token family (generation 0), like a completed login. */
-  issueTokens(init?: { subject?: string; scope?: string }): TokenResponse;
+  /**
+   * Starts a new token family (generation 0), like a completed login. With `jkt` (the DPoP key thumbprint, as
+   * `dpop_jkt` on an authorization request) the family is bound to that key.
+   */
+  issueTokens(init?: { subject?: string; scope?: string; jkt?: string }): TokenResponse;
   /**
    * The refresh logic of the token endpoint without HTTP: processed at call time, no latency, no injected failures.
    * `clientId` is checked only when given.
@@ -132,6 +180,15 @@ export interface MockTokenServer {
   clearFailures(): number;
   /** Checks a bearer token like a resource server: known, not expired, family not revoked. */
   validateAccessToken(token: string): AccessTokenValidation;
+  /**
+   * A resource server's check of one request (`Authorization: Bearer|DPoP <token>`, `DPoP` proof with `ath`, the
+   * resource nonce, the token's `jkt` binding). Requires the `dpop` option for DPoP tokens.
+   */
+  verifyResourceRequest(request: { method: string; url: string; headers: Headers | Record<string, string> }): Promise<ResourceCheck>;
+  /** Issues a new DPoP nonce at the token endpoint or the resource server (the previous one stays accepted once). */
+  rotateDpopNonce(server: 'authorization' | 'resource'): void;
+  /** A snapshot copy. */
+  readonly dpopCounters: MockDpopCounters;
   /** Whether the token family has not been revoked. */
   isFamilyValid(familyId: string): boolean;
   /** A snapshot copy. */
@@ -150,6 +207,8 @@ interface Family {
   scope: string;
   generation: number;
   revoked: boolean;
+  /** DPoP key the family is bound to; null for bearer families. */
+  jkt: string | null;
 }
 
 interface Minted {
@@ -170,11 +229,13 @@ interface AccessRecord {
   generation: number;
   expiresAt: number;
   revoked: boolean;
+  jkt: string | null;
 }
 
 interface Result {
   status: number;
   body: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 type Outcome =
@@ -183,6 +244,16 @@ type Outcome =
   | { type: 'hang' };
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+const zeroDpopCounters = (): MockDpopCounters => ({
+  proofsAccepted: 0,
+  invalidProofs: 0,
+  nonceChallenges: 0,
+  resourceNonceChallenges: 0,
+  bindingMismatches: 0,
+  resourceRequests: 0,
+  resourceRejected: 0,
+});
 
 const zeroCounters = (): MockServerCounters => ({
   refreshRequests: 0,
@@ -226,6 +297,22 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
   let failures: Array<MockFailure & { remaining: number }> = [];
   let serial = 0;
   const listeners = new Set<(event: MockServerEvent) => void>();
+  let dpopCounters = zeroDpopCounters();
+  const dpop = options.dpop ? { required: true, requireNonce: true, requireResourceNonce: true, nonceRotationMs: 0, ...options.dpop } : null;
+  const newVerifier = (requireNonce: boolean) => createDpopVerifier({ requireNonce, random });
+  let tokenVerifier: DpopVerifier | null = dpop ? newVerifier(dpop.requireNonce) : null;
+  let resourceVerifier: DpopVerifier | null = dpop ? newVerifier(dpop.requireResourceNonce) : null;
+  let lastNonceRotation = clock.now();
+  /** Proof checks are asynchronous (WebCrypto): token requests queue so they are still processed in arrival order. */
+  let tokenQueue: Promise<unknown> = Promise.resolve();
+  // With a simulated clock, the queue is real async work the clock must wait for.
+  const track = <T>(work: Promise<T>): Promise<T> => ('track' in clock && typeof clock.track === 'function' ? (clock.track as <U>(w: Promise<U>) => Promise<U>)(work) : work);
+  const rotateDueNonces = () => {
+    if (!dpop || dpop.nonceRotationMs <= 0 || clock.now() - lastNonceRotation < dpop.nonceRotationMs) return;
+    lastNonceRotation = clock.now();
+    tokenVerifier?.rotateNonce();
+    resourceVerifier?.rotateNonce();
+  };
 
   const latency = (): number => {
     const value = typeof options.latencyMs === 'function' ? options.latencyMs() : (options.latencyMs ?? 0);
@@ -257,22 +344,23 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
   // The serial suffix keeps tokens unique even with a degenerate random (e.g. () => 0 in a test).
   const newToken = () => `${randomString(40)}${(++serial).toString(36)}`;
 
-  const mint = (family: Family): Minted => {
+  const mint = (family: Family, jkt: string | null = family.jkt): Minted => {
     const now = clock.now();
     const accessExpiresAt = now + ttlSeconds * 1000;
     let accessToken: string;
     if (format === 'jwt') {
       const iat = Math.floor(now / 1000);
       const header = { alg: 'RS256', typ: 'at+jwt', kid: 'mock' };
-      const payload = { iss: issuer, sub: family.subject, aud: clientId, iat, exp: iat + ttlSeconds, jti: newToken(), client_id: clientId, scope: family.scope };
+      const payload: Record<string, unknown> = { iss: issuer, sub: family.subject, aud: clientId, iat, exp: iat + ttlSeconds, jti: newToken(), client_id: clientId, scope: family.scope };
+      if (jkt) payload.cnf = { jkt };
       accessToken = `${base64UrlJson(header)}.${base64UrlJson(payload)}.${randomString(43)}`;
     } else {
       accessToken = newToken();
     }
     const refreshToken = newToken();
-    accessTokens.set(accessToken, { familyId: family.id, generation: family.generation, expiresAt: accessExpiresAt, revoked: false });
+    accessTokens.set(accessToken, { familyId: family.id, generation: family.generation, expiresAt: accessExpiresAt, revoked: false, jkt });
     refreshTokens.set(refreshToken, { familyId: family.id, generation: family.generation, usedAt: null, successor: null });
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', refresh_token: refreshToken, scope: family.scope };
+    const response: TokenResponse = { access_token: accessToken, token_type: jkt ? 'DPoP' : 'Bearer', refresh_token: refreshToken, scope: family.scope };
     if (includeExpiresIn) response.expires_in = ttlSeconds;
     return { response, accessExpiresAt };
   };
@@ -291,7 +379,7 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
   };
 
   /** The core of the token endpoint. Synchronous: single-threaded JS makes it atomic, like the real server. */
-  const processRefresh = (refreshToken: string, presentedClientId: string | undefined): Result => {
+  const processRefresh = (refreshToken: string, presentedClientId: string | undefined, proofJkt: string | null = null): Result => {
     if (presentedClientId !== undefined && presentedClientId !== clientId) {
       return reject(401, 'invalid_client', 'client authentication failed');
     }
@@ -299,6 +387,11 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     const family = record ? families.get(record.familyId) : undefined;
     if (!record || !family) return reject(400, 'invalid_grant', 'grant request is invalid');
     if (family.revoked) return reject(400, 'invalid_grant', 'grant request is invalid', record);
+    if (family.jkt && proofJkt !== family.jkt) {
+      // oidc-provider's "failed jkt verification": the token is neither consumed nor its family revoked.
+      dpopCounters.bindingMismatches++;
+      return reject(400, 'invalid_grant', 'grant request is invalid', record);
+    }
     const now = clock.now();
     if (record.usedAt !== null) {
       if (record.successor && now - record.usedAt < gracePeriodMs) {
@@ -316,21 +409,21 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     }
     record.usedAt = now;
     family.generation++;
-    const minted = mint(family);
+    const minted = mint(family, family.jkt ?? proofJkt);
     record.successor = minted;
     counters.successes++;
     emit('refresh', family.id, family.generation);
     return { status: 200, body: { ...minted.response } };
   };
 
-  const processForm = (form: URLSearchParams): Result => {
+  const processForm = (form: URLSearchParams, proofJkt: string | null = null): Result => {
     // Client authentication first, as oidc-provider does: a bad client never touches the refresh token.
     const presentedClient = form.get('client_id') ?? '';
     if (presentedClient !== clientId) return reject(401, 'invalid_client', 'client authentication failed');
     if (form.get('grant_type') !== 'refresh_token') return reject(400, 'unsupported_grant_type', 'only refresh_token is supported');
     const refreshToken = form.get('refresh_token');
     if (!refreshToken) return reject(400, 'invalid_request', "missing required parameter 'refresh_token'");
-    return processRefresh(refreshToken, undefined);
+    return processRefresh(refreshToken, undefined, proofJkt);
   };
 
   const failureOutcome = (failure: MockFailure): Outcome => {
@@ -351,15 +444,56 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     }
   };
 
+  /** The token endpoint with DPoP on: the proof is checked first, in arrival order (see tokenQueue). */
+  const handleTokenWithProof = (method: string, form: URLSearchParams, proof: string | null): Promise<Outcome> => {
+    counters.refreshRequests++;
+    const work = tokenQueue.then(async (): Promise<Outcome> => {
+      if (method !== 'POST') return jsonOutcome(405, { error: 'invalid_request', error_description: 'POST required' });
+      rotateDueNonces();
+      const verifier = tokenVerifier!;
+      let check: DpopCheck | null = null;
+      if (proof !== null || dpop!.required) {
+        check = await verifier.verify(proof, { htm: 'POST', htu: tokenEndpoint });
+        if (!check.ok) {
+          const headers: Record<string, string> = {};
+          if (check.error === 'use_dpop_nonce') {
+            dpopCounters.nonceChallenges++;
+            headers['DPoP-Nonce'] = verifier.nonce;
+          } else dpopCounters.invalidProofs++;
+          const result = reject(400, check.error, check.description);
+          return jsonOutcome(result.status, result.body, headers);
+        }
+        dpopCounters.proofsAccepted++;
+      }
+      const nonceHeader: Record<string, string> = check?.ok && check.nonce !== verifier.nonce ? { 'DPoP-Nonce': verifier.nonce } : {};
+      const failure = takeFailure(form);
+      if (failure) {
+        if (failure.rotate) processForm(form, check?.ok ? check.jkt : null);
+        return failureOutcome(failure);
+      }
+      const result = processForm(form, check?.ok ? check.jkt : null);
+      return jsonOutcome(result.status, result.body, nonceHeader);
+    });
+    tokenQueue = work.catch(() => {});
+    return track(work);
+  };
+
+  /** The next queued failure, if any (counted and announced). */
+  const takeFailure = (form: URLSearchParams): MockFailure | null => {
+    const failure = failures[0];
+    if (!failure) return null;
+    if (--failure.remaining <= 0) failures.shift();
+    counters.injectedFailures++;
+    const record = refreshTokens.get(form.get('refresh_token') ?? '');
+    emit('injected', record?.familyId, record?.generation);
+    return failure;
+  };
+
   const handleToken = (method: string, form: URLSearchParams): Outcome => {
     counters.refreshRequests++;
     if (method !== 'POST') return jsonOutcome(405, { error: 'invalid_request', error_description: 'POST required' });
-    const failure = failures[0];
+    const failure = takeFailure(form);
     if (failure) {
-      if (--failure.remaining <= 0) failures.shift();
-      counters.injectedFailures++;
-      const record = refreshTokens.get(form.get('refresh_token') ?? '');
-      emit('injected', record?.familyId, record?.generation);
       if (failure.rotate) processForm(form); // the server did the work; the client never learns the result
       return failureOutcome(failure);
     }
@@ -385,14 +519,15 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     return { type: 'response', status: 200, body: '', headers: {} };
   };
 
-  const route = (url: URL | null, method: string, form: URLSearchParams): Outcome => {
+  const route = (url: URL | null, method: string, form: URLSearchParams, headers: Headers): Outcome | Promise<Outcome> => {
     const target = url ? `${url.origin}${url.pathname}` : '';
-    if (target === tokenEndpoint) return handleToken(method, form);
+    if (target === tokenEndpoint) return dpop ? handleTokenWithProof(method, form, headers.get('DPoP')) : handleToken(method, form);
     if (target === revocationEndpoint) return handleRevocation(method, form);
     return jsonOutcome(404, { error: 'not_found' });
   };
 
-  const deliver = async (outcome: Outcome, signal: AbortSignal | undefined): Promise<Response> => {
+  const deliver = async (pending: Outcome | Promise<Outcome>, signal: AbortSignal | undefined): Promise<Response> => {
+    const outcome = pending instanceof Promise ? await pending : pending; // no extra turn for the synchronous path
     const delay = latency();
     if (delay > 0) {
       try {
@@ -422,19 +557,65 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
       const url = parseUrl(request ? request.url : input instanceof URL ? input.href : String(input));
       const body = init?.body ?? null;
       const fromRequest = request !== null && init?.body === undefined;
+      const headers = new Headers(init?.headers ?? request?.headers);
       const syncText = fromRequest ? undefined : readBodySync(body);
       if (syncText !== undefined) {
         // Processed now, in the caller's turn: the order of fetch calls is the order of processing.
-        return deliver(route(url, method, new URLSearchParams(syncText)), signal);
+        return deliver(route(url, method, new URLSearchParams(syncText), headers), signal);
       }
       const text = fromRequest ? request.text() : new Response(body).text();
-      return text.then((t) => deliver(route(url, method, new URLSearchParams(t)), signal));
+      return text.then((t) => deliver(route(url, method, new URLSearchParams(t), headers), signal));
     } catch (error) {
       return Promise.reject(error);
     }
   };
 
-  return {
+  const checkResource = async (request: { method: string; url: string; headers: Headers | Record<string, string> }): Promise<ResourceCheck> => {
+    const headers = new Headers(request.headers);
+    const match = /^(Bearer|DPoP)\s+(\S+)$/i.exec(headers.get('Authorization') ?? '');
+    const scheme = match?.[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const fail = (error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string, extra: Record<string, string> = {}): ResourceCheck => ({
+      ok: false,
+      status: 401,
+      error,
+      description,
+      headers: { 'WWW-Authenticate': `${scheme} error="${error}", error_description="${description}"`, ...extra },
+    });
+    const token = match?.[2];
+    if (!token) return fail('invalid_token', 'missing access token');
+    const validation = api.validateAccessToken(token);
+    if (!validation.valid) return fail('invalid_token', validation.reason ?? 'unknown');
+    const bound = validation.jkt ?? null;
+    if (!bound) {
+      return scheme === 'Bearer'
+        ? { ok: true, status: 200, familyId: validation.familyId!, newest: validation.newest === true, bound: false, headers: {} }
+        : fail('invalid_token', 'not a DPoP-bound token');
+    }
+    if (scheme !== 'DPoP' || !resourceVerifier) {
+      dpopCounters.bindingMismatches++;
+      return fail('invalid_token', 'DPoP-bound token sent as a bearer token');
+    }
+    rotateDueNonces();
+    const verifier = resourceVerifier;
+    const check = await verifier.verify(headers.get('DPoP'), { htm: request.method.toUpperCase(), htu: request.url, accessToken: token });
+    if (!check.ok) {
+      if (check.error === 'use_dpop_nonce') {
+        dpopCounters.resourceNonceChallenges++;
+        return fail('use_dpop_nonce', check.description, { 'DPoP-Nonce': verifier.nonce });
+      }
+      dpopCounters.invalidProofs++;
+      return fail('invalid_dpop_proof', check.description);
+    }
+    if (check.jkt !== bound) {
+      dpopCounters.bindingMismatches++;
+      return fail('invalid_token', 'DPoP proof key does not match the token binding');
+    }
+    dpopCounters.proofsAccepted++;
+    const nonceHeader: Record<string, string> = check.nonce !== verifier.nonce ? { 'DPoP-Nonce': verifier.nonce } : {};
+    return { ok: true, status: 200, familyId: validation.familyId!, newest: validation.newest === true, bound: true, headers: nonceHeader };
+  };
+
+  const api: MockTokenServer = {
     tokenEndpoint,
     revocationEndpoint,
     fetch: mockFetch as typeof fetch,
@@ -445,6 +626,7 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
         scope: init.scope ?? 'openid offline_access',
         generation: 0,
         revoked: false,
+        jkt: init.jkt ?? null,
       };
       families.set(family.id, family);
       return { ...mint(family).response };
@@ -469,11 +651,24 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
       const record = accessTokens.get(token);
       const family = record ? families.get(record.familyId) : undefined;
       if (!record || !family) return { valid: false, reason: 'unknown' };
-      const base = { familyId: family.id, newest: record.generation === family.generation };
+      // jkt only for bound tokens: a bearer token's validation looks exactly as it did before DPoP existed.
+      const base = { familyId: family.id, newest: record.generation === family.generation, ...(record.jkt ? { jkt: record.jkt } : {}) };
       if (family.revoked || record.revoked) return { valid: false, reason: 'revoked', ...base };
       if (clock.now() >= record.expiresAt) return { valid: false, reason: 'expired', ...base };
       if (!base.newest && options.revokeSupersededAccessTokens) return { valid: false, reason: 'superseded', ...base };
       return { valid: true, ...base };
+    },
+    async verifyResourceRequest(request) {
+      dpopCounters.resourceRequests++;
+      const result = await track(checkResource(request));
+      if (!result.ok) dpopCounters.resourceRejected++;
+      return result;
+    },
+    rotateDpopNonce(server) {
+      (server === 'authorization' ? tokenVerifier : resourceVerifier)?.rotateNonce();
+    },
+    get dpopCounters() {
+      return { ...dpopCounters };
     },
     isFamilyValid(familyId) {
       const family = families.get(familyId);
@@ -496,10 +691,14 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
       refreshTokens = new Map();
       accessTokens = new Map();
       counters = zeroCounters();
+      dpopCounters = zeroDpopCounters();
+      tokenVerifier = dpop ? newVerifier(dpop.requireNonce) : null;
+      resourceVerifier = dpop ? newVerifier(dpop.requireResourceNonce) : null;
       events = [];
       failures = [];
     },
   };
+  return api;
 }
 
 function jsonOutcome(status: number, body: unknown, headers: Record<string, string> = {}): Outcome {

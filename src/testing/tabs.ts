@@ -4,6 +4,7 @@ import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
 import { createSimulatedNetwork, type SimulatedNetwork } from './simulatedNetwork';
 import { createSimulatedWebLocks } from './simulatedWebLocks';
+import { createDpop, type DpopOptions } from 'tabauth/dpop';
 
 /**
  * N browser tabs in one process: each tab has its own auth client, environment and view of the clock; all share one
@@ -32,6 +33,13 @@ export interface TabSimulationOptions {
    * by the tabs, released the moment its holder is killed or closed, like the browser does.
    */
   locks?: 'web-locks';
+  /**
+   * DPoP in every tab: each tab's client gets its own `createDpop()` handle over the shared storage, the simulated
+   * channel and (with `locks: 'web-locks'`) the simulated Web Locks, so the tabs share one key and their nonces
+   * exactly as browser tabs do. `true` or the handle's options. The default server then has DPoP on too, and
+   * `signIn()` binds the new family to the tabs' key.
+   */
+  dpop?: boolean | Pick<DpopOptions, 'algorithm'>;
 }
 
 /**
@@ -130,7 +138,8 @@ const never = <T>() => new Promise<T>(() => {});
 export function createTabSimulation(options: TabSimulationOptions = {}): TabSimulation {
   const clock = options.clock ?? createSimulatedClock();
   const random = options.random ?? Math.random;
-  const server = options.server ?? createMockTokenServer({ clock, random });
+  const dpopOptions = options.dpop === true ? {} : options.dpop || null;
+  const server = options.server ?? createMockTokenServer({ clock, random, ...(dpopOptions ? { dpop: {} } : {}) });
   const network = createSimulatedNetwork({ clock, deliveryDelayMs: options.deliveryDelayMs, failoverDelayMs: options.failoverDelayMs });
   const sharedMemory = new Map<string, unknown>();
   const tabs: SimTab[] = [];
@@ -238,6 +247,25 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     const clientOptions = { ...options.client, ...tabOptions.client };
     const lockOptions: Partial<AuthClientOptions> = {};
     if (webLocks) lockOptions.refreshLock = webLocksRefreshLock(`tabauth:${clientOptions.namespace ?? 'default'}:refresh`, webLocks.forTab(name));
+    if (dpopOptions) {
+      const dpopChannels = network.coordination(name);
+      lockOptions.dpop = createDpop({
+        ...dpopOptions,
+        namespace: clientOptions.namespace ?? 'default',
+        storage,
+        locks: webLocks ? webLocks.forTab(name) : null,
+        channel: (channelName) => {
+          const { channel } = dpopChannels(channelName);
+          return {
+            post: (message) => (alive ? channel.post(message) : never()),
+            subscribe: (listener) => channel.subscribe((message) => run(() => listener(message))),
+            close: () => channel.close(),
+          };
+        },
+        now: tabClock.now,
+        track: (work) => guard(clock.track(work)),
+      });
+    }
     const client = createAuthClient({
       refresh: oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
       revoke: oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch }),
@@ -318,7 +346,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     async signIn(tab) {
       const target = tab ?? tabs.find((candidate) => candidate.alive);
       if (!target) throw new Error('no live tab to sign in with');
-      await target.client.signIn(server.issueTokens({ subject: 'user-1', scope: 'openid offline_access' }));
+      // With DPoP the login binds the family to the tabs' key, as `dpop_jkt` on an authorization request does.
+      const jkt = target.client.dpop ? await target.client.dpop.thumbprint() : undefined;
+      await target.client.signIn(server.issueTokens({ subject: 'user-1', scope: 'openid offline_access', ...(jkt ? { jkt } : {}) }));
       await clock.advance(10);
     },
     liveTabs: () => tabs.filter((tab) => tab.alive),

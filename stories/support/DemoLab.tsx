@@ -200,6 +200,13 @@ function Counters({ snapshot }: { snapshot: DemoSnapshot }) {
       {snapshot.config.scenario === 'storm' ? (
         <Counter id="queries-ok" label="Queries done" value={c.queriesOk} tone={c.queriesFailed > 0 ? 'bad' : c.queriesOk > 0 ? 'good' : undefined} hint={`${c.queriesFailed} failed`} />
       ) : null}
+      {snapshot.config.dpop ? (
+        <>
+          <Counter id="dpop-keys" label="DPoP keys created" value={c.dpopKeysCreated} tone={c.dpopKeysCreated <= Math.max(1, c.logins) ? 'good' : 'bad'} hint="one per login, however many tabs" />
+          <Counter id="nonce-retries" label="Nonce retries" value={c.nonceRetries} tone="info" hint={`${c.nonceChallengedRefreshes} at the token endpoint, sent again at once`} />
+          <Counter id="key-mismatches" label="Key mismatches" value={c.keyMismatches} tone={c.keyMismatches > 0 ? 'bad' : 'good'} hint="a token used with another key" />
+        </>
+      ) : null}
       {snapshot.config.scenario === 'offline' ? (
         <Counter id="network-errors" label="Sent offline" value={c.networkErrors} tone={c.networkErrors > 0 ? 'bad' : 'good'} hint="refreshes into a dead network" />
       ) : null}

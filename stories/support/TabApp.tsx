@@ -11,6 +11,7 @@ import { authedFetch, createAuthedQueryClient } from 'tabauth/query';
 // static Storybook build (and its Chromium test) is not; the demos always show the panel.
 import { TabauthDevtools } from 'tabauth/devtools/production';
 import { API_ORIGIN, API_URL, findHub, naiveStorageKey, refreshMarginMs, type DemoHub } from './demoHub';
+import { createDpop } from 'tabauth/dpop';
 import { EventLog, clockTime, describeEvent, seconds, useLogLines, useNow, type LogLine, type Tone } from './eventLog';
 import { createNaiveClient, fingerprint, type NaiveClient, type NaiveState } from './naiveClient';
 import { useDemoTheme } from './theme';
@@ -55,9 +56,12 @@ function CoordinatedTab({ hub, tabId }: { hub: DemoHub; tabId: string }) {
       retry: { attempts: 4, baseDelayMs: 500, maxDelayMs: 5000 },
       requestTimeoutMs: Math.max(10_000, config.latencyMs * 5),
       environment: hub.environmentFor(tabId, browserEnvironment()),
+      // DPoP variant: this tab's handle reads the namespace's one key from IndexedDB (the login page created it).
+      ...(config.dpop ? { dpop: createDpop({ namespace: hub.namespace }) } : {}),
       onEvent: (event) => {
         const { text, tone } = describeEvent(event);
         log.push(text, tone);
+        if (event.type === 'dpop-key-created') hub.recordDpopKeyCreated();
       },
     });
     return { client, log };
@@ -207,6 +211,13 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
     return () => clearInterval(timer);
   }, [client, callApi, config.autoApiMs]);
 
+  // A new login gets a new key (DPoP): its thumbprint goes to the server as `dpop_jkt` and binds the new family.
+  const signIn = useCallback(async () => {
+    const jkt = client.dpop ? (await client.dpop.newKeyForLogin()).thumbprint : undefined;
+    await auth.signIn(hub.login(jkt));
+  }, [auth, client, hub]);
+  const thumbprint = useDpopThumbprint(client, auth.status === 'authenticated' ? auth.version : -1);
+
   const role = auth.status === 'signed-out' ? 'signed-out' : auth.status === 'loading' ? 'loading' : auth.isLeader ? 'leader' : 'follower';
   const subject = typeof auth.claims?.sub === 'string' ? auth.claims.sub : null;
 
@@ -259,7 +270,7 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
             </button>
           </>
         ) : (
-          <button type="button" className="button small primary" data-testid="sign-in" disabled={auth.status === 'loading'} onClick={() => void auth.signIn(hub.login())}>
+          <button type="button" className="button small primary" data-testid="sign-in" disabled={auth.status === 'loading'} onClick={() => void signIn()}>
             Sign in again
           </button>
         )}
@@ -277,6 +288,11 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
           {queries.map((state, index) => (
             <i key={index} data-state={state} />
           ))}
+        </div>
+      ) : null}
+      {thumbprint ? (
+        <div className="small-print" data-testid="dpop-key" data-thumbprint={thumbprint} title="JWK thumbprint of the DPoP key this tab signs with (the public half)">
+          DPoP key {thumbprint.slice(0, 10)}… (non-extractable, shared by every tab)
         </div>
       ) : null}
       <ApiLine result={lastApi} now={now} />
@@ -304,6 +320,23 @@ function createStormTally() {
       return true;
     },
   };
+}
+
+/** The thumbprint (public) of the key this tab would sign with, re-read when the pair changes; null without DPoP. */
+function useDpopThumbprint(client: ReturnType<typeof useAuthClient>, version: number): string | null {
+  const [thumbprint, setThumbprint] = useState<string | null>(null);
+  useEffect(() => {
+    if (!client.dpop || version < 0) return;
+    let live = true;
+    client.dpop.thumbprint().then(
+      (value) => live && setThumbprint(value),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, version]);
+  return thumbprint;
 }
 
 /** Errors may come from the page's window (the demo network), so classify by name, not instanceof. */

@@ -80,7 +80,7 @@ export function Timeline({ snapshot, now }: { snapshot: DemoSnapshot; now: numbe
                           style={{ left: `${x(entry.at)}%`, width: `${width}%` }}
                           title={`${tab.label}: refresh request, ${entry.outcome}`}
                         >
-                          {entry.outcome === 'reuse' ? '✕' : entry.outcome === 'rejected' ? '!' : ''}
+                          {entry.outcome === 'reuse' ? '✕' : entry.outcome === 'rejected' ? '!' : entry.outcome === 'nonce' ? 'n' : ''}
                         </div>
                       );
                     }

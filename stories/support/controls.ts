@@ -20,8 +20,9 @@ export const demoArgTypes = {
   latencyMs: { control: { type: 'range', min: 0, max: 2000, step: 50 }, description: 'Token endpoint latency, in milliseconds' },
 } as const;
 
-export function demoConfig(scenario: Scenario, mode: DemoMode, args: DemoArgs, autoApiMs: number): DemoConfig {
+export function demoConfig(scenario: Scenario, mode: DemoMode, args: DemoArgs, autoApiMs: number, options: { dpop?: boolean } = {}): DemoConfig {
   return {
+    dpop: options.dpop === true,
     scenario,
     mode,
     tabs: clamp(args.tabs, 1, 12),

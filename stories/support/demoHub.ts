@@ -13,6 +13,7 @@
  * Nothing here coordinates the tabs: coordination is entirely tabauth's job (or, in the naive demo, nobody's).
  */
 import { createIndexedDbStorage, createAuthClient, type AuthEnvironment } from 'tabauth';
+import { createDpop, dpopKeyStorageKey, dpopNoncesStorageKey } from 'tabauth/dpop';
 import { createMockTokenServer, type MockTokenServer } from 'tabauth/testing';
 
 export type DemoMode = 'naive' | 'coordinated';
@@ -36,6 +37,11 @@ export interface DemoConfig {
    * revoking the family (Okta: 30 s by default; Supabase: 10 s; oidc-provider and Auth0 by default: 0).
    */
   gracePeriodMs: number;
+  /**
+   * DPoP (RFC 9449): every tab signs with one non-extractable key from IndexedDB, the server binds the tokens to it
+   * and asks for nonces (token endpoint and API), and the API checks a proof on every call.
+   */
+  dpop?: boolean;
 }
 
 export type TabStatus = 'loading' | 'authenticated' | 'signed-out' | 'closed';
@@ -69,7 +75,8 @@ export interface TabRecord {
   ready: boolean;
 }
 
-export type RefreshOutcome = 'pending' | 'ok' | 'rejected' | 'reuse' | 'network' | 'error';
+/** 'nonce': the server answered use_dpop_nonce (DPoP) and the tab sent the request again at once. */
+export type RefreshOutcome = 'pending' | 'ok' | 'rejected' | 'reuse' | 'network' | 'error' | 'nonce';
 
 export type TimelineEntry =
   | { kind: 'refresh'; id: number; tabId: string; at: number; endAt: number | null; outcome: RefreshOutcome }
@@ -100,6 +107,12 @@ export interface DemoCounters {
   /** 401 storm: queries that settled, by outcome. */
   queriesOk: number;
   queriesFailed: number;
+  /** DPoP: keys the tabs created (one per login), `use_dpop_nonce` answers (token endpoint + API), key mismatches. */
+  dpopKeysCreated: number;
+  nonceRetries: number;
+  /** Token requests the server answered use_dpop_nonce (not counted in refreshRequests). */
+  nonceChallengedRefreshes: number;
+  keyMismatches: number;
 }
 
 export interface DemoSnapshot {
@@ -189,7 +202,7 @@ export class DemoHub {
   private online = true;
   private ready = false;
   private error: string | null = null;
-  private extra = { signOuts: 0, apiCalls: 0, apiFailed: 0, networkErrors: 0, logins: 0, queriesOk: 0, queriesFailed: 0 };
+  private extra = { signOuts: 0, apiCalls: 0, apiFailed: 0, networkErrors: 0, logins: 0, queriesOk: 0, queriesFailed: 0, dpopKeysCreated: 0 };
   private nextTab = 1;
   private nextEntry = 1;
   private listeners = new Set<() => void>();
@@ -207,6 +220,9 @@ export class DemoHub {
       latencyMs: () => this.config.latencyMs,
       gracePeriodMs: config.gracePeriodMs,
       clientId: CLIENT_ID,
+      // Nonces required at both servers and renewed every 20 s: the first refresh and the first API call learn one,
+      // every other tab gets it from them.
+      ...(config.dpop ? { dpop: { nonceRotationMs: 20_000 } } : {}),
     });
     this.snapshot = this.buildSnapshot();
   }
@@ -242,9 +258,8 @@ export class DemoHub {
     }
     if (this.config.mode === 'coordinated' && typeof indexedDB !== 'undefined') {
       const storage = createIndexedDbStorage();
-      await Promise.all([storage.delete(`tabauth:${this.namespace}:state`), storage.delete(`tabauth:${this.namespace}:refresh-lease`)]).catch(
-        () => {},
-      );
+      const keys = [`tabauth:${this.namespace}:state`, `tabauth:${this.namespace}:refresh-lease`, dpopKeyStorageKey(this.namespace), dpopNoncesStorageKey(this.namespace)];
+      await Promise.all(keys.map((key) => storage.delete(key))).catch(() => {});
     }
   }
 
@@ -398,6 +413,7 @@ export class DemoHub {
       }
       if (!isRefresh) return this.server.fetch(input, init);
       const reuseBefore = this.server.counters.reuseDetections;
+      const noncesBefore = this.server.dpopCounters.nonceChallenges;
       const entry = { kind: 'refresh' as const, id: 0, tabId, at: Date.now(), endAt: null as number | null, outcome: 'pending' as RefreshOutcome };
       this.push(entry);
       // The mock server processes the request right here, synchronously, like a real server would on arrival.
@@ -405,7 +421,11 @@ export class DemoHub {
       const reused = this.server.counters.reuseDetections > reuseBefore;
       this.changed();
       response.then(
-        (res) => this.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : res.status === 400 || res.status === 401 ? 'rejected' : 'error'),
+        (res) => {
+          // With DPoP the proof is checked asynchronously, so the nonce counter is read once the answer is there.
+          const nonce = this.server.dpopCounters.nonceChallenges > noncesBefore && res.status === 400 && res.headers.has('DPoP-Nonce');
+          this.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : nonce ? 'nonce' : res.status === 400 || res.status === 401 ? 'rejected' : 'error');
+        },
         () => this.finishRefresh(entry.id, 'network'),
       );
       return response;
@@ -413,7 +433,10 @@ export class DemoHub {
     return demoTokenFetch;
   }
 
-  /** The protected API: `GET https://api.mock.test/me` with a bearer token, validated by the token server. */
+  /**
+   * The protected API: `GET https://api.mock.test/me` with a bearer token validated by the token server, or with
+   * DPoP a bound token and a proof, checked by the mock's resource-server side (jose).
+   */
   apiFetch(): typeof fetch {
     const demoApiFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
       this.extra.apiCalls++;
@@ -424,6 +447,7 @@ export class DemoHub {
       }
       const token = bearerOf(input, init);
       await new Promise((resolve) => setTimeout(resolve, API_LATENCY_MS));
+      if (this.config.dpop) return this.dpopApiResponse(input, init, token);
       const validation = token ? this.server.validateAccessToken(token) : { valid: false, reason: 'unknown' as const };
       const expired = token !== null && this.expiredTokens.has(token);
       if (!validation.valid || expired) {
@@ -441,6 +465,27 @@ export class DemoHub {
     return demoApiFetch;
   }
 
+  private async dpopApiResponse(input: RequestInfo | URL, init: RequestInit | undefined, token: string | null): Promise<Response> {
+    const request = new Request(input, init);
+    const check = await this.server.verifyResourceRequest({ method: request.method, url: request.url, headers: request.headers });
+    const expired = token !== null && this.expiredTokens.has(token);
+    if (!check.ok || expired) {
+      // A nonce challenge is the first half of a retry (counted in nonceRetries), not a failed call.
+      if (expired || check.ok || check.error !== 'use_dpop_nonce') this.extra.apiFailed++;
+      this.changed();
+      const headers = expired ? { 'WWW-Authenticate': 'DPoP error="invalid_token", error_description="expired"' } : check.headers;
+      return Response.json({ error: expired ? 'invalid_token' : check.ok ? 'invalid_token' : check.error }, { status: 401, headers });
+    }
+    this.changed();
+    return Response.json({ sub: 'user-1', name: 'Ada Demo' }, { status: 200, headers: check.headers });
+  }
+
+  /** A tab reports that it created the DPoP key (the count should stay at one per login, however many tabs). */
+  recordDpopKeyCreated(): void {
+    this.extra.dpopKeysCreated++;
+    this.changed();
+  }
+
   /** From now on the API answers 401 for this access token, as if it had expired early (clock skew, revocation). */
   expireAccessToken(token: string): void {
     this.expiredTokens.add(token);
@@ -454,17 +499,31 @@ export class DemoHub {
     this.changed();
   }
 
-  /** A completed login: a new token family, as the login page would hand back. */
-  login() {
+  /**
+   * A completed login: a new token family, as the login page would hand back. With DPoP, bound to the key whose
+   * thumbprint the login sent (`dpop_jkt`).
+   */
+  login(jkt?: string) {
     this.extra.logins++;
     this.changed();
-    return this.server.issueTokens({ subject: 'user-1' });
+    return this.server.issueTokens({ subject: 'user-1', ...(jkt ? { jkt } : {}) });
   }
 
   // ---------------------------------------------------------------- internals
 
   private async seedLogin(): Promise<void> {
-    const response = this.login();
+    let jkt: string | undefined;
+    if (this.config.dpop) {
+      // The login page creates the namespace's key (in the IndexedDB every tab reads) and binds the login to it.
+      const dpop = createDpop({ namespace: this.namespace });
+      try {
+        jkt = (await dpop.newKeyForLogin()).thumbprint;
+        this.extra.dpopKeysCreated++;
+      } finally {
+        dpop.close();
+      }
+    }
+    const response = this.login(jkt);
     if (this.config.mode === 'naive') {
       const pair = { accessToken: response.access_token, refreshToken: response.refresh_token, expiresAt: Date.now() + (response.expires_in ?? 0) * 1000 };
       localStorage.setItem(naiveStorageKey(this.namespace), JSON.stringify(pair));
@@ -527,6 +586,7 @@ export class DemoHub {
   private buildSnapshot(): DemoSnapshot {
     const server = this.server.counters;
     const tabs = [...this.tabs.values()];
+    const dpop = this.server.dpopCounters;
     return {
       key: this.key,
       namespace: this.namespace,
@@ -536,12 +596,17 @@ export class DemoHub {
       config: this.config,
       tabs,
       counters: {
-        refreshRequests: server.refreshRequests,
+        // With DPoP, a request the server answered use_dpop_nonce (before looking at the refresh token) is shown
+        // apart: it is the nonce retry's first half, not a second use of the refresh token.
+        refreshRequests: server.refreshRequests - dpop.nonceChallenges,
         rotations: server.successes,
         reuseDetections: server.reuseDetections,
         familiesRevoked: server.familiesRevoked,
         invalidGrant: server.invalidGrant,
         ...this.extra,
+        nonceRetries: dpop.nonceChallenges + dpop.resourceNonceChallenges,
+        nonceChallengedRefreshes: dpop.nonceChallenges,
+        keyMismatches: dpop.bindingMismatches,
       },
       timeline: this.timeline.slice(),
       startedAt: this.startedAt,
@@ -589,7 +654,7 @@ function bearerOf(input: RequestInfo | URL, init?: RequestInit): string | null {
     else {
       for (const [name, v] of Object.entries(source as Record<string, string>)) if (name.toLowerCase() === 'authorization') value = v;
     }
-    const match = value ? /^Bearer\s+(.+)$/i.exec(value) : null;
+    const match = value ? /^(?:Bearer|DPoP)\s+(.+)$/i.exec(value) : null;
     if (match?.[1]) return match[1];
   }
   return null;

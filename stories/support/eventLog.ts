@@ -69,6 +69,18 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
       return { text: `revocation failed (${event.errorCode})`, tone: 'warn' };
     case 'token-response-repaired':
       return { text: `kept v${event.version} despite mistyped ${event.fields.join(', ')}`, tone: 'warn' };
+    case 'dpop-key-created':
+      return { text: `created the DPoP key (${event.algorithm}, ${event.reason === 'login' ? 'new login' : 'none stored yet'})`, tone: 'good' };
+    case 'dpop-key-adopted':
+      return { text: `using the DPoP key ${event.source === 'race' ? 'another tab stored first' : 'every tab shares'}`, tone: 'info' };
+    case 'dpop-key-deleted':
+      return { text: `DPoP key deleted${event.source === 'other-tab' ? ' (in another tab)' : ''}`, tone: 'info' };
+    case 'dpop-nonce-retry':
+      return { text: `${event.server === 'authorization' ? 'token endpoint' : 'API'} asked for a DPoP nonce: sent again at once`, tone: 'warn' };
+    case 'dpop-nonce-updated':
+      return { text: `new DPoP nonce for the ${event.server === 'authorization' ? 'token endpoint' : 'API'}${event.source === 'this-tab' ? '' : ` (from ${event.source === 'storage' ? 'storage' : 'another tab'})`}`, tone: 'info' };
+    case 'dpop-storage-fallback':
+      return { text: `IndexedDB unavailable: DPoP key in this tab only (${event.errorCode})`, tone: 'warn' };
   }
 }
 

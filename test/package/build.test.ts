@@ -16,15 +16,17 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   peerDependencies: Record<string, string>;
   engines: Record<string, string>;
   license: string;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
 
 const entryNames = Object.keys(entries);
 const specifierOf = (name: string) => (name === 'index' ? '.' : `./${name.replaceAll('-', '/')}`);
 
 describe('the published package', () => {
-  it('is side-effect free, ESM, with react, react-dom and TanStack Query as peers', () => {
+  it('is side-effect free, ESM, with react, react-dom and TanStack Query as peers (and jose, optional, for the mock server\'s DPoP)', () => {
     expect(pkg.sideEffects).toBe(false);
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@tanstack/react-query', 'react', 'react-dom']);
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@tanstack/react-query', 'jose', 'react', 'react-dom']);
+    expect(Object.values(pkg.peerDependenciesMeta).every((meta) => meta.optional)).toBe(true);
   });
 
   it('declares Node >= 20 and ships the MIT LICENSE it names', () => {
@@ -77,5 +79,15 @@ describe('the published package', () => {
     for (const name of entryNames.filter((entry) => entry !== 'index')) {
       expect(withChunks(`${name}.js`)).toMatch(/from "tabauth"/);
     }
+  });
+
+  it('the built core does not import DPoP code (tabauth/dpop and the dpop package stay out of apps that do not use them)', () => {
+    const files = ['dist/index.js', ...readFileSync(join(root, 'dist/index.js'), 'utf8').matchAll(/from "\.\/([^"]+)"/g)].map((m) => (typeof m === 'string' ? m : `dist/${m[1]}`));
+    for (const file of files) expect(readFileSync(join(root, file), 'utf8')).not.toMatch(/from "dpop"|from "jose"|generateProof/);
+  });
+
+  it('the built testing entry loads jose only on demand (import() inside the DPoP verifier)', () => {
+    const testing = readFileSync(join(root, 'dist/testing.js'), 'utf8');
+    expect(testing).not.toMatch(/from "jose"/);
   });
 });

@@ -172,6 +172,43 @@ describe.skipIf(!chromiumAvailable())('Storybook demos in Chromium', () => {
     await shoot(page, 'coordinated-tabs-devtools');
   }, 90_000);
 
+  it('coordinated tabs with DPoP: one non-extractable key for every tab, one refresh per rotation, nonce retries, no key mismatch', async () => {
+    const page = await openStory('demos-coordinated-tabs-dpop--coordinated-tabs-dpop', { tabs: 3, lifetimeSeconds: 6, latencyMs: 100 });
+    await settled(page, 3);
+    await counterAtLeast(page, 'rotations', 3);
+    await counterAtLeast(page, 'nonce-retries', 2); // the first refresh and the first API call each learnt a nonce
+    const result = await counters(page);
+    const read = (id: string) => page.evaluate((counter) => Number(document.querySelector(`[data-testid="counter-${counter}"]`)?.getAttribute('data-value')), id);
+    expect(result.refreshRequests).toBe(result.rotations);
+    expect(result.reuseDetections).toBe(0);
+    expect(result.signOuts).toBe(0);
+    expect(result.apiFailed).toBe(0);
+    expect(await read('dpop-keys')).toBe(1);
+    expect(await read('key-mismatches')).toBe(0);
+    // Every tab signs with the same key: the one stored in IndexedDB, whose private half cannot be exported.
+    const thumbprints = await Promise.all(['t1', 't2', 't3'].map((id) => tab(page, id).locator('[data-testid="dpop-key"]').getAttribute('data-thumbprint')));
+    expect(new Set(thumbprints).size).toBe(1);
+    expect(thumbprints[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const stored = await page.evaluate(async () => {
+      const hub = Object.values(window.__tabauthDemo ?? {})[0]!;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open('tabauth');
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      const record = await new Promise<{ thumbprint: string; keyPair: CryptoKeyPair }>((resolve, reject) => {
+        const request = db.transaction('keyval').objectStore('keyval').get(`tabauth:${hub.namespace}:dpop-key`);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      db.close();
+      const exported = await crypto.subtle.exportKey('jwk', record.keyPair.privateKey).then(() => 'exported', (error: Error) => error.name);
+      return { thumbprint: record.thumbprint, isKey: record.keyPair.privateKey instanceof CryptoKey, extractable: record.keyPair.privateKey.extractable, exported };
+    });
+    expect(stored).toEqual({ thumbprint: thumbprints[0], isKey: true, extractable: false, exported: 'InvalidAccessError' });
+    await shoot(page, 'coordinated-tabs-dpop');
+  }, 90_000);
+
   it('the race, unprotected: the same refresh token twice, the family revoked, every tab signed out', async () => {
     const page = await openStory('demos-the-race-unprotected--unprotected', { tabs: 3, lifetimeSeconds: 4, latencyMs: 300 });
     await page.waitForFunction(

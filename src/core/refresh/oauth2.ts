@@ -104,7 +104,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
 
     const label = 'Token endpoint';
-    const response = await post(options.tokenEndpoint, form, options, context.signal);
+    // With DPoP: a fresh proof per request, signed with the key stored for every tab (re-read: a tab never refreshes
+    // with another key); a use_dpop_nonce answer is retried at once inside this call, so the backoff never sees it.
+    const send = (dpop?: Record<string, string>) => post(options.tokenEndpoint, form, dpop ? { ...options, headers: { ...options.headers, ...dpop } } : options, context.signal);
+    const response = await (context.dpop
+      ? context.dpop.fetchWithProof({ htm: 'POST', htu: options.tokenEndpoint, server: 'authorization', rereadKey: true }, send)
+      : send());
     const status = response.status;
     // The server may echo the token it rejected, and a short opaque one slips past the heuristic: redact it exactly.
     if (status < 200 || status > 299) throw redactToken(await errorForStatus(response, context.signal, label), context.refreshToken);
@@ -137,6 +142,12 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     // drops mistyped optional fields (see readTokenResponse). Only a body with neither token is malformed.
     if (!isRecord(body) || (!isNonEmptyString(body.access_token) && !isNonEmptyString(body.refresh_token))) {
       throw new MalformedTokenResponseError(`${label} returned HTTP ${status} without a usable "access_token" or "refresh_token"`, { status });
+    }
+    // RFC 9449 section 5: a server that ignored the proof answers Bearer. Keeping that token would silently give up
+    // the sender constraint, so it is refused (the message names the type, never the token).
+    const tokenType = String(body.token_type);
+    if (context.dpop && tokenType.toLowerCase() !== 'dpop') {
+      throw new MalformedTokenResponseError(`${label} answered token_type "${redactSecrets(tokenType).slice(0, 20)}" to a DPoP proof`, { status });
     }
     return body as TokenResponse;
   };

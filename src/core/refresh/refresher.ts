@@ -1,6 +1,7 @@
 import { sleep, type Clock } from '../clock';
 import type { AuthEnvironment } from '../environment';
 import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, toWire, TransientRefreshError, type WireError } from '../errors';
+import type { DpopHandle } from '../dpop';
 import type { AuthEvent, RefreshFailureReason, RefreshTrigger } from '../events';
 import { LockUnavailableError, type RefreshLock } from '../coordination/refreshLock';
 import type { Peers } from '../peers';
@@ -31,6 +32,8 @@ export interface RefresherSettings {
   random: () => number;
   requestTimeoutMs: number;
   refresh: RefreshFunction;
+  /** DPoP (tabauth/dpop) when on: passed to the refresh function, which sends a proof signed with it. */
+  dpop: DpopHandle | null;
 }
 
 /** The collaborators a refresh touches, each an object with its own interface; none of them calls back in here. */
@@ -257,6 +260,7 @@ export class Refresher {
         version: base.version,
         serverVersion: tokens.serverVersion,
         signal: timeout.signal,
+        ...(settings.dpop ? { dpop: settings.dpop } : {}),
       });
       return [raceAbort(request, timeout.signal), settled];
     } catch (error) {

@@ -31,6 +31,12 @@ const ENTRY_KINDS: ReadonlySet<string> = new Set<DevtoolsEntryKind>([
   'message-dropped',
   'revocation-failed',
   'token-response-repaired',
+  'dpop-key-created',
+  'dpop-key-adopted',
+  'dpop-key-deleted',
+  'dpop-nonce-retry',
+  'dpop-nonce-updated',
+  'dpop-storage-fallback',
   'devtools-refresh',
   'devtools-expire',
 ]);

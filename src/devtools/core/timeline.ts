@@ -36,6 +36,18 @@ function detailOf(event: AuthEvent): string | null {
     case 'leadership-gained':
     case 'leadership-lost':
       return null;
+    // DPoP: which server or source, never the origin's nonce or anything of the key.
+    case 'dpop-key-created':
+      return event.reason;
+    case 'dpop-key-adopted':
+    case 'dpop-key-deleted':
+      return event.source;
+    case 'dpop-nonce-retry':
+      return event.server;
+    case 'dpop-nonce-updated':
+      return `${event.server}:${event.source}`;
+    case 'dpop-storage-fallback':
+      return event.errorCode;
   }
 }
 
@@ -132,6 +144,18 @@ export function describeEntry(entry: DevtoolsTimelineEntry, nameOf: (tabId: stri
       return `revocation failed${because}`;
     case 'token-response-repaired':
       return `kept${v(entry.version)} despite mistyped fields${because}`;
+    case 'dpop-key-created':
+      return `created the DPoP key${because}`;
+    case 'dpop-key-adopted':
+      return `took the shared DPoP key${because}`;
+    case 'dpop-key-deleted':
+      return `DPoP key deleted${because}`;
+    case 'dpop-nonce-retry':
+      return `DPoP nonce asked for, sent again at once${because}`;
+    case 'dpop-nonce-updated':
+      return `new DPoP nonce${because}`;
+    case 'dpop-storage-fallback':
+      return `DPoP key in memory only${because}`;
     case 'devtools-refresh':
       return `devtools: forced a refresh${v(entry.version)}${because}`;
     case 'devtools-expire':

@@ -29,6 +29,15 @@ export interface PageConfig {
   apiIntervalMs: number;
   /** React mode: render `<TabauthDevtools initialIsOpen />` (tabauth/devtools/production, loaded lazily). */
   devtools: boolean;
+  /** tabauth mode: DPoP on (createDpop), API calls through authedFetch, the key created at page start. */
+  dpop?: boolean;
+  /** DPoP: false = no Web Locks for key creation (compare-and-set alone). Default true. */
+  dpopLocks?: boolean;
+  /**
+   * DPoP: when the tab first needs its key. 'load' (default): at page start. 'signal': when `dpop.startTogether()`
+   * in any tab posts the start signal (a BroadcastChannel message reaches every tab at the same moment).
+   */
+  dpopStart?: 'load' | 'signal';
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -39,6 +48,8 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   oidcNotifySeconds: 2,
   apiIntervalMs: 0,
   devtools: false,
+  dpop: false,
+  dpopLocks: true,
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -57,6 +68,8 @@ export function pageQuery(config: PageConfig): string {
     apiMs: String(config.apiIntervalMs),
     devtools: config.devtools ? '1' : '0',
   });
+  if (config.dpop) params.set('dpop', config.dpopLocks === false ? 'nolocks' : 'locks');
+  if (config.dpop && config.dpopStart === 'signal') params.set('dpopStart', 'signal');
   return `?${params.toString()}`;
 }
 
@@ -156,6 +169,8 @@ export interface TestApi {
   signOut(options?: { revoke?: boolean }): Promise<void>;
   /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
   probes: PlatformProbes;
+  /** DPoP pages only. */
+  dpop?: DpopTestApi;
 }
 
 /** Times are epoch ms with sub-millisecond resolution (`performance.timeOrigin + performance.now()`). */
@@ -172,6 +187,40 @@ export interface PlatformProbes {
    */
   holdLock(name: string, releaseOnPageHide: boolean): void;
   lockGrantedAt(name: string): number | null;
+}
+
+/** What the DPoP test page offers: the login seam (a new key, the code exchange with its proof) and inspection. */
+export interface DpopTestApi {
+  /** `newKeyForLogin()`: the thumbprint for `dpop_jkt`. */
+  newKeyForLogin(): Promise<string>;
+  /** Redeems the code with oauth4webapi's `DPoP(client, keyPair)` on tabauth's key pair, then `signIn`. */
+  exchange(callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }): Promise<Record<string, unknown>>;
+  info(): Promise<DpopInfo>;
+  /** Posts the start signal to every other tab (see `PageConfig.dpopStart`) and asks for the key in this one. */
+  startTogether(): Promise<string>;
+  /** Durations (ms) of every proof this tab signed for its own requests so far. */
+  proofTimings(): number[];
+  /**
+   * `samples` proofs of `handle.proof` (a GET with an access token and a nonce, as authedFetch makes them),
+   * interleaved with as many bare `crypto.subtle.sign` calls (ECDSA P-256, non-extractable key, a payload of the
+   * same size): the platform's floor, measured in the same tab at the same time.
+   */
+  measureProofs(samples: number): Promise<{ proofMs: number[]; signMs: number[] }>;
+}
+
+export interface DpopInfo {
+  /** Thumbprint of the key this tab signs with. */
+  thumbprint: string;
+  /** Values in the 'tabauth' IndexedDB that hold a CryptoKeyPair, and the thumbprint stored with them. */
+  storedKeys: number;
+  storedThumbprint: string | null;
+  privateKeyExtractable: boolean | null;
+  /** Error name of `crypto.subtle.exportKey('jwk', privateKey)` ('none' if it did not throw). */
+  exportError: string;
+  /** `cnf.jkt` of the access token this tab holds. */
+  tokenJkt: string | null;
+  /** The refresh token this tab holds (test harness only: compared with the login's to tell rotation apart). */
+  refreshToken: string | null;
 }
 
 declare global {

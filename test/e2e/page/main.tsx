@@ -35,6 +35,9 @@ function readConfig(): PageConfig {
     oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
     devtools: params.get('devtools') === '1',
+    dpop: params.has('dpop'),
+    dpopLocks: params.get('dpop') !== 'nolocks',
+    dpopStart: params.get('dpopStart') === 'signal' ? 'signal' : 'load',
   };
 }
 

@@ -23,6 +23,10 @@ export interface ModeDriver {
   stopApiLoop?(): Promise<void>;
   /** Optional mode-specific state for the snapshot. */
   extra?(): Record<string, unknown>;
+  /** Optional: the API request itself (DPoP: through authedFetch, which handles 401s, nonces and refreshes). */
+  fetchApi?(url: string): Promise<Response>;
+  /** Optional: DPoP pages. */
+  dpop?: TestApi['dpop'];
 }
 
 export class Recorder {
@@ -110,9 +114,12 @@ export class Recorder {
       record.version = held.version;
       record.jti = jwtId(held.token);
       record.sentAt = now();
-      const response = await fetch(this.config.apiUrl, { headers: { authorization: `Bearer ${held.token}` }, cache: 'no-store' });
+      const response = driver.fetchApi
+        ? await driver.fetchApi(this.config.apiUrl)
+        : await fetch(this.config.apiUrl, { headers: { authorization: `Bearer ${held.token}` }, cache: 'no-store' });
       record.status = response.status;
-      const body = (await response.json().catch(() => ({}))) as { newest?: boolean; error_description?: string };
+      const body = (await response.json().catch(() => ({}))) as { newest?: boolean; error_description?: string; jti?: string };
+      if (driver.fetchApi && body.jti) record.jti = body.jti; // the token authedFetch really sent (it may have refreshed)
       record.doneAt = now();
       if (response.status === 200) record.newest = body.newest === true;
       else record.error = body.error_description ?? `HTTP ${response.status}`;
@@ -121,7 +128,7 @@ export class Recorder {
       record.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
     this.apiCalls.push(record);
-    if (record.status === 401 && driver.onUnauthorized && record.version >= 0) {
+    if (record.status === 401 && driver.onUnauthorized && !driver.fetchApi && record.version >= 0) {
       await driver.onUnauthorized(record.version).catch(() => {});
     }
     return record;
@@ -186,6 +193,7 @@ export class Recorder {
       signIn: (body) => driver.signIn(body),
       signOut: (options) => driver.signOut(options),
       probes: platformProbes(),
+      ...(driver.dpop ? { dpop: driver.dpop } : {}),
     };
     window.tabauthTest = api;
     if (this.config.apiIntervalMs > 0) api.startApiLoop(this.config.apiIntervalMs);

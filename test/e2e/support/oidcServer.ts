@@ -40,6 +40,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, resolve as resolvePath, sep } from 'node:path';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import Provider, { errors, type IssuedToken, type OidcError, type ProviderContext } from 'oidc-provider';
+import { createDpopVerifier } from '../../../src/testing/dpopVerifier';
 
 export interface OidcServerOptions {
   /** Lifetime of JWT access tokens in seconds (exp - iat). Default 5. */
@@ -50,6 +51,32 @@ export interface OidcServerOptions {
   revocation?: boolean;
   /** Lifetime of refresh tokens in seconds. Default 1 day. */
   refreshTokenTtlSeconds?: number;
+  /**
+   * oidc-provider's `rotateRefreshToken`. Default true (every refresh rotates). `false` never rotates; a function is
+   * passed through (oidc-provider's own default does not rotate sender-constrained public-client tokens).
+   */
+  rotateRefreshToken?: boolean | ((ctx: ProviderContext) => boolean | Promise<boolean>);
+  /**
+   * DPoP (RFC 9449): `features.dPoP` with a `nonceSecret`, the client registered with `dpop_bound_access_tokens`,
+   * and /api/me accepting only `Authorization: DPoP` with a valid proof (jose: signature, htm, htu, ath, iat, jti
+   * replay, the resource nonce) whose key is the token's `cnf.jkt`. Off by default.
+   */
+  dpop?: {
+    /** The token endpoint requires its nonce (oidc-provider `requireNonce`). Default true. */
+    requireNonce?: boolean;
+    /** /api/me requires its own nonce (401 `use_dpop_nonce` + `DPoP-Nonce`). Default true. */
+    requireResourceNonce?: boolean;
+  };
+}
+
+/**
+ * DPoP logins: the key lives in the browser and cannot be exported, so the code exchange has to happen there.
+ * `dpopJkt` goes on the authorization request (`dpop_jkt`, binding the code to the key) and `exchange` gets what
+ * the browser needs to redeem the code with a proof (the test page does it with oauth4webapi).
+ */
+export interface DpopLogin {
+  dpopJkt?: string;
+  exchange?: (callback: { callbackUrl: string; codeVerifier: string; nonce: string; state: string; redirectUri: string }) => Promise<TokenResponseBody>;
 }
 
 /** Body of a successful token endpoint response. */
@@ -87,6 +114,16 @@ export interface OidcServerCounters {
   codeExchanges: number;
   /** RP-initiated logouts the user confirmed (provider event end_session.success). */
   endSessions: number;
+}
+
+/** DPoP figures (`dpopCounters()`), kept apart so that `counters()` looks as it did before DPoP. */
+export interface OidcServerDpopCounters {
+  /** Token endpoint answers `use_dpop_nonce` (not in refreshErrors: the client sends the request again at once). */
+  tokenNonceChallenges: number;
+  /** /api/me answers 401 `use_dpop_nonce` (also counted in apiUnauthorized). */
+  apiNonceChallenges: number;
+  /** /api/me requests refused for their proof or because its key is not the token's `cnf.jkt`. */
+  apiDpopRejected: number;
 }
 
 /** One entry of the server's chronological log (token endpoint outcomes and API calls). */
@@ -127,6 +164,7 @@ export interface OidcServer {
    */
   apiUrl: string;
   counters(): OidcServerCounters;
+  dpopCounters(): OidcServerDpopCounters;
   /** Chronological log of token endpoint outcomes, revocations and API calls since the last reset. */
   events(): OidcServerEvent[];
   /**
@@ -134,7 +172,7 @@ export interface OidcServer {
    * forms, code exchange at /token) with a fresh cookie jar; every call creates a new session and
    * grant. Counts one tokenRequests. `sub` defaults to 'user-1', `scope` to 'openid offline_access'.
    */
-  obtainInitialTokens(options?: { sub?: string; scope?: string }): Promise<TokenResponseBody>;
+  obtainInitialTokens(options?: { sub?: string; scope?: string } & DpopLogin): Promise<TokenResponseBody>;
   /**
    * Serves the files of `dir` at '/' (GET/HEAD; `index.html` for directories; Cache-Control no-store
    * unless `cacheControl` says otherwise: a page served `no-store` is never put in the back/forward cache, so
@@ -149,6 +187,8 @@ export interface OidcServer {
    */
   handle(pathPrefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
   resetCounters(): void;
+  /** DPoP: /api/me issues a new nonce (the previous one stays accepted until the next rotation). */
+  rotateResourceNonce(): void;
   close(): Promise<void>;
 }
 
@@ -314,7 +354,8 @@ function corsHeaders(req: IncomingMessage): Record<string, string> {
   if (!origin) return {};
   return {
     'access-control-allow-origin': origin,
-    'access-control-allow-headers': 'authorization, content-type',
+    'access-control-allow-headers': 'authorization, content-type, dpop',
+    'access-control-expose-headers': 'www-authenticate, dpop-nonce',
     'access-control-allow-methods': 'GET, OPTIONS',
     'access-control-max-age': '600',
     vary: 'origin',
@@ -325,6 +366,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 5;
   const refreshTokenTtlSeconds = options.refreshTokenTtlSeconds ?? 24 * 60 * 60;
   const revocationEnabled = options.revocation ?? true;
+  const dpop = options.dpop ? { requireNonce: true, requireResourceNonce: true, ...options.dpop } : null;
+  const resourceDpop = dpop ? createDpopVerifier({ requireNonce: dpop.requireResourceNonce, random: Math.random }) : null;
   if (!Number.isInteger(accessTokenTtlSeconds) || accessTokenTtlSeconds < 1) {
     throw new TypeError('accessTokenTtlSeconds must be a positive integer (JWT exp is in whole seconds)');
   }
@@ -377,6 +420,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
           response_types: ['code'],
           redirect_uris: [redirectUri],
           post_logout_redirect_uris: [postLogoutRedirectUri],
+          ...(dpop ? { dpop_bound_access_tokens: true } : {}),
         },
       ],
       jwks: { keys: [keys.privateJwk] },
@@ -390,7 +434,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         accountId: sub,
         claims: async () => ({ sub, name: displayName(sub) }),
       }),
-      rotateRefreshToken: true,
+      rotateRefreshToken: options.rotateRefreshToken === false ? () => false : (options.rotateRefreshToken ?? true),
       // Codes and tokens outlive the browser session at the provider (as with offline_access): two logins that run at
       // once in one browser each complete, although the session ends up pointing at the second grant only.
       expiresWithSession: async () => false,
@@ -407,6 +451,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       },
       features: {
         devInteractions: { enabled: true },
+        ...(dpop ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => dpop.requireNonce } } : {}),
         revocation: {
           enabled: revocationEnabled,
           allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
@@ -451,6 +496,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     codeExchanges: 0,
     endSessions: 0,
   });
+  const zeroDpop = (): OidcServerDpopCounters => ({ tokenNonceChallenges: 0, apiNonceChallenges: 0, apiDpopRejected: 0 });
+  let dpopCounts = zeroDpop();
   let counts = zero();
   let log: OidcServerEvent[] = [];
   /** jti -> access token info, for every JWT access token this instance issued. */
@@ -475,7 +522,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   provider.on('grant.error', (ctx: ProviderContext, err: OidcError) => {
     const grantType = grantTypeOf(ctx);
     const error = err.error ?? 'server_error';
-    if (grantType === 'refresh_token') counts.refreshErrors++;
+    if (error === 'use_dpop_nonce') dpopCounts.tokenNonceChallenges++;
+    else if (grantType === 'refresh_token') counts.refreshErrors++;
     if (error === 'invalid_grant') counts.invalidGrant++;
     // error_detail is the provider's internal reason (the client only sees a generic description).
     if (error === 'invalid_grant' && err.error_detail === 'refresh token already used') counts.reuseDetected++;
@@ -498,14 +546,14 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   /** jose validates signature, alg, typ, iss, aud and exp; the rest is what only this server knows. */
   async function verifyAccessToken(authorization: string | undefined): Promise<
-    | { ok: true; sub: string; jti: string; newest: boolean }
+    | { ok: true; sub: string; jti: string; newest: boolean; token: string; scheme: string; jkt: string | undefined }
     | { ok: false; reason: string }
   > {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!match?.[1]) return { ok: false, reason: 'missing bearer token' };
-    let payload: { sub?: string; jti?: string };
+    const match = /^(Bearer|DPoP)\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match?.[2]) return { ok: false, reason: 'missing bearer token' };
+    let payload: { sub?: string; jti?: string; cnf?: { jkt?: string } };
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience: resource, typ: 'at+jwt', algorithms: ['RS256'] }));
+      ({ payload } = await jwtVerify(match[2], jwks, { issuer, audience: resource, typ: 'at+jwt', algorithms: ['RS256'] }));
     } catch (error) {
       return { ok: false, reason: joseReason(error) };
     }
@@ -513,7 +561,27 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     if (!issued || !payload.jti) return { ok: false, reason: 'unknown token' };
     if (issued.grantId && revokedGrants.has(issued.grantId)) return { ok: false, reason: 'grant revoked' };
     const newest = issued.grantId ? newestAccessToken.get(issued.grantId) === payload.jti : true;
-    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest };
+    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest, token: match[2], scheme: match[1]!.toLowerCase(), jkt: payload.cnf?.jkt };
+  }
+
+  /**
+   * DPoP at /api/me (RFC 9449 section 7): a bound token only with the DPoP scheme and a proof of its key; a bearer
+   * token only with the Bearer scheme. Answers `{ pass }` when the request may pass, with the next nonce when the proof
+   * carried an older one (like oidc-provider's token endpoint, so a renewed nonce reaches the client on a success).
+   */
+  async function checkDpop(
+    req: IncomingMessage,
+    token: { token: string; scheme: string; jkt: string | undefined },
+  ): Promise<{ pass: true; nonce?: string } | { pass: false; error: string; reason: string; nonce?: string }> {
+    if (!token.jkt) return token.scheme === 'bearer' ? { pass: true } : { pass: false, error: 'invalid_token', reason: 'not a DPoP-bound token' };
+    if (token.scheme !== 'dpop' || !resourceDpop) return { pass: false, error: 'invalid_token', reason: 'DPoP-bound token sent as a bearer token' };
+    const proof = typeof req.headers.dpop === 'string' ? req.headers.dpop : null;
+    const check = await resourceDpop.verify(proof, { htm: req.method ?? 'GET', htu: new URL(req.url ?? '/', origin).href, accessToken: token.token });
+    if (!check.ok) {
+      return { pass: false, error: check.error, reason: check.description, ...(check.error === 'use_dpop_nonce' ? { nonce: resourceDpop.nonce } : {}) };
+    }
+    if (check.jkt !== token.jkt) return { pass: false, error: 'invalid_token', reason: 'DPoP proof key is not the token binding' };
+    return check.nonce === resourceDpop.nonce ? { pass: true } : { pass: true, nonce: resourceDpop.nonce };
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse) {
@@ -524,7 +592,23 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       return;
     }
     counts.apiCalls++;
-    const result = await verifyAccessToken(req.headers.authorization);
+    const verified = await verifyAccessToken(req.headers.authorization);
+    const dpopCheck = verified.ok && (dpop || verified.scheme !== 'bearer') ? await checkDpop(req, verified) : null;
+    const refused = dpopCheck && !dpopCheck.pass ? dpopCheck : null;
+    if (refused) {
+      counts.apiUnauthorized++;
+      if (refused.error === 'use_dpop_nonce') dpopCounts.apiNonceChallenges++;
+      else dpopCounts.apiDpopRejected++;
+      log.push({ type: 'api', at: Date.now(), status: 401, reason: `${refused.error}: ${refused.reason}` });
+      sendJson(res, 401, { error: refused.error, error_description: refused.reason }, {
+        ...cors,
+        'www-authenticate': `DPoP error="${refused.error}", error_description="${refused.reason}"`,
+        ...(refused.nonce ? { 'dpop-nonce': refused.nonce } : {}),
+        'access-control-expose-headers': 'www-authenticate, dpop-nonce',
+      });
+      return;
+    }
+    const result = verified;
     if (!result.ok) {
       counts.apiUnauthorized++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: result.reason });
@@ -537,7 +621,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     }
     if (!result.newest) counts.apiStale++;
     log.push({ type: 'api', at: Date.now(), status: 200, sub: result.sub, jti: result.jti, newest: result.newest });
-    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, cors);
+    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, { ...cors, ...(dpopCheck?.nonce ? { 'dpop-nonce': dpopCheck.nonce } : {}) });
   }
 
   // ---- static files ----
@@ -582,7 +666,10 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     if (extra) return extra.handler(req, res);
 
     if (pathname === '/api/me') {
-      void handleApi(req, res);
+      handleApi(req, res).catch((error: unknown) => {
+        console.error('[oidcServer] /api/me failed', error);
+        if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
+      });
       return;
     }
     if (tryStatic(req, res, pathname)) return;
@@ -619,7 +706,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   };
 
   // ---- authorization code + PKCE flow ----
-  async function obtainInitialTokens({ sub = 'user-1', scope = SCOPE }: { sub?: string; scope?: string } = {}): Promise<TokenResponseBody> {
+  async function obtainInitialTokens({ sub = 'user-1', scope = SCOPE, dpopJkt, exchange }: { sub?: string; scope?: string } & DpopLogin = {}): Promise<TokenResponseBody> {
     const jar = new Map<string, { value: string; path: string }>();
     const cookieHeader = (url: URL) =>
       [...jar.entries()]
@@ -660,6 +747,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     const verifier = base64url(randomBytes(32));
     const challenge = base64url(createHash('sha256').update(verifier).digest());
     const state = base64url(randomBytes(12));
+    const nonce = base64url(randomBytes(12));
     const authUrl = new URL('/auth', origin);
     authUrl.search = new URLSearchParams({
       client_id: CLIENT_ID,
@@ -669,12 +757,14 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       code_challenge: challenge,
       code_challenge_method: 'S256',
       state,
-      nonce: base64url(randomBytes(12)),
+      nonce,
       prompt: 'consent',
+      ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}),
     }).toString();
 
     let response = await request(authUrl);
     let code: string | undefined;
+    let callbackUrl = '';
     for (let step = 0; step < 20 && !code; step++) {
       if (response.status >= 300 && response.status < 400) {
         await response.arrayBuffer();
@@ -684,6 +774,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
           const error = location.searchParams.get('error');
           if (error) throw new Error(`obtainInitialTokens: ${error}: ${location.searchParams.get('error_description')}`);
           code = location.searchParams.get('code') ?? undefined;
+          callbackUrl = location.href;
           break;
         }
         response = await request(location);
@@ -706,6 +797,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       });
     }
     if (!code) throw new Error('obtainInitialTokens: no authorization code');
+    if (exchange) return exchange({ callbackUrl, codeVerifier: verifier, nonce, state, redirectUri });
 
     const tokenResponse = await fetch(new URL('/token', origin), {
       method: 'POST',
@@ -738,6 +830,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     accessTokenTtlSeconds,
     apiUrl,
     counters: () => ({ ...counts }),
+    dpopCounters: () => ({ ...dpopCounts }),
     events: () => [...log],
     obtainInitialTokens,
     handle(pathPrefix, routeHandler) {
@@ -748,7 +841,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     },
     resetCounters() {
       counts = zero();
+      dpopCounts = zeroDpop();
       log = [];
+    },
+    rotateResourceNonce() {
+      resourceDpop?.rotateNonce();
     },
     close: () =>
       new Promise<void>((resolveClose, rejectClose) => {

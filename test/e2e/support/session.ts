@@ -4,7 +4,7 @@
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { chromiumAvailable, chromiumPath, launchChromium } from './chromium';
-import { startOidcServer, type OidcServer, type TokenResponseBody } from './oidcServer';
+import { startOidcServer, type OidcServer, type OidcServerOptions, type TokenResponseBody } from './oidcServer';
 import { buildTestPage } from './page';
 import { alive, openTab, pageConfig, pageUrl, snapshot, waitForAll, type Tab } from './tabs';
 import type { PageConfig } from '../page/api';
@@ -34,11 +34,13 @@ export interface WorldOptions {
    * served `Cache-Control: no-cache` instead of `no-store`, which would keep it out of the cache.
    */
   backForwardCache?: boolean;
+  /** oidc-provider settings (DPoP: features.dPoP, nonces, rotation). */
+  server?: Omit<OidcServerOptions, 'accessTokenTtlSeconds'>;
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
   if (!chromiumAvailable()) throw new Error(`Chromium not found at ${chromiumPath()}: CI must install it (see .ci/run)`);
-  const [dir, server] = await Promise.all([buildTestPage(), startOidcServer({ accessTokenTtlSeconds: options.accessTokenTtlSeconds })]);
+  const [dir, server] = await Promise.all([buildTestPage(), startOidcServer({ ...options.server, accessTokenTtlSeconds: options.accessTokenTtlSeconds })]);
   server.serveStatic(dir, options.backForwardCache ? { cacheControl: 'no-cache' } : {});
   let browser: Browser;
   try {
@@ -92,6 +94,21 @@ export async function openSession(world: World, tabCount: number, overrides: Par
 export async function signIn(world: World, session: Session, via: Tab = session.tabs[0]!): Promise<{ tokens: TokenResponseBody; version: number }> {
   const tokens = await world.server.obtainInitialTokens();
   await via.page.evaluate((body) => window.tabauthTest!.signIn(body), tokens as unknown as Record<string, unknown>);
+  const { version } = await snapshot(via);
+  await waitForAll(session.tabs, (all) => all.every((s) => s.status === 'authenticated' && s.version === version), `every tab holds version ${version}`);
+  return { tokens, version };
+}
+
+/**
+ * A DPoP login: the tab creates a new key (`newKeyForLogin`), the server's authorization request carries its
+ * thumbprint as `dpop_jkt`, and the tab redeems the code with a proof of that key (oauth4webapi), then signs in.
+ */
+export async function signInWithDpop(world: World, session: Session, via: Tab = session.tabs[0]!): Promise<{ tokens: TokenResponseBody; version: number }> {
+  const jkt = await via.page.evaluate(() => window.tabauthTest!.dpop!.newKeyForLogin());
+  const tokens = await world.server.obtainInitialTokens({
+    dpopJkt: jkt,
+    exchange: async (callback) => (await via.page.evaluate((c) => window.tabauthTest!.dpop!.exchange(c), callback)) as unknown as TokenResponseBody,
+  });
   const { version } = await snapshot(via);
   await waitForAll(session.tabs, (all) => all.every((s) => s.status === 'authenticated' && s.version === version), `every tab holds version ${version}`);
   return { tokens, version };

@@ -15,7 +15,7 @@ import { Signing } from '../../../src/core/signing';
 import { TabState } from '../../../src/core/tabState';
 import { Telemetry } from '../../../src/core/telemetry';
 import { VersionWaiters } from '../../../src/core/waiters';
-import type { AuthEvent, RefreshFunction, StoredAuthState, TabChannel, TokenSet } from '../../../src/core';
+import type { AuthEvent, DpopHandle, RefreshFunction, StoredAuthState, TabChannel, TokenSet } from '../../../src/core';
 import { createSimulatedClock } from '../../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../../src/testing/simulatedEnvironment';
 
@@ -42,7 +42,7 @@ export function recordingChannel() {
   return { channel, posted, deliver: (message: unknown) => listener?.(message) };
 }
 
-export function parts(options: { refresh?: RefreshFunction; backing?: Map<string, unknown> } = {}) {
+export function parts(options: { refresh?: RefreshFunction; backing?: Map<string, unknown>; dpop?: DpopHandle } = {}) {
   const clock = createSimulatedClock();
   const environment = createSimulatedEnvironment();
   const events: AuthEvent[] = [];
@@ -70,7 +70,7 @@ export function parts(options: { refresh?: RefreshFunction; backing?: Map<string
   };
   const refresh: RefreshFunction = options.refresh ?? (async () => ({ access_token: 'access-next-xxxxxxxx', refresh_token: 'refresh-next-xxxxxxxx', expires_in: 60 }));
   const refresher = new Refresher(
-    { clock, environment, retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }), random: () => 0.5, requestTimeoutMs: 1_000, refresh },
+    { clock, environment, retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }), random: () => 0.5, requestTimeoutMs: 1_000, refresh, dpop: options.dpop ?? null },
     { state, shared, sync, signing, peers, waiters, telemetry, mount, freshness, secrets, inflight },
   );
   return { clock, environment, events, telemetry, state, freshness, storage, shared, peers, waiters, secrets, inflight, sync, signing, mount, lifetime, lockRuns, refresher, policy };

@@ -11,6 +11,7 @@ import {
   type RefreshFunction,
   type TokenResponse,
 } from 'tabauth';
+import { createDpop } from 'tabauth/dpop';
 import { jwtId, type HeldRecord, type PageConfig } from '../api';
 import { now, type ModeDriver, type Recorder } from '../recorder';
 
@@ -41,6 +42,7 @@ export function createTabauthClient(config: PageConfig, recorder: Recorder): Aut
     refreshLifetimeRatio: config.ratio,
     // Short waits so that the tests never sit on a default 5 s follower retry.
     followerRetryMs: 2_000,
+    ...(config.dpop ? { dpop: createDpop({ namespace: config.namespace, ...(config.dpopLocks === false ? { locks: null } : {}) }) } : {}),
     onEvent: (event: AuthEvent) => {
       recorder.events.push({ at: now(), event: { ...event } });
       if (event.type === 'state-adopted') sourceOfVersion.set(event.version, event.source);
@@ -107,6 +109,15 @@ export async function startTabauth(config: PageConfig, recorder: Recorder): Prom
   const client = createTabauthClient(config, recorder);
   client.mount();
   const driver = tabauthDriver(client, recorder);
+  if (config.dpop) {
+    const { dpopApiFetch, dpopTestApi } = await import('./tabauthDpop');
+    driver.fetchApi = dpopApiFetch(client);
+    driver.dpop = dpopTestApi(client, config);
+    // A DPoP app needs its key before its first request: every tab asks at start, or all at once on the signal.
+    if (config.dpopStart === 'signal') {
+      new BroadcastChannel(`e2e-start:${config.namespace}`).onmessage = () => void client.dpop!.thumbprint().catch((error) => recorder.error(error));
+    } else await client.dpop!.thumbprint();
+  }
   await client.ready();
   // A tab opened while signed in: the time to its first usable token is one of the bench figures.
   if (client.getSnapshot().status === 'authenticated') void driver.getAccessToken().catch((error) => recorder.error(error));
