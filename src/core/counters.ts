@@ -54,4 +54,5 @@ export const COUNTERS = {
   storageErrors: 'storage_errors',
   signOuts: 'sign_outs',
   tokenResponseRepairs: 'token_response_repairs',
+  coordinationFallbacks: 'coordination_fallbacks',
 } as const;

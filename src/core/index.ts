@@ -32,11 +32,18 @@ export {
   type AuthErrorCode,
   type TransientKind,
 } from './errors';
-export type { AuthEvent, AuthEventListener, AuthEventType, RefreshFailureReason, RefreshTrigger } from './events';
+export type { AuthEvent, AuthEventListener, AuthEventType, CoordinationFallbackReason, RefreshFailureReason, RefreshTrigger } from './events';
 export type { Counter } from './counters';
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock';
 export { browserEnvironment, type AuthEnvironment } from './environment';
-export { oauth2RefreshGrant, oauth2Revoke, type OAuth2RefreshOptions, type OAuth2RevokeOptions } from './refresh/oauth2';
+export {
+  describeRefreshGrant,
+  oauth2RefreshGrant,
+  oauth2Revoke,
+  type OAuth2RefreshOptions,
+  type OAuth2RevokeOptions,
+  type TransferableGrant,
+} from './refresh/oauth2';
 export type { ResolvedRetryOptions, RetryOptions } from './refresh/backoff';
 export { backoffDelayMs, resolveRetryOptions } from './refresh/backoff';
 export { createIndexedDbStorage, type IndexedDbStorageOptions } from './storage/indexedDbStorage';
@@ -51,7 +58,20 @@ export {
   type NativeCoordinationOptions,
   type PageLifecycleTarget,
 } from './coordination/nativeCoordination';
-export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination } from './coordination/transport';
+export type {
+  CoordinationContext,
+  CoordinationFactory,
+  LeaderElection,
+  TabChannel,
+  TabCoordination,
+  TransferableClientSettings,
+} from './coordination/transport';
+export {
+  sharedWorkerCoordination,
+  type SharedWorkerCoordinationOptions,
+  type SharedWorkerLike,
+} from './coordination/sharedWorkerCoordination';
+export { WORKER_PROTOCOL, workerLockName, type WorkerConnect, type WorkerHello } from './coordination/workerProtocol';
 export {
   defaultRefreshLock,
   leaseRefreshLock,

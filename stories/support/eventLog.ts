@@ -69,6 +69,10 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
       return { text: `revocation failed (${event.errorCode})`, tone: 'warn' };
     case 'token-response-repaired':
       return { text: `kept v${event.version} despite mistyped ${event.fields.join(', ')}`, tone: 'warn' };
+    case 'coordination-worker':
+      return { text: 'the SharedWorker refreshes for this tab', tone: 'info' };
+    case 'coordination-fallback':
+      return { text: `leader-tab election instead of the SharedWorker (${event.reason})`, tone: 'warn' };
   }
 }
 

@@ -31,6 +31,8 @@ const ENTRY_KINDS: ReadonlySet<string> = new Set<DevtoolsEntryKind>([
   'message-dropped',
   'revocation-failed',
   'token-response-repaired',
+  'coordination-worker',
+  'coordination-fallback',
   'devtools-refresh',
   'devtools-expire',
 ]);

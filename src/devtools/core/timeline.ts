@@ -33,8 +33,11 @@ function detailOf(event: AuthEvent): string | null {
       return `${event.operation}:${event.errorCode}`;
     case 'message-dropped':
       return event.reason;
+    case 'coordination-fallback':
+      return event.reason;
     case 'leadership-gained':
     case 'leadership-lost':
+    case 'coordination-worker':
       return null;
   }
 }
@@ -132,6 +135,10 @@ export function describeEntry(entry: DevtoolsTimelineEntry, nameOf: (tabId: stri
       return `revocation failed${because}`;
     case 'token-response-repaired':
       return `kept${v(entry.version)} despite mistyped fields${because}`;
+    case 'coordination-worker':
+      return 'follows the SharedWorker';
+    case 'coordination-fallback':
+      return `leader-tab election instead of the SharedWorker${because}`;
     case 'devtools-refresh':
       return `devtools: forced a refresh${v(entry.version)}${because}`;
     case 'devtools-expire':

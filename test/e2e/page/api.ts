@@ -29,6 +29,11 @@ export interface PageConfig {
   apiIntervalMs: number;
   /** React mode: render `<TabauthDevtools initialIsOpen />` (tabauth/devtools/production, loaded lazily). */
   devtools: boolean;
+  /**
+   * tabauth mode: 'shared-worker' uses `sharedWorkerCoordination()` (the prebuilt worker refreshes; this tab falls
+   * back to the leader-tab election when it goes away); 'native' the default coordination.
+   */
+  coordination: 'native' | 'shared-worker';
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -39,6 +44,7 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   oidcNotifySeconds: 2,
   apiIntervalMs: 0,
   devtools: false,
+  coordination: 'native',
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -56,6 +62,7 @@ export function pageQuery(config: PageConfig): string {
     notify: String(config.oidcNotifySeconds),
     apiMs: String(config.apiIntervalMs),
     devtools: config.devtools ? '1' : '0',
+    coordination: config.coordination,
   });
   return `?${params.toString()}`;
 }
@@ -153,6 +160,8 @@ export interface TestApi {
   /** Stops the loop and waits for the call in flight. */
   stopApiLoop(): Promise<void>;
   signIn(tokenResponse: Record<string, unknown>): Promise<void>;
+  /** Starts a forced refresh of the current pair (tabauth modes) without waiting for it. */
+  requestRefresh(): void;
   signOut(options?: { revoke?: boolean }): Promise<void>;
   /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
   probes: PlatformProbes;

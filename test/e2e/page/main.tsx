@@ -35,6 +35,7 @@ function readConfig(): PageConfig {
     oidcNotifySeconds: number('notify', DEFAULT_CONFIG.oidcNotifySeconds),
     apiIntervalMs: number('apiMs', DEFAULT_CONFIG.apiIntervalMs),
     devtools: params.get('devtools') === '1',
+    coordination: params.get('coordination') === 'shared-worker' ? 'shared-worker' : 'native',
   };
 }
 

@@ -25,6 +25,7 @@ const entries = {
   query: resolve(repoRoot, 'src/query/index.ts'),
   devtoolsProduction: resolve(repoRoot, 'src/devtools/production.ts'),
   oidc: resolve(repoRoot, 'src/oidc/index.ts'),
+  worker: resolve(repoRoot, 'src/worker/index.ts'),
 };
 
 function filesUnder(dir: string): string[] {
@@ -87,6 +88,7 @@ async function doBuild(root: string): Promise<string> {
           { find: /^tabauth\/query$/, replacement: entries.query },
           { find: /^tabauth\/devtools\/production$/, replacement: entries.devtoolsProduction },
           { find: /^tabauth\/oidc$/, replacement: entries.oidc },
+          { find: /^tabauth\/worker$/, replacement: entries.worker },
           { find: /^tabauth$/, replacement: entries.core },
         ],
       },

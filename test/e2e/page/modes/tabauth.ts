@@ -3,6 +3,8 @@
  */
 import {
   createAuthClient,
+  describeRefreshGrant,
+  sharedWorkerCoordination,
   oauth2RefreshGrant,
   oauth2Revoke,
   refreshDueAt,
@@ -31,6 +33,9 @@ export function createTabauthClient(config: PageConfig, recorder: Recorder): Aut
       throw error;
     }
   };
+  // The wrapper is a new function: give it the grant's plain description, so the prebuilt worker can rebuild the
+  // grant (the symbol oauth2RefreshGrant uses; an app passes oauth2RefreshGrant(...) itself and needs none of this).
+  Object.defineProperty(refresh, Symbol.for('tabauth.oauth2RefreshGrant'), { value: describeRefreshGrant(grant) });
   const sourceOfVersion = new Map<number, HeldRecord['source']>();
   const policy = { leewayMs: config.leewayMs, lifetimeRatio: config.ratio };
   const client = createAuthClient({
@@ -39,6 +44,7 @@ export function createTabauthClient(config: PageConfig, recorder: Recorder): Aut
     revoke: oauth2Revoke({ revocationEndpoint: config.revocationEndpoint, clientId: config.clientId }),
     refreshLeewayMs: config.leewayMs,
     refreshLifetimeRatio: config.ratio,
+    ...(config.coordination === 'shared-worker' ? { coordination: sharedWorkerCoordination() } : {}),
     // Short waits so that the tests never sit on a default 5 s follower retry.
     followerRetryMs: 2_000,
     onEvent: (event: AuthEvent) => {
@@ -99,6 +105,9 @@ export function tabauthDriver(client: AuthClient, recorder: Recorder): ModeDrive
     },
     async onUnauthorized(version) {
       await client.refresh({ rejectedVersion: version });
+    },
+    async forceRefresh() {
+      await client.refresh();
     },
   };
 }
