@@ -24,15 +24,15 @@ export const entries = {
 };
 
 /**
- * Built files that are not import entries: the prebuilt SharedWorker (dist/tabauth-worker.js), next to the core
- * chunk so that `new URL('./tabauth-worker.js', import.meta.url)` finds it (exported as `tabauth/tabauth-worker.js`).
+ * Built files that are not import entries: the prebuilt SharedWorker (dist/tabauth-worker.js), next to the
+ * tabauth/worker chunk so that `new URL('./tabauth-worker.js', import.meta.url)` finds it (exported as `tabauth/tabauth-worker.js`).
  */
 export const scriptEntries = {
-  'tabauth-worker': resolve(root, 'src/core/coordination/tabauth-worker.js'),
+  'tabauth-worker': resolve(root, 'src/worker/tabauth-worker.js'),
 };
 
 /**
- * The core's `new SharedWorker(new URL('./tabauth-worker.js', import.meta.url), ...)` is for the app's bundler (it
+ * tabauth/worker's `new SharedWorker(new URL('./tabauth-worker.js', import.meta.url), ...)` is for the app's bundler (it
  * emits the worker and rewrites the URL). tabauth's own library build must leave it as written, so the literal is
  * hidden from Vite's worker plugin before it runs and put back in the output.
  */

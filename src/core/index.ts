@@ -67,12 +67,6 @@ export type {
   TransferableClientSettings,
 } from './coordination/transport';
 export {
-  sharedWorkerCoordination,
-  type SharedWorkerCoordinationOptions,
-  type SharedWorkerLike,
-} from './coordination/sharedWorkerCoordination';
-export { WORKER_PROTOCOL, workerLockName, type WorkerConnect, type WorkerHello } from './coordination/workerProtocol';
-export {
   defaultRefreshLock,
   leaseRefreshLock,
   webLocksRefreshLock,

@@ -1,7 +1,7 @@
 // @vitest-environment node
 /**
  * `sharedWorkerCoordination()` in real Chromium against oidc-provider with rotation, reuse detection and NO grace
- * period. The prebuilt worker (built from src/core/coordination/tabauth-worker.js by the page's Vite build, the way
+ * period. The prebuilt worker (built from src/worker/tabauth-worker.js by the page's Vite build, the way
  * an app's bundler builds it) performs every refresh; tabs are followers.
  *
  * The server holds its answer to a refresh (the rotation is done, the response not yet sent) while the test closes or

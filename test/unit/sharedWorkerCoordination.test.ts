@@ -9,16 +9,13 @@ import {
   createAuthClient,
   createMemoryStorage,
   oauth2RefreshGrant,
-  sharedWorkerCoordination,
-  WORKER_PROTOCOL,
   type AuthClient,
   type AuthEvent,
   type CoordinationContext,
   type RefreshFunction,
-  type SharedWorkerLike,
   type TokenResponse,
 } from '../../src/core';
-import { startAuthWorker, type AuthWorker, type AuthWorkerScope } from '../../src/worker';
+import { sharedWorkerCoordination, startAuthWorker, WORKER_PROTOCOL, type AuthWorker, type AuthWorkerScope, type SharedWorkerLike } from '../../src/worker';
 import { createSimulatedClock, createSimulatedWebLocks } from '../../src/testing';
 
 let counter = 0;

@@ -50,12 +50,19 @@ export interface TabCoordination {
  * use there too, so that the refresher decides "due?" as the tabs do.
  */
 export interface TransferableClientSettings {
+  /** The client's namespace (storage key and channel name). */
   namespace: string;
+  /** Label on every counter. */
   clientType: string;
+  /** See AuthClientOptions.refreshLeewayMs. */
   refreshLeewayMs: number;
+  /** See AuthClientOptions.refreshLifetimeRatio. */
   refreshLifetimeRatio: number;
+  /** See AuthClientOptions.requestTimeoutMs. */
   requestTimeoutMs: number;
+  /** See AuthClientOptions.followerRetryMs. */
   followerRetryMs: number;
+  /** See AuthClientOptions.retry; absent for the defaults. */
   retry?: RetryOptions;
 }
 

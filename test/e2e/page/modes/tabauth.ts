@@ -4,7 +4,6 @@
 import {
   createAuthClient,
   describeRefreshGrant,
-  sharedWorkerCoordination,
   oauth2RefreshGrant,
   oauth2Revoke,
   refreshDueAt,
@@ -13,6 +12,7 @@ import {
   type RefreshFunction,
   type TokenResponse,
 } from 'tabauth';
+import { sharedWorkerCoordination } from 'tabauth/worker';
 import { jwtId, type HeldRecord, type PageConfig } from '../api';
 import { now, type ModeDriver, type Recorder } from '../recorder';
 

@@ -1,5 +1,4 @@
-import type { TransferableGrant } from '../refresh/oauth2';
-import type { TransferableClientSettings } from './transport';
+import type { TransferableClientSettings, TransferableGrant } from 'tabauth';
 
 /**
  * The two messages between a tab and the SharedWorker, over the worker's MessagePort. Everything else (refresh
@@ -9,9 +8,11 @@ import type { TransferableClientSettings } from './transport';
  */
 export const WORKER_PROTOCOL = 1;
 
-/** Tab -> worker, once per connection. No token: the worker reads the pair from IndexedDB like any tab. */
+/** From a tab to the worker, once per connection. No token: the worker reads the pair from IndexedDB like any tab. */
 export interface WorkerConnect {
+  /** Names the message. */
   type: 'tabauth-worker:connect';
+  /** The tab's WORKER_PROTOCOL. */
   protocol: number;
   /** The connecting client's plain settings (namespace, refresh policy); null from a client without context. */
   settings: TransferableClientSettings | null;
@@ -19,7 +20,7 @@ export interface WorkerConnect {
   grant: TransferableGrant | null;
 }
 
-/** Worker -> tab: sent once the worker holds its liveness lock (or is queued for it behind another worker). */
+/** From the worker to a tab: sent once the worker holds its liveness lock (or is queued for it behind another worker). */
 export type WorkerHello =
   | { type: 'tabauth-worker:hello'; protocol: number; ok: true }
   | { type: 'tabauth-worker:hello'; protocol: number; ok: false; reason: 'not-transferable' | 'protocol' | 'settings' };

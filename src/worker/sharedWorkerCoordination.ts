@@ -1,31 +1,40 @@
-import { systemClock, type TimerHandle } from '../clock';
-import type { CoordinationFallbackReason } from '../events';
-import { describeRefreshGrant } from '../refresh/oauth2';
-import { nativeCoordination, type BroadcastChannelLike, type PageLifecycleTarget } from './nativeCoordination';
-import type { WebLocksLike } from './refreshLock';
-import type { CoordinationContext, CoordinationFactory, LeaderElection } from './transport';
-import { WORKER_PROTOCOL, workerLockName, type WorkerConnect } from './workerProtocol';
+import {
+  describeRefreshGrant,
+  nativeCoordination,
+  systemClock,
+  type BroadcastChannelLike,
+  type CoordinationContext,
+  type CoordinationFactory,
+  type CoordinationFallbackReason,
+  type LeaderElection,
+  type PageLifecycleTarget,
+  type TimerHandle,
+  type WebLocksLike,
+} from 'tabauth';
+import { WORKER_PROTOCOL, workerLockName, type WorkerConnect } from './protocol';
 
 /** What tabauth needs of a `SharedWorker` (the global one, or a stand-in in tests). */
 export interface SharedWorkerLike {
+  /** The tab's end of the connection (only the hello travels over it). */
   readonly port: {
     onmessage: ((event: MessageEvent) => void) | null;
     postMessage(message: unknown): void;
     start(): void;
     close(): void;
   };
+  /** `error`: the script failed to load or run (a tab that has not had its hello falls back). */
   addEventListener(type: 'error', listener: () => void): void;
 }
 
 /** Options of `sharedWorkerCoordination`. */
 export interface SharedWorkerCoordinationOptions {
   /**
-   * Starts the worker. Default: tabauth's prebuilt worker (`tabauth/worker.js` in the package, found by the
-   * bundler through `new SharedWorker(new URL('./tabauth-worker.js', import.meta.url), { type: 'module' })`), which
-   * rebuilds the client's `oauth2RefreshGrant` from the plain options the tab sends. For your own worker file (one
-   * that calls `startAuthWorker({ refresh })`), write the `new SharedWorker(new URL(...), ...)` here yourself, so that
-   * your bundler sees the pattern: `worker: (name) => new SharedWorker(new URL('./auth.worker.ts', import.meta.url),
-   * { type: 'module', name })`.
+   * Starts the worker. Default: tabauth's prebuilt worker (`tabauth/tabauth-worker.js` in the package, which your
+   * bundler finds through the `new SharedWorker(new URL(...), ...)` pattern in tabauth/worker), which rebuilds the
+   * client's `oauth2RefreshGrant` from the plain options the tab sends. For your own worker file (one that calls
+   * `startAuthWorker({ refresh })`), write the `new SharedWorker(new URL(...))` call here yourself so that your
+   * bundler sees the pattern, e.g. `(name) => new SharedWorker(new URL('./auth.worker.ts', import.meta.url), options)`
+   * with `options` being `{ type: 'module', name }`.
    */
   worker?: (name: string) => SharedWorkerLike;
   /** A worker URL instead of `worker` (already built and served, e.g. from `public/`): started as a module worker. */
