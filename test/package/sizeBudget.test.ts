@@ -24,7 +24,9 @@ const BUDGETS: Record<string, Budget> = {
   // Raised from 11.85/12.45 (core), 11.7/12.3 (react), 15.1/15.7 (all three) by the core centre and the fixes of
   // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
-  'tabauth (core)': { own: 16.1 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
+  // Issue 15 (SharedWorker coordination) adds +0.33 kB to the core: the coordination context, the oauth2 grant's
+  // plain description, the coordination events. The worker itself is in tabauth/worker.
+  'tabauth (core)': { own: 16.45 * KB, withDeps: 17.05 * KB, onDemand: 5.35 * KB },
   // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
   'tabauth/react': { own: 16.7 * KB, withDeps: 17.35 * KB, onDemand: 5.35 * KB },
   'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
