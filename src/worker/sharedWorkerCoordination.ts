@@ -41,7 +41,7 @@ export interface SharedWorkerCoordinationOptions {
   url?: string | URL;
   /** How long a tab waits for the worker's first answer before it runs the leader-tab election. Default 3 000 ms. */
   helloTimeoutMs?: number;
-  /** Default the global `SharedWorker`; `null` simulates a browser without it. */
+  /** Default the global `SharedWorker`; `null` simulates a browser without it (a stand-in gets the script's relative name). */
   SharedWorker?: (new (url: string | URL, options: Record<string, unknown>) => SharedWorkerLike) | null;
   /** Web Locks (the worker's liveness lock and the fallback election). Default `navigator.locks`. */
   locks?: WebLocksLike;
@@ -247,8 +247,9 @@ class WorkerFollower {
  */
 function defaultWorker(Constructor: NonNullable<SharedWorkerCoordinationOptions['SharedWorker']>, name: string): SharedWorkerLike {
   if (Constructor !== (globalThis as { SharedWorker?: unknown }).SharedWorker) {
-    // A stand-in constructor (tests): the same file, named so that no bundler mistakes this line for the real one.
-    return new Constructor(new URL(['.', 'tabauth-worker.js'].join('/'), import.meta.url), workerOptions(name));
+    // A stand-in constructor (tests) gets the script's relative name: no `new URL(…, import.meta.url)` here, which
+    // bundlers would try to resolve (webpack warns about a dynamic one).
+    return new Constructor('./tabauth-worker.js', workerOptions(name));
   }
   return new SharedWorker(new URL('./tabauth-worker.js', import.meta.url), { type: 'module', name, extendedLifetime: true } as WorkerOptions);
 }
