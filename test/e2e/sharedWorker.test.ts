@@ -117,7 +117,11 @@ describe.skipIf(skipBrowserTests)('e2e: SharedWorker coordination against oidc-p
     const { session } = await start(3, 'native-close', NATIVE);
     const states = await Promise.all(session.tabs.map(snapshot));
     const asker = session.tabs[states.findIndex((s) => s.leader)]!;
-    await refreshWhileHeld(asker, () => asker.page.close());
+    await refreshWhileHeld(asker, async () => {
+      await asker.page.close();
+      // Released only once another tab leads: the closed page is gone for good, the answer cannot reach it late.
+      await waitForAll(session.tabs, (all) => all.filter((s) => s.leader).length === 1, 'a new leader');
+    });
     const survivor = alive(session.tabs)[0]!;
     await survivor.page.evaluate(() => window.tabauthTest!.requestRefresh());
     await waitForTab(survivor, (s) => s.status === 'signed-out', 'signed out by the revoked grant');
