@@ -82,15 +82,10 @@ async function rotations(world: World, coordination: Coordination, tabCount: num
       .filter((e) => e.type === 'token' && e.ok && e.grantType === 'refresh_token' && e.at >= since)
       .map((e) => e.at);
     const recs = await Promise.all(s.tabs.map(records));
-    // The pages stamp with performance.timeOrigin + now(), which drifts from Date.now() (the provider's clock):
-    // each tab's offset, read now, brings its stamps onto the provider's clock.
-    const offsets = await Promise.all(s.tabs.map((tab) => tab.page.evaluate(() => performance.timeOrigin + performance.now() - Date.now())));
     const lags: number[] = [];
     answered.slice(0, ROTATIONS).forEach((at, k) => {
-      const heldAt = recs.map((r, i) => {
-        const held = r.held.find((h) => h.version === v0 + k + 1)?.at;
-        return held === undefined ? undefined : held - offsets[i]!;
-      });
+      // Date.now() on both sides: the provider logs with it, and so does each tab next to its page clock.
+      const heldAt = recs.map((r) => r.held.find((h) => h.version === v0 + k + 1)?.clockAt);
       if (heldAt.every((t) => t !== undefined)) lags.push(Math.max(...(heldAt as number[])) - at);
     });
     const usable: number[] = [];
@@ -146,7 +141,11 @@ async function askerClosedTrial(world: World, coordination: Coordination, tabCou
     }
     // The next refresh shows whether the rotation survived.
     await others[0]!.page.evaluate(() => window.tabauthTest!.requestRefresh());
-    await waitForAll(others, (all) => all.every((t) => t.version >= v0 + (coordination === 'shared-worker' ? 2 : 1) || t.status === 'signed-out'), 'the next refresh');
+    await waitForAll(
+      others,
+      (all) => all.every((t) => t.version >= v0 + (coordination === 'shared-worker' ? 2 : 1) || t.status === 'signed-out'),
+      'the next refresh',
+    );
     const final = await Promise.all(others.map(snapshot));
     return { revoked: world.server.counters().grantsRevoked, signedOut: final.some((t) => t.status === 'signed-out') ? 1 : 0, settled };
   } finally {

@@ -131,7 +131,10 @@ class WorkerFollower {
 
   /** Starts the worker and sends the connect message; returns why it cannot, if it cannot. */
   private connect(): CoordinationFallbackReason | null {
-    const Constructor = this.options.SharedWorker !== undefined ? this.options.SharedWorker : (globalThis as { SharedWorker?: SharedWorkerCoordinationOptions['SharedWorker'] }).SharedWorker;
+    const Constructor =
+      this.options.SharedWorker !== undefined
+        ? this.options.SharedWorker
+        : (globalThis as { SharedWorker?: SharedWorkerCoordinationOptions['SharedWorker'] }).SharedWorker;
     if (!Constructor && !this.options.worker) return 'unsupported';
     const custom = Boolean(this.options.worker || this.options.url);
     const grant = this.context ? describeRefreshGrant(this.context.refresh) : null;

@@ -165,7 +165,9 @@ describe.skipIf(skipBrowserTests)('e2e: SharedWorker coordination against oidc-p
     await reopened.page.evaluate(() => window.tabauthTest!.requestRefresh());
     const after = await waitForTab(reopened, (s) => s.version > first.version || s.status === 'signed-out', 'the next refresh settled');
     const c = world.server.counters();
-    console.info(`[e2e] all tabs closed mid-refresh: worker listed with no tab: ${listedWithNoTab}; reopened at v0+${first.version - v0}, then ${after.status}; revoked ${c.grantsRevoked}`);
+    console.info(
+      `[e2e] all tabs closed mid-refresh: worker listed with no tab: ${listedWithNoTab}; reopened at v0+${first.version - v0}, then ${after.status}; revoked ${c.grantsRevoked}`,
+    );
     expect(listedWithNoTab).toBe(true);
     expect(first.version).toBe(v0 + 1);
     expect(c.grantsRevoked).toBe(0);

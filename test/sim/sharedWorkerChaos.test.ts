@@ -38,19 +38,21 @@ function chaosWorld(seed: number) {
   const storage = createMemoryStorage();
   const namespace = `sw-chaos-${seed}-${++run}`;
   const server = { current: 'refresh-0', serial: 0, reuses: 0, requests: 0 };
-  const send = (dead: () => boolean): RefreshFunction => async ({ refreshToken }) => {
-    // A dead participant's request never reaches the server.
-    if (dead()) throw new TypeError('Failed to fetch');
-    server.requests++;
-    if (refreshToken !== server.current) {
-      server.reuses++;
-      return Promise.reject(Object.assign(new Error('invalid_grant'), { error: 'invalid_grant' }));
-    }
-    await pause(1 + Math.floor(random() * 3));
-    server.serial++;
-    server.current = `refresh-${server.serial}`;
-    return { access_token: `access-${server.serial}`, refresh_token: server.current, expires_in: 3600 };
-  };
+  const send =
+    (dead: () => boolean): RefreshFunction =>
+    async ({ refreshToken }) => {
+      // A dead participant's request never reaches the server.
+      if (dead()) throw new TypeError('Failed to fetch');
+      server.requests++;
+      if (refreshToken !== server.current) {
+        server.reuses++;
+        return Promise.reject(Object.assign(new Error('invalid_grant'), { error: 'invalid_grant' }));
+      }
+      await pause(1 + Math.floor(random() * 3));
+      server.serial++;
+      server.current = `refresh-${server.serial}`;
+      return { access_token: `access-${server.serial}`, refresh_token: server.current, expires_in: 3600 };
+    };
 
   let worker: { instance: AuthWorker; connects: Array<(event: MessageEvent) => void>; id: string; dead: boolean } | null = null;
   let workers = 0;
@@ -125,41 +127,48 @@ function chaosWorld(seed: number) {
 }
 
 describe('sharedWorkerCoordination under chaos: the worker dies, restarts, is unavailable', () => {
-  it.each(Array.from({ length: Number(process.env.SW_CHAOS_SEEDS ?? 8) }, (_, i) => i + 1))('seed %i: no refresh token presented twice, nobody signed out, every tab on the newest pair', async (seed) => {
-    const w = chaosWorld(seed);
-    const first = w.openTab(false);
-    await first.client.ready();
-    await first.client.signIn({ access_token: 'access-0', refresh_token: 'refresh-0', expires_in: 3600 });
-    const steps: string[] = [];
-    for (let step = 0; step < 30; step++) {
-      const roll = w.random();
-      const live = w.live();
-      if (roll < 0.2 || live.length === 0) {
-        steps.push('open');
-        await w.openTab(w.random() < 0.2).client.ready();
-      } else if (roll < 0.3 && live.length > 1) {
-        steps.push('close');
-        w.closeTab(live[Math.floor(w.random() * live.length)]!);
-      } else if (roll < 0.4) {
-        steps.push('kill-worker');
-        w.killWorker();
-      } else if (roll < 0.45) {
-        steps.push('restart-worker');
-        w.killWorker();
-        w.restart();
-      } else {
-        steps.push('refresh');
-        const asker = live[Math.floor(w.random() * live.length)]!;
-        await asker.client.refresh().catch(() => {});
+  it.each(Array.from({ length: Number(process.env.SW_CHAOS_SEEDS ?? 8) }, (_, i) => i + 1))(
+    'seed %i: no refresh token presented twice, nobody signed out, every tab on the newest pair',
+    async (seed) => {
+      const w = chaosWorld(seed);
+      const first = w.openTab(false);
+      await first.client.ready();
+      await first.client.signIn({ access_token: 'access-0', refresh_token: 'refresh-0', expires_in: 3600 });
+      const steps: string[] = [];
+      for (let step = 0; step < 30; step++) {
+        const roll = w.random();
+        const live = w.live();
+        if (roll < 0.2 || live.length === 0) {
+          steps.push('open');
+          await w.openTab(w.random() < 0.2).client.ready();
+        } else if (roll < 0.3 && live.length > 1) {
+          steps.push('close');
+          w.closeTab(live[Math.floor(w.random() * live.length)]!);
+        } else if (roll < 0.4) {
+          steps.push('kill-worker');
+          w.killWorker();
+        } else if (roll < 0.45) {
+          steps.push('restart-worker');
+          w.killWorker();
+          w.restart();
+        } else {
+          steps.push('refresh');
+          const asker = live[Math.floor(w.random() * live.length)]!;
+          await asker.client.refresh().catch(() => {});
+        }
+        await pause();
       }
-      await pause();
-    }
-    const live = w.live();
-    await Promise.all(live.map((tab) => tab.client.refresh()));
-    await eventually(() => live.every((tab) => tab.client.getSnapshot().tokens?.refreshToken === w.server.current), 'every tab on the newest pair');
-    expect(w.server.reuses, `steps: ${steps.join(' ')}`).toBe(0);
-    expect(w.tabs.reduce((sum, tab) => sum + tab.forcedSignOuts, 0), `steps: ${steps.join(' ')}`).toBe(0);
-    expect(w.server.serial).toBeGreaterThan(0);
-    if (process.env.SW_CHAOS_LOG) console.info(`seed ${seed}: ${w.server.serial} rotations, ${w.server.requests} requests, steps ${steps.join(' ')}`);
-  }, 60_000);
+      const live = w.live();
+      await Promise.all(live.map((tab) => tab.client.refresh()));
+      await eventually(() => live.every((tab) => tab.client.getSnapshot().tokens?.refreshToken === w.server.current), 'every tab on the newest pair');
+      expect(w.server.reuses, `steps: ${steps.join(' ')}`).toBe(0);
+      expect(
+        w.tabs.reduce((sum, tab) => sum + tab.forcedSignOuts, 0),
+        `steps: ${steps.join(' ')}`,
+      ).toBe(0);
+      expect(w.server.serial).toBeGreaterThan(0);
+      if (process.env.SW_CHAOS_LOG) console.info(`seed ${seed}: ${w.server.serial} rotations, ${w.server.requests} requests, steps ${steps.join(' ')}`);
+    },
+    60_000,
+  );
 });

@@ -115,7 +115,12 @@ describe('sharedWorkerCoordination: the fallback decision', () => {
     await eventually(() => changes.length === 1);
     // The connect message carried the plain grant and settings, never a token.
     expect(manual.received).toEqual([
-      { type: 'tabauth-worker:connect', protocol: WORKER_PROTOCOL, settings: context.settings, grant: { tokenEndpoint: 'https://id.example.com/token', clientId: 'spa' } },
+      {
+        type: 'tabauth-worker:connect',
+        protocol: WORKER_PROTOCOL,
+        settings: context.settings,
+        grant: { tokenEndpoint: 'https://id.example.com/token', clientId: 'spa' },
+      },
     ]);
   });
 
@@ -258,6 +263,7 @@ describe('sharedWorkerCoordination with the real startAuthWorker (simulated lock
       { by: 'worker', refreshToken: 'refresh-0' },
       { by: leader, refreshToken: 'refresh-1' },
     ]);
-    for (const t of [a, b]) expect(t.events.filter((e) => e.type === 'coordination-fallback')).toEqual([{ type: 'coordination-fallback', reason: 'worker-lost' }]);
+    for (const t of [a, b])
+      expect(t.events.filter((e) => e.type === 'coordination-fallback')).toEqual([{ type: 'coordination-fallback', reason: 'worker-lost' }]);
   });
 });

@@ -91,6 +91,8 @@ export interface HeldRecord {
   jti: string;
   version: number;
   at: number;
+  /** Date.now() at the same moment: comparable with the Node side's clock (the provider's log), unlike `at`. */
+  clockAt: number;
   /** How the pair reached this tab. */
   source: 'this-tab' | 'channel' | 'storage' | 'sign-in' | 'unknown';
   /** Date.now() clock: the pair's expiry and the moment it became due for refresh. */

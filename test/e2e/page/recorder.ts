@@ -62,7 +62,7 @@ export class Recorder {
     const jti = jwtId(accessToken);
     if (!jti || this.heldJtis.has(jti)) return;
     this.heldJtis.add(jti);
-    this.held.push({ jti, version, at: now(), source, expiresAt, dueAt });
+    this.held.push({ jti, version, at: now(), clockAt: Date.now(), source, expiresAt, dueAt });
   }
 
   receive(accessToken: string): void {
