@@ -122,7 +122,11 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     return null;
   }
 
-  /** The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are. */
+  /**
+   * The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are.
+   * DPoP seam (tabauth/dpop, another branch): the worker builds its own client here, so it can open the same
+   * non-extractable key from IndexedDB and give its refresher its own DPoP handle; no key or proof crosses the port.
+   */
   function start(settings: TransferableClientSettings, refresh: RefreshFunction): Entry {
     const client = createAuthClient({
       namespace: settings.namespace,
