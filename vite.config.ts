@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import type { Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +21,45 @@ export const entries = {
   'devtools-core': resolve(root, 'src/devtools/core/index.ts'),
   oidc: resolve(root, 'src/oidc/index.ts'),
   dpop: resolve(root, 'src/dpop/index.ts'),
+  worker: resolve(root, 'src/worker/index.ts'),
 };
+
+/**
+ * Built files that are not import entries: the prebuilt SharedWorker (dist/tabauth-worker.js), next to the
+ * tabauth/worker chunk so that `new URL('./tabauth-worker.js', import.meta.url)` finds it (exported as `tabauth/tabauth-worker.js`).
+ */
+export const scriptEntries = {
+  'tabauth-worker': resolve(root, 'src/worker/tabauth-worker.js'),
+};
+
+/**
+ * tabauth/worker's `new SharedWorker(new URL('./tabauth-worker.js', import.meta.url), ...)` is for the app's bundler (it
+ * emits the worker and rewrites the URL). tabauth's own library build must leave it as written, so the literal is
+ * hidden from Vite's worker plugin before it runs and put back in the output.
+ */
+function keepWorkerUrlLiteral(): Plugin {
+  const literal = /new SharedWorker\(new URL\((['"])\.\/tabauth-worker\.js\1, import\.meta\.url\)/g;
+  const hidden = /new __TABAUTH_SW\(new URL\((['"])\.\/tabauth-worker\.js\1, __TABAUTH_IMU__\)/g;
+  const swap = (code: string, from: RegExp, to: string): { code: string; map: null } | null => {
+    const out = code.replace(from, to);
+    // Same length (`__TABAUTH_SW`, `__TABAUTH_IMU__` are as long as `SharedWorker`, `import.meta.url`): no code moves, so the source map stays exact.
+    return out === code ? null : { code: out, map: null };
+  };
+  return {
+    name: 'tabauth:keep-worker-url-literal',
+    enforce: 'pre',
+    apply: 'build',
+    // Vite's asset plugin would also inline `new URL('./…', import.meta.url)` as a data URL: hide both names.
+    transform: (code) => swap(code, literal, "new __TABAUTH_SW(new URL('./tabauth-worker.js', __TABAUTH_IMU__)"),
+    renderChunk: (code) => swap(code, hidden, "new SharedWorker(new URL('./tabauth-worker.js', import.meta.url)"),
+  };
+}
 
 // Library build: one ESM file per public entry; every dependency and peer stays external
 // so apps dedupe React, TanStack Query and broadcast-channel with their own copies. 'tabauth' itself is external too:
 // the other entries import the core as 'tabauth' (never by relative path), so there is one copy of it in an app.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), keepWorkerUrlLiteral()],
   resolve: {
     alias: {
       'tabauth/react': entries.react,
@@ -38,11 +71,12 @@ export default defineConfig({
       'tabauth/devtools': entries.devtools,
       'tabauth/oidc': entries.oidc,
       'tabauth/dpop': entries.dpop,
+      'tabauth/worker': entries.worker,
       tabauth: entries.index,
     },
   },
   build: {
-    lib: { entry: entries, formats: ['es'] },
+    lib: { entry: { ...entries, ...scriptEntries }, formats: ['es'] },
     sourcemap: true,
     minify: false,
     rollupOptions: {

@@ -71,6 +71,12 @@ export const tabauthSubjects: Subject[] = [
     dependencies: tabauthDependencies,
     note: 'all three entries in one app',
   },
+  {
+    label: 'tabauth/worker',
+    entry: './src/worker/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'sharedWorkerCoordination (tabs) and startAuthWorker (the worker) with the core; the worker thread loads it, a tab only its coordination',
+  },
 ];
 
 const zero = (): Bytes => ({ minified: 0, gzip: 0, brotli: 0 });

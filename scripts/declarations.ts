@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { entries } from '../vite.config';
+import { entries, scriptEntries } from '../vite.config';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** tsc's declaration output (tsconfig.build.json), input of API Extractor; not published. */
@@ -156,6 +156,16 @@ function linkSelf(): void {
   symlinkSync(relative(dirname(link), root), link, 'dir');
 }
 
+/**
+ * Scripts (the prebuilt SharedWorker) export nothing; an empty module declaration lets their `exports` entry carry
+ * `types` like the others, so type checkers that resolve it (Are the Types Wrong) find a typed module.
+ */
+function writeScriptDeclarations(): void {
+  for (const name of Object.keys(scriptEntries)) {
+    writeFileSync(join(root, 'dist', `${name}.d.ts`), '// A worker script: it runs startAuthWorker() and exports nothing.\nexport {};\n');
+  }
+}
+
 function main(mode: string | undefined): number {
   if (mode !== 'build' && mode !== 'api:update' && mode !== 'api:check') {
     console.error('usage: tsx scripts/declarations.ts build | api:update | api:check');
@@ -171,6 +181,7 @@ function main(mode: string | undefined): number {
     if (!succeeded) failed = true;
     else if (mode !== 'build') console.log(`${entry.specifier}: etc/${entry.reportName}.api.md ${apiReportChanged ? 'updated' : 'up to date'}`);
   }
+  if (mode === 'build') writeScriptDeclarations();
   return failed ? 1 : 0;
 }
 

@@ -56,4 +56,5 @@ export const COUNTERS = {
   tokenResponseRepairs: 'token_response_repairs',
   dpopKeysCreated: 'dpop_keys_created',
   dpopNonceRetries: 'dpop_nonce_retries',
+  coordinationFallbacks: 'coordination_fallbacks',
 } as const;

@@ -18,6 +18,16 @@ export type RefreshTrigger =
 /** How a failed refresh attempt was classified (it decides retry, give up or sign out). */
 export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'timeout' | 'unknown';
 
+/**
+ * Why a tab runs the leader-tab election although it was given `sharedWorkerCoordination`: 'unsupported' (no
+ * SharedWorker in this browser), 'blocked' (the constructor threw: CSP, a sandbox, a bad URL), 'worker-error' (the
+ * script failed to load or run), 'no-hello' (no answer within `helloTimeoutMs`), 'not-transferable' (the default
+ * worker cannot run this client's refresh: a custom function, or an oauth2RefreshGrant with a function option),
+ * 'rejected' (the worker refused the connection, e.g. an older protocol), 'worker-lost' (the worker went away after
+ * it answered).
+ */
+export type CoordinationFallbackReason = 'unsupported' | 'blocked' | 'worker-error' | 'no-hello' | 'not-transferable' | 'rejected' | 'worker-lost';
+
 /** Everything `client.on(listener)` and the `onEvent` option receive, discriminated by `type`. Never a token string. */
 export type AuthEvent =
   | { type: 'refresh-started'; version: number; attempt: number; trigger: RefreshTrigger }
@@ -44,6 +54,16 @@ export type AuthEvent =
   | { type: 'storage-error'; operation: 'read' | 'write'; errorCode: string }
   | { type: 'message-dropped'; reason: DropReason }
   | { type: 'revocation-failed'; errorCode: string }
+  /**
+   * `sharedWorkerCoordination`: the SharedWorker answered and refreshes for this tab, which stays out of the
+   * election while the worker lives.
+   */
+  | { type: 'coordination-worker' }
+  /**
+   * `sharedWorkerCoordination`: this tab runs the leader-tab election instead (the worker is missing, failed to
+   * start, never answered, or went away). The reason is one of tabauth's own words, never a browser message.
+   */
+  | { type: 'coordination-fallback'; reason: CoordinationFallbackReason }
   /**
    * A 2xx token response had mistyped fields: the pair was kept (the server has rotated) and these fields were
    * dropped or repaired. 'access_token' means the body had only a new refresh token: it is stored, and the attempt

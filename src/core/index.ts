@@ -32,11 +32,18 @@ export {
   type AuthErrorCode,
   type TransientKind,
 } from './errors';
-export type { AuthEvent, AuthEventListener, AuthEventType, RefreshFailureReason, RefreshTrigger } from './events';
+export type { AuthEvent, AuthEventListener, AuthEventType, CoordinationFallbackReason, RefreshFailureReason, RefreshTrigger } from './events';
 export type { Counter } from './counters';
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock';
 export { browserEnvironment, type AuthEnvironment } from './environment';
-export { oauth2RefreshGrant, oauth2Revoke, type OAuth2RefreshOptions, type OAuth2RevokeOptions } from './refresh/oauth2';
+export {
+  describeRefreshGrant,
+  oauth2RefreshGrant,
+  oauth2Revoke,
+  type OAuth2RefreshOptions,
+  type OAuth2RevokeOptions,
+  type TransferableGrant,
+} from './refresh/oauth2';
 export type { RetryOptions } from './refresh/backoff';
 export { createIndexedDbStorage, type IndexedDbStorageOptions } from './storage/indexedDbStorage';
 export { createMemoryStorage } from './storage/memoryStorage';
@@ -50,7 +57,14 @@ export {
   type NativeCoordinationOptions,
   type PageLifecycleTarget,
 } from './coordination/nativeCoordination';
-export type { CoordinationFactory, LeaderElection, TabChannel, TabCoordination } from './coordination/transport';
+export type {
+  CoordinationContext,
+  CoordinationFactory,
+  LeaderElection,
+  TabChannel,
+  TabCoordination,
+  TransferableClientSettings,
+} from './coordination/transport';
 export {
   defaultRefreshLock,
   leaseRefreshLock,

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import { defaultRefreshLock, type RefreshLock } from './coordination/refreshLock';
-import type { CoordinationFactory, TabCoordination } from './coordination/transport';
+import type { CoordinationContext, CoordinationFactory, TabCoordination } from './coordination/transport';
 import type { AccessTokens } from './accessTokens';
 import type { DpopHandle } from './dpop';
 import type { AuthEnvironment } from './environment';
@@ -22,6 +22,8 @@ export interface LifecycleSettings {
   clock: Clock;
   environment: AuthEnvironment;
   coordination: CoordinationFactory;
+  /** Handed to the coordination factory (its `report` is wired to the telemetry here). */
+  coordinationContext: Omit<CoordinationContext, 'report'>;
   refreshLock: RefreshLock | undefined;
   requestTimeoutMs: number;
   /** How long a tab that found nothing stored waits for the open tabs' answer (see AuthClientOptions.peerQueryMs). */
@@ -123,7 +125,12 @@ export class Lifecycle {
     freshness.setWatching(true);
     let detachChannel = () => {};
     try {
-      period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`);
+      const context: CoordinationContext = {
+        ...this.settings.coordinationContext,
+        // A report after this mount period ended (a late worker answer) is not this period's news.
+        report: (event) => this.period === period && this.parts.telemetry.emit(event),
+      };
+      period.coordination = this.settings.coordination(`tabauth:${this.settings.namespace}`, context);
       detachChannel = peers.attach(period.coordination.channel);
       // A lazily loaded coordination (broadcast-channel, in browsers without BroadcastChannel or Web Locks) that fails
       // later is reported like one that fails at once.

@@ -66,6 +66,8 @@ function count(counters: CounterSet, event: AuthEvent): void {
       return counters.increment(COUNTERS.storageErrors, { operation: event.operation });
     case 'token-response-repaired':
       return counters.increment(COUNTERS.tokenResponseRepairs);
+    case 'coordination-fallback':
+      return counters.increment(COUNTERS.coordinationFallbacks, { reason: event.reason });
     case 'signed-out':
       return counters.increment(COUNTERS.signOuts, { reason: event.reason ?? 'unknown' });
     case 'dpop-key-created':

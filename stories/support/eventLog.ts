@@ -81,6 +81,10 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
       return { text: `new DPoP nonce for the ${event.server === 'authorization' ? 'token endpoint' : 'API'}${event.source === 'this-tab' ? '' : ` (from ${event.source === 'storage' ? 'storage' : 'another tab'})`}`, tone: 'info' };
     case 'dpop-storage-fallback':
       return { text: `IndexedDB unavailable: DPoP key in this tab only (${event.errorCode})`, tone: 'warn' };
+    case 'coordination-worker':
+      return { text: 'the SharedWorker refreshes for this tab', tone: 'info' };
+    case 'coordination-fallback':
+      return { text: `leader-tab election instead of the SharedWorker (${event.reason})`, tone: 'warn' };
   }
 }
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { entries } from '../../vite.config';
+import { entries, scriptEntries } from '../../vite.config';
 
 const { root } = inject('packedPackage');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -36,8 +36,13 @@ describe('the published package', () => {
   });
 
   it('package.json exports and the entries of vite.config.ts agree (a new entry needs both)', () => {
-    const exported = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+    const scripts = Object.keys(scriptEntries).map((name) => `./${name}.js`);
+    const exported = Object.keys(pkg.exports).filter((key) => key !== './package.json' && !scripts.includes(key));
     expect(exported.sort()).toEqual(entryNames.map(specifierOf).sort());
+    // Scripts (the prebuilt SharedWorker) are exported under their file name, which is how bundlers reach them.
+    for (const name of Object.keys(scriptEntries)) {
+      expect(pkg.exports[`./${name}.js`]).toStrictEqual({ types: `./dist/${name}.d.ts`, import: `./dist/${name}.js` });
+    }
     for (const name of entryNames) {
       // types first: TypeScript takes the first condition that matches.
       expect(pkg.exports[specifierOf(name)]).toStrictEqual({ types: `./dist/${name}.d.ts`, import: `./dist/${name}.js` });

@@ -25,8 +25,10 @@ const BUDGETS: Record<string, Budget> = {
   // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
   // Own code raised from 16.1 by +0.05 kB for the DPoP hooks of issue 12 (+0.31 kB: the handle in the refresh
-  // context, the grant's proof branch and token_type check, two counters); 16.11 kB measured.
-  'tabauth (core)': { own: 16.15 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
+  // context, the grant's proof branch and token_type check, two counters; 16.11 kB measured), then by +0.33 kB for
+  // issue 15 (SharedWorker coordination: the coordination context, the oauth2 grant's plain description, the
+  // coordination events; the worker itself is in tabauth/worker).
+  'tabauth (core)': { own: 16.5 * KB, withDeps: 17.1 * KB, onDemand: 5.35 * KB },
   // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
   'tabauth/react': { own: 16.7 * KB, withDeps: 17.35 * KB, onDemand: 5.35 * KB },
   // Raised from 2.5/2.8 by +0.2 kB for DPoP in authedFetch (issue 12: DPoP scheme and proof, the nonce retry that
@@ -37,6 +39,9 @@ const BUDGETS: Record<string, Budget> = {
   'tabauth + react + query': { own: 20.45 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
   // New with issue 12 (measured 4.47 / 5.96 kB): createDpop, the shared key and nonces; with dependencies the dpop package.
   'tabauth/dpop': { own: 4.55 * KB, withDeps: 6.1 * KB, onDemand: 5.35 * KB },
+  // Issue 15: the SharedWorker entry, both sides (the tabs' coordination and the worker's startAuthWorker) with the
+  // core; kept out of the core entry so apps that do not use it pay only the context plumbing (+0.33 kB).
+  'tabauth/worker': { own: 17.8 * KB, withDeps: 18.35 * KB, onDemand: 5.35 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();

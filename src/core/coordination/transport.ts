@@ -1,4 +1,8 @@
+import type { Clock } from '../clock';
 import type { AuthError } from '../errors';
+import type { CoordinationFallbackReason } from '../events';
+import type { RetryOptions } from '../refresh/backoff';
+import type { RefreshFunction } from '../types';
 
 /**
  * The two narrow interfaces the auth client needs from "the other tabs". The default implementation is the native
@@ -41,5 +45,41 @@ export interface TabCoordination {
   unavailable?: Promise<AuthError>;
 }
 
-/** Creates the channel and the election for one tab. Called on mount, closed on dispose. */
-export type CoordinationFactory = (channelName: string) => TabCoordination;
+/**
+ * The plain-data options of a client that a coordination running the refresh somewhere else (a SharedWorker) must
+ * use there too, so that the refresher decides "due?" as the tabs do.
+ */
+export interface TransferableClientSettings {
+  /** The client's namespace (storage key and channel name). */
+  namespace: string;
+  /** Label on every counter. */
+  clientType: string;
+  /** See AuthClientOptions.refreshLeewayMs. */
+  refreshLeewayMs: number;
+  /** See AuthClientOptions.refreshLifetimeRatio. */
+  refreshLifetimeRatio: number;
+  /** See AuthClientOptions.requestTimeoutMs. */
+  requestTimeoutMs: number;
+  /** See AuthClientOptions.followerRetryMs. */
+  followerRetryMs: number;
+  /** See AuthClientOptions.retry; absent for the defaults. */
+  retry?: RetryOptions;
+}
+
+/** What the client tells its coordination when it creates it (on mount). Coordinations that only pass messages ignore it. */
+export interface CoordinationContext {
+  /** The client's refresh function (`oauth2RefreshGrant` ones carry a plain description a worker can rebuild). */
+  refresh: RefreshFunction;
+  /** See TransferableClientSettings. */
+  settings: TransferableClientSettings;
+  /** The client's clock, for the coordination's own timeouts. */
+  clock: Clock;
+  /** Reports a coordination change as an event of the client (`coordination-worker`, `coordination-fallback`). */
+  report(event: { type: 'coordination-worker' } | { type: 'coordination-fallback'; reason: CoordinationFallbackReason }): void;
+}
+
+/**
+ * Creates the channel and the election for one tab. Called on mount, closed on dispose. `context` is given by
+ * `createAuthClient` (a factory written for an older tabauth may ignore it).
+ */
+export type CoordinationFactory = (channelName: string, context?: CoordinationContext) => TabCoordination;

@@ -91,7 +91,7 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
   assertAbsoluteUrl(options.tokenEndpoint, 'oauth2RefreshGrant: tokenEndpoint');
   assertNonEmpty(options.clientId, 'oauth2RefreshGrant: clientId');
 
-  return async (context) => {
+  const grant: RefreshFunction = async (context) => {
     const form = new URLSearchParams();
     form.set('grant_type', 'refresh_token');
     form.set('refresh_token', context.refreshToken);
@@ -151,6 +151,36 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     }
     return body as TokenResponse;
   };
+  const description = describe(options);
+  // Not enumerable and keyed by a registered symbol: invisible to app code, readable by any copy of tabauth.
+  if (description) Object.defineProperty(grant, GRANT_DESCRIPTION, { value: description });
+  return grant;
+}
+
+/**
+ * The options of an `oauth2RefreshGrant` as plain data: what `sharedWorkerCoordination` sends to the default worker,
+ * which rebuilds the same grant there. Functions (`fetch`, `extraParams` as a function) cannot cross to a worker.
+ */
+export type TransferableGrant = Omit<OAuth2RefreshOptions, 'fetch' | 'extraParams'> & { extraParams?: Record<string, string> };
+
+const GRANT_DESCRIPTION = Symbol.for('tabauth.oauth2RefreshGrant');
+
+function describe(options: OAuth2RefreshOptions): TransferableGrant | null {
+  if (options.fetch !== undefined || typeof options.extraParams === 'function') return null;
+  const { tokenEndpoint, clientId, scope, deviceIdParam, headers, credentials, extraParams } = options;
+  const plain: TransferableGrant = { tokenEndpoint, clientId };
+  if (scope !== undefined) plain.scope = scope;
+  if (deviceIdParam !== undefined) plain.deviceIdParam = deviceIdParam;
+  if (headers !== undefined) plain.headers = { ...headers };
+  if (credentials !== undefined) plain.credentials = credentials;
+  if (extraParams !== undefined) plain.extraParams = { ...extraParams };
+  return plain;
+}
+
+/** The plain description of a refresh function made by `oauth2RefreshGrant`; null for any other function. */
+export function describeRefreshGrant(refresh: RefreshFunction): TransferableGrant | null {
+  const description = (refresh as unknown as Record<symbol, TransferableGrant | undefined>)[GRANT_DESCRIPTION];
+  return description ?? null;
 }
 
 /**

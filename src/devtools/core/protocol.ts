@@ -37,6 +37,8 @@ const ENTRY_KINDS: ReadonlySet<string> = new Set<DevtoolsEntryKind>([
   'dpop-nonce-retry',
   'dpop-nonce-updated',
   'dpop-storage-fallback',
+  'coordination-worker',
+  'coordination-fallback',
   'devtools-refresh',
   'devtools-expire',
 ]);

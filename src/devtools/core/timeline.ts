@@ -33,8 +33,11 @@ function detailOf(event: AuthEvent): string | null {
       return `${event.operation}:${event.errorCode}`;
     case 'message-dropped':
       return event.reason;
+    case 'coordination-fallback':
+      return event.reason;
     case 'leadership-gained':
     case 'leadership-lost':
+    case 'coordination-worker':
       return null;
     // DPoP: which server or source, never the origin's nonce or anything of the key.
     case 'dpop-key-created':
@@ -156,6 +159,10 @@ export function describeEntry(entry: DevtoolsTimelineEntry, nameOf: (tabId: stri
       return `new DPoP nonce${because}`;
     case 'dpop-storage-fallback':
       return `DPoP key in memory only${because}`;
+    case 'coordination-worker':
+      return 'follows the SharedWorker';
+    case 'coordination-fallback':
+      return `leader-tab election instead of the SharedWorker${because}`;
     case 'devtools-refresh':
       return `devtools: forced a refresh${v(entry.version)}${because}`;
     case 'devtools-expire':

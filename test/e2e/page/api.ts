@@ -38,6 +38,11 @@ export interface PageConfig {
    * in any tab posts the start signal (a BroadcastChannel message reaches every tab at the same moment).
    */
   dpopStart?: 'load' | 'signal';
+  /**
+   * tabauth mode: 'shared-worker' uses `sharedWorkerCoordination()` (the prebuilt worker refreshes; this tab falls
+   * back to the leader-tab election when it goes away); 'native' the default coordination.
+   */
+  coordination: 'native' | 'shared-worker';
 }
 
 export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revocationEndpoint' | 'clientId' | 'apiUrl'> = {
@@ -50,6 +55,7 @@ export const DEFAULT_CONFIG: Omit<PageConfig, 'issuer' | 'tokenEndpoint' | 'revo
   devtools: false,
   dpop: false,
   dpopLocks: true,
+  coordination: 'native',
 };
 
 /** Query string for the page; the inverse of the page's own parser. */
@@ -67,6 +73,7 @@ export function pageQuery(config: PageConfig): string {
     notify: String(config.oidcNotifySeconds),
     apiMs: String(config.apiIntervalMs),
     devtools: config.devtools ? '1' : '0',
+    coordination: config.coordination,
   });
   if (config.dpop) params.set('dpop', config.dpopLocks === false ? 'nolocks' : 'locks');
   if (config.dpop && config.dpopStart === 'signal') params.set('dpopStart', 'signal');
@@ -97,6 +104,8 @@ export interface HeldRecord {
   jti: string;
   version: number;
   at: number;
+  /** Date.now() at the same moment: comparable with the Node side's clock (the provider's log), unlike `at`. */
+  clockAt: number;
   /** How the pair reached this tab. */
   source: 'this-tab' | 'channel' | 'storage' | 'sign-in' | 'unknown';
   /** Date.now() clock: the pair's expiry and the moment it became due for refresh. */
@@ -166,6 +175,8 @@ export interface TestApi {
   /** Stops the loop and waits for the call in flight. */
   stopApiLoop(): Promise<void>;
   signIn(tokenResponse: Record<string, unknown>): Promise<void>;
+  /** Starts a forced refresh of the current pair (tabauth modes) without waiting for it. */
+  requestRefresh(): void;
   signOut(options?: { revoke?: boolean }): Promise<void>;
   /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
   probes: PlatformProbes;

@@ -38,6 +38,7 @@ function readConfig(): PageConfig {
     dpop: params.has('dpop'),
     dpopLocks: params.get('dpop') !== 'nolocks',
     dpopStart: params.get('dpopStart') === 'signal' ? 'signal' : 'load',
+    coordination: params.get('coordination') === 'shared-worker' ? 'shared-worker' : 'native',
   };
 }
 

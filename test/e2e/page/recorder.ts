@@ -17,6 +17,8 @@ export interface ModeDriver {
   metrics?(): Record<string, number>;
   /** Optional: handle a 401 from the API (e.g. tabauth's refresh({rejectedVersion})). */
   onUnauthorized?(version: number): Promise<void>;
+  /** Optional: ask for a new pair now (tabauth's `refresh()`); settles when this tab holds it. */
+  forceRefresh?(): Promise<void>;
   /** Optional: the mode makes its API calls itself (the React mode goes through tabauth/query). */
   callApi?(): Promise<ApiCallRecord>;
   startApiLoop?(intervalMs: number): void;
@@ -64,7 +66,7 @@ export class Recorder {
     const jti = jwtId(accessToken);
     if (!jti || this.heldJtis.has(jti)) return;
     this.heldJtis.add(jti);
-    this.held.push({ jti, version, at: now(), source, expiresAt, dueAt });
+    this.held.push({ jti, version, at: now(), clockAt: Date.now(), source, expiresAt, dueAt });
   }
 
   receive(accessToken: string): void {
@@ -191,6 +193,10 @@ export class Recorder {
       startApiLoop: (intervalMs) => (driver.startApiLoop ? driver.startApiLoop(intervalMs) : this.startApiLoop(driver, intervalMs)),
       stopApiLoop: () => (driver.stopApiLoop ? driver.stopApiLoop() : this.stopApiLoop()),
       signIn: (body) => driver.signIn(body),
+      requestRefresh: () => {
+        // Fire and forget: the test may close this tab before the answer comes.
+        void driver.forceRefresh?.().catch((error: unknown) => this.error(error));
+      },
       signOut: (options) => driver.signOut(options),
       probes: platformProbes(),
       ...(driver.dpop ? { dpop: driver.dpop } : {}),

@@ -186,10 +186,21 @@ export interface OidcServer {
    * provider and /api/me): for example a resource server that validates the access tokens with jose.
    */
   handle(pathPrefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /**
+   * Holds the answer of the next POST /token: the provider has done its work (a refresh grant has rotated and
+   * consumed the presented token) but the response stays unsent until `release()`. `held` resolves once a response is
+   * being held. A client that goes away meanwhile never gets it: the lost response of a strict server.
+   */
+  holdNextTokenResponse(): TokenHold;
   resetCounters(): void;
   /** DPoP: /api/me issues a new nonce (the previous one stays accepted until the next rotation). */
   rotateResourceNonce(): void;
   close(): Promise<void>;
+}
+
+export interface TokenHold {
+  held: Promise<void>;
+  release(): void;
 }
 
 const CLIENT_ID = 'tabauth-e2e';
@@ -659,6 +670,20 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const providerCallback = provider.callback();
   const tokenLock = createLock();
 
+  let hold: { arm: () => void; released: Promise<void> } | null = null;
+  /** Defers `res.end` while a hold is armed (the provider's work, rotation included, is already done). */
+  function holdResponse(res: ServerResponse) {
+    const current = hold;
+    if (!current) return;
+    hold = null;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    (res as { end: (...args: unknown[]) => ServerResponse }).end = (...args: unknown[]) => {
+      current.arm();
+      void current.released.then(() => end(...args));
+      return res;
+    };
+  }
+
   const extraRoutes: Array<{ prefix: string; handler: (req: IncomingMessage, res: ServerResponse) => void }> = [];
   handler = (req, res) => {
     const pathname = new URL(req.url ?? '/', origin).pathname;
@@ -697,6 +722,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         }
         res.once('finish', release);
         res.once('close', release);
+        if (pathname === '/token') holdResponse(res);
         providerCallback(req, res);
       });
       return;
@@ -833,6 +859,14 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     dpopCounters: () => ({ ...dpopCounts }),
     events: () => [...log],
     obtainInitialTokens,
+    holdNextTokenResponse() {
+      let arm!: () => void;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (arm = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      hold = { arm, released };
+      return { held, release };
+    },
     handle(pathPrefix, routeHandler) {
       extraRoutes.push({ prefix: pathPrefix, handler: routeHandler });
     },

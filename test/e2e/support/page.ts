@@ -26,6 +26,7 @@ const entries = {
   devtoolsProduction: resolve(repoRoot, 'src/devtools/production.ts'),
   oidc: resolve(repoRoot, 'src/oidc/index.ts'),
   dpop: resolve(repoRoot, 'src/dpop/index.ts'),
+  worker: resolve(repoRoot, 'src/worker/index.ts'),
 };
 
 function filesUnder(dir: string): string[] {
@@ -89,6 +90,7 @@ async function doBuild(root: string): Promise<string> {
           { find: /^tabauth\/devtools\/production$/, replacement: entries.devtoolsProduction },
           { find: /^tabauth\/oidc$/, replacement: entries.oidc },
           { find: /^tabauth\/dpop$/, replacement: entries.dpop },
+          { find: /^tabauth\/worker$/, replacement: entries.worker },
           { find: /^tabauth$/, replacement: entries.core },
         ],
       },

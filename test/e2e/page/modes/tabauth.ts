@@ -3,6 +3,7 @@
  */
 import {
   createAuthClient,
+  describeRefreshGrant,
   oauth2RefreshGrant,
   oauth2Revoke,
   refreshDueAt,
@@ -12,6 +13,7 @@ import {
   type TokenResponse,
 } from 'tabauth';
 import { createDpop } from 'tabauth/dpop';
+import { sharedWorkerCoordination } from 'tabauth/worker';
 import { jwtId, type HeldRecord, type PageConfig } from '../api';
 import { now, type ModeDriver, type Recorder } from '../recorder';
 
@@ -32,6 +34,9 @@ export function createTabauthClient(config: PageConfig, recorder: Recorder): Aut
       throw error;
     }
   };
+  // The wrapper is a new function: give it the grant's plain description, so the prebuilt worker can rebuild the
+  // grant (the symbol oauth2RefreshGrant uses; an app passes oauth2RefreshGrant(...) itself and needs none of this).
+  Object.defineProperty(refresh, Symbol.for('tabauth.oauth2RefreshGrant'), { value: describeRefreshGrant(grant) });
   const sourceOfVersion = new Map<number, HeldRecord['source']>();
   const policy = { leewayMs: config.leewayMs, lifetimeRatio: config.ratio };
   const client = createAuthClient({
@@ -40,6 +45,7 @@ export function createTabauthClient(config: PageConfig, recorder: Recorder): Aut
     revoke: oauth2Revoke({ revocationEndpoint: config.revocationEndpoint, clientId: config.clientId }),
     refreshLeewayMs: config.leewayMs,
     refreshLifetimeRatio: config.ratio,
+    ...(config.coordination === 'shared-worker' ? { coordination: sharedWorkerCoordination() } : {}),
     // Short waits so that the tests never sit on a default 5 s follower retry.
     followerRetryMs: 2_000,
     ...(config.dpop ? { dpop: createDpop({ namespace: config.namespace, ...(config.dpopLocks === false ? { locks: null } : {}) }) } : {}),
@@ -101,6 +107,9 @@ export function tabauthDriver(client: AuthClient, recorder: Recorder): ModeDrive
     },
     async onUnauthorized(version) {
       await client.refresh({ rejectedVersion: version });
+    },
+    async forceRefresh() {
+      await client.refresh();
     },
   };
 }

@@ -1,0 +1,210 @@
+/**
+ * The SharedWorker side of `sharedWorkerCoordination`. The worker runs an ordinary tabauth client per namespace (the
+ * same IndexedDB record, refresh lock and BroadcastChannel as the tabs) that always campaigns for leadership, and
+ * holds the Web Lock `tabauth:<namespace>:worker` while it lives so the tabs stay out of the election.
+ */
+import {
+  createAuthClient,
+  createIndexedDbStorage,
+  nativeCoordination,
+  oauth2RefreshGrant,
+  type AuthClient,
+  type AuthEnvironment,
+  type AuthEventListener,
+  type AuthStorage,
+  type OAuth2RefreshOptions,
+  type RefreshFunction,
+  type TransferableClientSettings,
+  type WebLocksLike,
+} from 'tabauth';
+import { WORKER_PROTOCOL, workerLockName, type WorkerConnect, type WorkerHello } from './protocol';
+
+/** The part of a MessagePort the worker uses. */
+export interface AuthWorkerPort {
+  /** Receives the tab's connect message. */
+  onmessage: ((event: MessageEvent) => void) | null;
+  /** Sends the hello. */
+  postMessage(message: unknown): void;
+  /** Starts delivery (needed with addEventListener-style ports). */
+  start(): void;
+}
+
+/** The part of `SharedWorkerGlobalScope` the worker uses (injectable for tests). */
+export interface AuthWorkerScope {
+  /** A tab connected: `event.ports[0]` is the worker's end. */
+  addEventListener(type: 'connect', listener: (event: MessageEvent) => void): void;
+  /** Stops listening (AuthWorker.close). */
+  removeEventListener(type: 'connect', listener: (event: MessageEvent) => void): void;
+}
+
+/** Options of `startAuthWorker`. Without `refresh` or `oauth2`, the worker rebuilds the tab's `oauth2RefreshGrant`. */
+export interface AuthWorkerOptions {
+  /** Your refresh function; it runs in the worker (no DOM, no window). Wins over `oauth2` and over what tabs send. */
+  refresh?: RefreshFunction;
+  /** A fixed RFC 6749 refresh grant (functions such as `fetch` allowed: they live in the worker). */
+  oauth2?: OAuth2RefreshOptions;
+  /** Storage per namespace. Default IndexedDB, the record the tabs share. */
+  storage?: (namespace: string) => AuthStorage;
+  /** Web Locks. Default `navigator.locks` of the worker. */
+  locks?: WebLocksLike;
+  /** Where `connect` events arrive. Default the worker's global scope. */
+  scope?: AuthWorkerScope;
+  /** Every event of the worker's clients (no token strings, as everywhere in tabauth). */
+  onEvent?: AuthEventListener;
+}
+
+/** A running worker: its clients per namespace, for tests and diagnostics. */
+export interface AuthWorker {
+  /** The client of a namespace once a tab connected for it; undefined before. */
+  client(namespace: string): AuthClient | undefined;
+  /** Stops listening, disposes every client and lets the liveness locks go (tests; a real worker just ends). */
+  close(): Promise<void>;
+}
+
+interface Entry {
+  client: AuthClient;
+  /** Settles once this worker holds its liveness lock or is queued for it: only then may tabs rely on it. */
+  ready: Promise<void>;
+}
+
+/**
+ * Starts tabauth in a SharedWorker. The prebuilt `tabauth/tabauth-worker.js` calls `startAuthWorker()`; write your own
+ * worker file when the refresh cannot be described as plain `oauth2RefreshGrant` options:
+ *
+ * ```ts
+ * // auth.worker.ts
+ * import { startAuthWorker } from 'tabauth/worker';
+ * startAuthWorker({ refresh: async ({ refreshToken, signal }) => myTokenCall(refreshToken, signal) });
+ * ```
+ */
+export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
+  const scope = options.scope ?? (globalThis as unknown as AuthWorkerScope);
+  const found = options.locks ?? (navigator as { locks?: WebLocksLike }).locks;
+  if (!found) throw new TypeError('startAuthWorker: Web Locks are required (navigator.locks)');
+  const locks: WebLocksLike = found;
+  const entries = new Map<string, Entry>();
+  const releases: Array<() => void> = [];
+
+  const onConnect = (event: MessageEvent) => {
+    const port = event.ports[0] as AuthWorkerPort | undefined;
+    if (!port) return;
+    port.onmessage = (message) => void answer(port, message.data);
+    port.start();
+  };
+
+  async function answer(port: AuthWorkerPort, data: unknown): Promise<void> {
+    const reply = (hello: WorkerHello) => port.postMessage(hello);
+    const connect = data as Partial<WorkerConnect> | null;
+    if (connect?.type !== 'tabauth-worker:connect') return;
+    if (connect.protocol !== WORKER_PROTOCOL) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'protocol' });
+    const settings = validSettings(connect.settings);
+    if (!settings) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'settings' });
+    let entry = entries.get(settings.namespace);
+    if (!entry) {
+      const refresh = refreshFor(connect);
+      if (!refresh) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'not-transferable' });
+      entry = start(settings, refresh);
+      entries.set(settings.namespace, entry);
+    }
+    await entry.ready;
+    reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: true });
+  }
+
+  /** The refresh of this worker: its own, else the tab's grant rebuilt (a bad one is refused, never thrown here). */
+  function refreshFor(connect: Partial<WorkerConnect>): RefreshFunction | null {
+    if (options.refresh) return options.refresh;
+    try {
+      if (options.oauth2) return oauth2RefreshGrant(options.oauth2);
+      if (connect.grant && typeof connect.grant === 'object') return oauth2RefreshGrant(connect.grant);
+    } catch {
+      // TypeError for a bad endpoint or client id: the tab falls back and refreshes itself.
+    }
+    return null;
+  }
+
+  /**
+   * The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are.
+   * DPoP seam (tabauth/dpop, another branch): the worker builds its own client here, so it can open the same
+   * non-extractable key from IndexedDB and give its refresher its own DPoP handle; no key or proof crosses the port.
+   */
+  function start(settings: TransferableClientSettings, refresh: RefreshFunction): Entry {
+    const client = createAuthClient({
+      namespace: settings.namespace,
+      clientType: settings.clientType,
+      refresh,
+      refreshLeewayMs: settings.refreshLeewayMs,
+      refreshLifetimeRatio: settings.refreshLifetimeRatio,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      followerRetryMs: settings.followerRetryMs,
+      ...(settings.retry ? { retry: settings.retry } : {}),
+      storage: options.storage ? options.storage(settings.namespace) : createIndexedDbStorage(),
+      coordination: nativeCoordination({ locks, page: null }),
+      environment: workerEnvironment(),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    client.mount();
+    return { client, ready: holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`), releases) };
+  }
+
+  scope.addEventListener('connect', onConnect);
+  return {
+    client: (namespace) => entries.get(namespace)?.client,
+    async close() {
+      scope.removeEventListener('connect', onConnect);
+      await Promise.all([...entries.values()].map((entry) => entry.client.dispose()));
+      releases.splice(0).forEach((release) => release());
+    },
+  };
+}
+
+/**
+ * Holds the liveness lock for as long as this worker lives. If another worker holds it (two app versions with two
+ * worker URLs during a deploy), this one queues behind it and answers anyway: the tabs' own requests queue behind
+ * both, so they run the election only when no worker is left.
+ */
+function holdLivenessLock(locks: WebLocksLike, name: string, releases: Array<() => void>): Promise<void> {
+  const hold = () =>
+    new Promise<void>((resolve) => {
+      releases.push(resolve);
+    });
+  return new Promise<void>((ready) => {
+    locks
+      .request(name, { mode: 'exclusive', ifAvailable: true }, (lock) => {
+        if (lock) {
+          ready();
+          return hold();
+        }
+        void locks.request(name, { mode: 'exclusive' }, hold).catch(() => {});
+        ready();
+        return Promise.resolve();
+      })
+      .catch(() => ready());
+  });
+}
+
+function validSettings(value: unknown): TransferableClientSettings | null {
+  if (!value || typeof value !== 'object') return null;
+  const s = value as Record<string, unknown>;
+  const positive = (key: string) => typeof s[key] === 'number' && Number.isFinite(s[key]) && (s[key] as number) >= 0;
+  if (typeof s.namespace !== 'string' || s.namespace.length === 0 || s.namespace.length > 200) return null;
+  if (typeof s.clientType !== 'string') return null;
+  if (!['refreshLeewayMs', 'refreshLifetimeRatio', 'requestTimeoutMs', 'followerRetryMs'].every(positive)) return null;
+  return value as TransferableClientSettings;
+}
+
+/** A worker has no page: always visible; online state and its events from the worker's own global scope. */
+function workerEnvironment(): AuthEnvironment {
+  const target = typeof addEventListener === 'function' ? (globalThis as unknown as EventTarget) : undefined;
+  const listen = (type: string, listener: () => void) => {
+    if (!target) return () => {};
+    target.addEventListener(type, listener);
+    return () => target.removeEventListener(type, listener);
+  };
+  return {
+    isOnline: () => (typeof navigator !== 'undefined' && typeof navigator.onLine === 'boolean' ? navigator.onLine : true),
+    isVisible: () => true,
+    onOnline: (listener) => listen('online', listener),
+    onOffline: (listener) => listen('offline', listener),
+    onWake: () => () => {},
+  };
+}
