@@ -90,23 +90,34 @@ export class SharedRecord {
 
   /** Reads the record. A corrupted record reads as "nothing stored" (and is left in place, not destroyed). */
   async read(): Promise<ReadResult> {
-    const raw = await this.storage.get(this.keys.state);
-    try {
-      return { state: validateStoredState(raw), corrupted: false };
-    } catch {
-      return { state: null, corrupted: true };
-    }
+    return parseRecord(await this.storage.get(this.keys.state));
+  }
+
+  /**
+   * The session load: the record and the device id in one read (one IndexedDB transaction); the device id is written
+   * only when none is stored yet (the first visit), not on every load. Throws when storage cannot be read.
+   */
+  async load(create: () => string): Promise<ReadResult> {
+    const keys = [this.keys.state, this.keys.deviceId];
+    const [raw, id] = this.storage.getMany ? await this.storage.getMany(keys) : await Promise.all(keys.map((key) => this.storage.get(key)));
+    if (isDeviceId(id)) this.deviceId = id;
+    else await this.storeDeviceId(create);
+    return parseRecord(raw);
+  }
+
+  /** Adopts what a read found; repairs storage when it is behind this tab. */
+  take({ state, corrupted }: ReadResult): void {
+    if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
+    if (state) this.state.adopt(state, 'storage');
+    const held = this.state.record;
+    // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone).
+    if (state && held && state.version < held.version) void this.persistCurrent();
   }
 
   /** Reads storage and adopts what it holds; repairs storage when it is behind this tab. Never throws. */
   async reload(): Promise<void> {
     try {
-      const { state, corrupted } = await this.read();
-      if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
-      if (state) this.state.adopt(state, 'storage');
-      const held = this.state.record;
-      // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone).
-      if (state && held && state.version < held.version) void this.persistCurrent();
+      this.take(await this.read());
     } catch (error) {
       this.failed('read', error);
     }
@@ -158,14 +169,11 @@ export class SharedRecord {
     return written;
   }
 
-  /** The per-browser device id, created once and shared by every namespace. */
-  async loadDeviceId(create: () => string): Promise<void> {
+  /** Creates the per-browser device id, shared by every namespace; a tab that wrote one first wins. */
+  private async storeDeviceId(create: () => string): Promise<void> {
     let id: string | undefined;
     try {
-      await this.storage.update(this.keys.deviceId, (raw) => {
-        id = typeof raw === 'string' && raw.length > 0 && raw.length <= 200 ? raw : create();
-        return id;
-      });
+      await this.storage.update(this.keys.deviceId, (raw) => (id = isDeviceId(raw) ? raw : create()));
       if (!id) throw new StorageError('storage update did not run');
       this.deviceId = id;
     } catch (error) {
@@ -223,6 +231,18 @@ export class SharedRecord {
       this.retryTimer = undefined;
       void this.persistCurrent();
     }, delay);
+  }
+}
+
+function isDeviceId(raw: unknown): raw is string {
+  return typeof raw === 'string' && raw.length > 0 && raw.length <= 200;
+}
+
+function parseRecord(raw: unknown): ReadResult {
+  try {
+    return { state: validateStoredState(raw), corrupted: false };
+  } catch {
+    return { state: null, corrupted: true };
   }
 }
 

@@ -198,6 +198,12 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         if (storageFaults?.reads === 'empty') return tracked(Promise.resolve(undefined));
         return tracked(baseStorage.get(key));
       },
+      getMany: (keys) => {
+        if (!alive) return never();
+        if (storageFaults?.reads === 'throw') return injected('read');
+        if (storageFaults?.reads === 'empty') return tracked(Promise.resolve(keys.map(() => undefined)));
+        return tracked(baseStorage.getMany ? baseStorage.getMany(keys) : Promise.all(keys.map((key) => baseStorage.get(key))));
+      },
       update: (key, updater) => {
         if (!alive) return never();
         return storageFaults?.writes === 'throw' ? injected('write') : tracked(baseStorage.update(key, updater));
