@@ -6,7 +6,7 @@ import type { StoredAuthState } from './types';
 
 /**
  * Keeps every tab on the newest record over the channel. Out: a record this tab made (a refreshed pair, a sign-in, a
- * sign-out) is adopted here, then sent to every other tab in one broadcast. In: a record from another tab is adopted
+ * sign-out) is adopted here, then sent to every other tab in one broadcast (a refreshed pair before it is written). In: a record from another tab is adopted
  * if newer, and a new leader's hello is answered with the record this tab holds.
  */
 export class RecordSync {
@@ -20,11 +20,15 @@ export class RecordSync {
     peers.handle('leader-hello', () => this.resend());
   }
 
-  /** Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server. */
-  publish(record: StoredAuthState, ageMs = 0): void {
+  /**
+   * Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server.
+   * `beforeWrite`: announced before this tab's write (a refreshed pair), so every receiver writes it too.
+   */
+  publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {
     this.state.adopt(record, 'this-tab');
-    // When this tab's write failed, every receiver writes the record too: this tab may die before its own retry.
-    const unpersisted = this.shared.pendingWrite ? { unpersisted: true } : {};
+    // When this tab's write failed or has not landed yet, every receiver writes the record too: this tab may die
+    // before its own write or retry, and the next leader may be a tab that missed this message and reads storage.
+    const unpersisted = this.shared.pendingWrite || beforeWrite ? { unpersisted: true } : {};
     this.peers.post({ type: 'state', state: record, ageMs, ...unpersisted });
   }
 

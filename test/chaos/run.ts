@@ -110,6 +110,7 @@ function liftEveryFault(world: ChaosWorld): void {
   world.globalOffline = false;
   world.tabOffline.clear();
   world.killInFlightArmed = null;
+  world.killAfterAnnounceArmed = false;
   world.writeFaulted.clear();
   for (const record of world.liveRecords()) {
     record.tab.setStorageFaults(null);

@@ -50,6 +50,9 @@ export function applyStep(world: ChaosWorld, step: ChaosStep): boolean | Promise
     case 'kill-in-flight':
     case 'close-in-flight':
       return armInFlight(world, step);
+    case 'kill-after-announce':
+      world.killAfterAnnounceArmed = true;
+      return true;
   }
 }
 
