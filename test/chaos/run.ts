@@ -113,6 +113,7 @@ function liftEveryFault(world: ChaosWorld): void {
   world.killAfterAnnounceArmed = false;
   world.writeFaulted.clear();
   for (const record of world.liveRecords()) {
+    record.stalled = false;
     record.tab.setStorageFaults(null);
     record.tab.setSkewMs(0);
     world.setOnline(record);

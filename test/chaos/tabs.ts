@@ -7,7 +7,7 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, killAfterAnnounce: null };
+  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, killAfterAnnounce: null, stalled: false };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -56,6 +56,7 @@ function killAfterAnnounce(world: ChaosWorld, record: TabRecord): void {
   if (!token || record.tab.client.getSnapshot().tokens?.accessToken !== token) return;
   record.killAfterAnnounce = null;
   record.tab.setStorageFaults({ writes: 'stall' });
+  record.stalled = true;
   world.count('kill-after-announce');
   if (world.config.profile === 'everything') {
     queueMicrotask(() => record.tab.kill());
@@ -63,12 +64,14 @@ function killAfterAnnounce(world: ChaosWorld, record: TabRecord): void {
   }
   const deadline = world.clock.now() + 10_000;
   const check = () => {
-    if (!record.tab.alive) return;
+    // A storage-faults step (or the quiet tail) ended the stall: the write went ahead, the window is closed.
+    if (!record.tab.alive || !record.stalled) return;
     const held = [...world.records.values()].some(
       (other) => other !== record && other.tab.alive && !other.tab.frozen && !world.writeFaulted.has(other.tab.name) && other.tab.client.getSnapshot().tokens?.accessToken === token,
     );
     if (held) record.tab.kill();
     else if (world.clock.now() >= deadline) {
+      record.stalled = false;
       record.tab.setStorageFaults(world.writeFaulted.has(record.tab.name) ? { writes: 'throw' } : null);
       world.count('kill-after-announce-abandoned');
     } else world.clock.setTimeout(check, 1);

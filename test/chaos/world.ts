@@ -25,6 +25,8 @@ export interface TabRecord {
   family: string | null;
   /** Armed kill-after-announce: the access token of the rotation this tab dies announcing. */
   killAfterAnnounce: string | null;
+  /** Its writes stall (between its announcement and the kill). */
+  stalled: boolean;
 }
 
 export interface MessageFaults {
