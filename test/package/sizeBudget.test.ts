@@ -3,7 +3,7 @@
  * `export *` of the entry, code splitting, minified, gzip level 9). "initial" is what a page loads up front;
  * "on demand" is the broadcast-channel chunk that only browsers without BroadcastChannel or Web Locks load.
  *
- * The budgets are set from what issue 14 reached (figures in the README's Bundle size table) plus about 2% of
+ * The budgets are set from what issue 14 reached (figures in the README's Bundle size table) plus about 1% of
  * headroom. A change that needs more must raise a budget here on purpose, with the reason in its commit.
  */
 import { describe, expect, it } from 'vitest';
@@ -21,14 +21,13 @@ interface Budget {
 }
 
 const BUDGETS: Record<string, Budget> = {
-  // Raised from 11.85/12.45 (core), 11.7/12.3 (react), 15.1/15.7 (all three) by the core centre and the fixes of
-  // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
-  // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
-  'tabauth (core)': { own: 16.1 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
-  // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
-  'tabauth/react': { own: 16.7 * KB, withDeps: 17.35 * KB, onDemand: 5.35 * KB },
-  'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
-  'tabauth + react + query': { own: 20.2 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
+  // Issue 14 measured 16.39/16.64 (core), 16.97/17.22 (react), 2.47/2.47 (query), 20.37/20.61 (all three) kB gzip
+  // with the early session read, announce-before-write and the core's own JWT decoder (jwt-decode left the bundle);
+  // budgets are those plus about 1%. Issue 14's 10 kB target for the core is not reached; see the README's size table.
+  'tabauth (core)': { own: 16.55 * KB, withDeps: 16.8 * KB, onDemand: 5.3 * KB },
+  'tabauth/react': { own: 17.15 * KB, withDeps: 17.4 * KB, onDemand: 5.3 * KB },
+  'tabauth/query': { own: 2.5 * KB, withDeps: 2.5 * KB, onDemand: 5.3 * KB }, // it imports the core as 'tabauth', default coordination included
+  'tabauth + react + query': { own: 20.6 * KB, withDeps: 20.8 * KB, onDemand: 5.3 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();
