@@ -160,6 +160,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     { slot, state, shared, peers, waiters, leader, tokens, telemetry, freshness, inflight, dpop },
   );
+  // The session read starts now, not at mount. Not on a server (no window) with the default storage: nothing to read.
+  if (options.storage || typeof window !== 'undefined') lifecycle.readEarly();
   let mountCount = 0;
 
   return {

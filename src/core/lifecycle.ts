@@ -10,7 +10,7 @@ import type { Peers } from './peers';
 import type { MountResources } from './refresh/refresher';
 import type { InFlight } from './inflight';
 import type { Freshness } from './refreshPolicy';
-import type { SharedRecord } from './sharedRecord';
+import type { ReadResult, SharedRecord } from './sharedRecord';
 import { createMemoryStorage } from './storage/memoryStorage';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -95,6 +95,8 @@ export class Lifecycle {
   private disposed = false;
   /** The storage re-read of the last wake (a page restored from the back/forward cache): calls wait for it. */
   private catchingUp: Promise<void> | null = null;
+  /** The session read started at creation (see `readEarly`), until the first mount takes it. */
+  private early: { read: Promise<ReadResult>; settled: boolean } | null = null;
 
   constructor(
     private readonly settings: LifecycleSettings,
@@ -107,6 +109,18 @@ export class Lifecycle {
 
   private set period(period: MountPeriod | null) {
     this.parts.slot.period = period;
+  }
+
+  /**
+   * Starts the session load at creation, before any mount: a page that creates its client at module load overlaps
+   * the read with its own chunks and first render. Only a read: the channel, election and listeners wait for mount,
+   * so a client nobody mounts holds nothing but this promise.
+   */
+  readEarly(): void {
+    const early = { read: this.parts.shared.load(this.settings.newDeviceId), settled: false };
+    const settle = () => void (early.settled = true);
+    early.read.then(settle, settle); // also marks a failed read handled: the mount reports it
+    this.early = early;
   }
 
   get isDisposed(): boolean {
@@ -209,22 +223,43 @@ export class Lifecycle {
   }
 
   private async load(period: MountPeriod): Promise<void> {
-    const { namespace, tabId, clock, requestTimeoutMs } = this.settings;
-    const { state, shared, leader, telemetry } = this.parts;
+    const { state, shared } = this.parts;
+    const early = this.early;
+    this.early = null;
+    let read: ReadResult | null = null;
     try {
-      await shared.read();
+      read = await (early?.read ?? shared.load(this.settings.newDeviceId));
     } catch (error) {
       if (this.period !== period) return;
-      shared.replaceStorage(createMemoryStorage());
-      const held = state.record;
-      if (held) await shared.compareAndSet(held.version, held).catch(() => {});
-      state.setStorageKind('memory');
-      telemetry.emit({ type: 'storage-fallback', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+      await this.fallBackToMemory(error);
     }
     if (this.period !== period) return;
-    await shared.loadDeviceId(this.settings.newDeviceId);
-    await shared.reload();
+    if (read) shared.take(read);
+    // A read that finished before this mount opened the channel may have missed a record announced meanwhile (a
+    // sign-out in another tab): read again, without making the calls wait for it.
+    if (early?.settled) void shared.reload();
+    this.startCoordination(period);
+    await this.askPeersIfEmpty(period);
     if (this.period !== period) return;
+    period.loaded = true;
+    state.markLoaded();
+    if (!period.coordination) this.parts.leader.schedule();
+  }
+
+  /** IndexedDB cannot be read (private mode, a missing API): this tab keeps its session in memory. */
+  private async fallBackToMemory(error: unknown): Promise<void> {
+    const { state, shared, telemetry } = this.parts;
+    shared.replaceStorage(createMemoryStorage());
+    const held = state.record;
+    if (held) await shared.compareAndSet(held.version, held).catch(() => {});
+    state.setStorageKind('memory');
+    telemetry.emit({ type: 'storage-fallback', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+  }
+
+  /** The refresh lock and the election, once the stored state is in. */
+  private startCoordination(period: MountPeriod): void {
+    const { namespace, tabId, clock, requestTimeoutMs } = this.settings;
+    const { shared, leader } = this.parts;
     period.lock =
       this.settings.refreshLock ??
       defaultRefreshLock({
@@ -241,11 +276,6 @@ export class Lifecycle {
       if (leading) period.elected.abort();
       leader.leadershipChanged(leading);
     });
-    await this.askPeersIfEmpty(period);
-    if (this.period !== period) return;
-    period.loaded = true;
-    state.markLoaded();
-    if (!period.coordination) leader.schedule();
   }
 
   /**

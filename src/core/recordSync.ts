@@ -6,7 +6,7 @@ import type { StoredAuthState } from './types';
 
 /**
  * Keeps every tab on the newest record over the channel. Out: a record this tab made (a refreshed pair, a sign-in, a
- * sign-out) is adopted here, then sent to every other tab in one broadcast. In: a record from another tab is adopted
+ * sign-out) is adopted here, then sent to every other tab in one broadcast (a refreshed pair before it is written). In: a record from another tab is adopted
  * if newer, and a new leader's hello is answered with the record this tab holds.
  */
 export class RecordSync {
@@ -16,25 +16,35 @@ export class RecordSync {
     private readonly shared: SharedRecord,
     private readonly freshness: Freshness,
   ) {
-    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs));
+    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs, message.storing === true));
     peers.handle('leader-hello', () => this.resend());
   }
 
-  /** Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server. */
-  publish(record: StoredAuthState, ageMs = 0): void {
+  /**
+   * Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server.
+   * `beforeWrite`: announced before this tab's write (a refreshed pair), so every receiver writes it too.
+   */
+  publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {
     this.state.adopt(record, 'this-tab');
-    // When this tab's write failed, every receiver writes the record too: this tab may die before its own retry.
-    const unpersisted = this.shared.pendingWrite ? { unpersisted: true } : {};
-    this.peers.post({ type: 'state', state: record, ageMs, ...unpersisted });
+    this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite) });
   }
 
   /** Re-sends the record this tab holds (to a new leader, or a tab that asked for an older version than this one). */
   resend(): void {
     const held = this.state.record;
-    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs() });
+    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs(), ...this.storageFlags(false) });
   }
 
-  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined): void {
+  /**
+   * When this tab's write failed (unpersisted) or has not landed yet (storing), every receiver writes the record too:
+   * this tab may die before its own write or retry, and the next leader may be a tab that missed the message.
+   */
+  private storageFlags(beforeWrite: boolean): { unpersisted?: true; storing?: true } {
+    if (this.shared.pendingWrite) return { unpersisted: true };
+    return beforeWrite || this.shared.writing ? { storing: true } : {};
+  }
+
+  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined, storing: boolean): void {
     const adopted = this.state.adopt(record, 'channel', ageMs);
     if (!adopted) {
       // Same version, other content: the sender could not reserve its version in storage; storage decides.
@@ -45,5 +55,6 @@ export class RecordSync {
     // in storage. The leader does it for every record it adopts, since the sender of a sign-out may close before
     // anyone asks. A no-op transaction when the record is stored already.
     if (unpersisted || this.state.isLeader) void this.shared.persistCurrent();
+    else if (storing) void this.shared.persistCurrent(true);
   }
 }

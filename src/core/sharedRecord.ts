@@ -26,6 +26,8 @@ export class SharedRecord {
   private active = false;
   /** A write failed and storage may be behind this tab; announced with every record the tab publishes meanwhile. */
   pendingWrite = false;
+  /** Compare-and-set writes in progress (a record announced before its write is not in storage yet). */
+  private writes = 0;
   /** The per-browser device id (read or created at load). */
   deviceId: string;
   private marker: UnpersistedMarker | null = null;
@@ -42,6 +44,11 @@ export class SharedRecord {
   ) {
     this.keys = storageKeys(namespace);
     this.deviceId = initialDeviceId;
+  }
+
+  /** A write of this tab is in progress: storage may not have what it holds yet. */
+  get writing(): boolean {
+    return this.writes > 0;
   }
 
   get kind(): AuthStorage['kind'] {
@@ -90,23 +97,36 @@ export class SharedRecord {
 
   /** Reads the record. A corrupted record reads as "nothing stored" (and is left in place, not destroyed). */
   async read(): Promise<ReadResult> {
-    const raw = await this.storage.get(this.keys.state);
-    try {
-      return { state: validateStoredState(raw), corrupted: false };
-    } catch {
-      return { state: null, corrupted: true };
-    }
+    return parseRecord(await this.storage.get(this.keys.state));
+  }
+
+  /**
+   * The session load: the record and the device id in one read (one IndexedDB transaction); the device id is written
+   * only when none is stored yet (the first visit), not on every load. Throws when storage cannot be read.
+   */
+  async load(create: () => string): Promise<ReadResult> {
+    const keys = [this.keys.state, this.keys.deviceId];
+    const [raw, id] = this.storage.getMany ? await this.storage.getMany(keys) : await Promise.all(keys.map((key) => this.storage.get(key)));
+    if (isDeviceId(id)) this.deviceId = id;
+    else await this.storeDeviceId(create);
+    return parseRecord(raw);
+  }
+
+  /** Adopts what a read found; repairs storage when it is behind this tab. */
+  take({ state, corrupted }: ReadResult): void {
+    if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
+    if (state) this.state.adopt(state, 'storage');
+    const held = this.state.record;
+    // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone),
+    // or its write has not landed yet (announced before written). A follower's repair is best effort: its failure must
+    // not raise the "storage is behind me" marker, which a frozen follower would hold for good; the leader retries.
+    if (state && held && state.version < held.version) void this.persistCurrent(!this.state.isLeader);
   }
 
   /** Reads storage and adopts what it holds; repairs storage when it is behind this tab. Never throws. */
   async reload(): Promise<void> {
     try {
-      const { state, corrupted } = await this.read();
-      if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
-      if (state) this.state.adopt(state, 'storage');
-      const held = this.state.record;
-      // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone).
-      if (state && held && state.version < held.version) void this.persistCurrent();
+      this.take(await this.read());
     } catch (error) {
       this.failed('read', error);
     }
@@ -118,15 +138,20 @@ export class SharedRecord {
    */
   async compareAndSet(expectedVersion: number, next: StoredAuthState): Promise<CasResult> {
     let outcome: CasResult | undefined;
-    await this.storage.update(this.keys.state, (raw) => {
-      const current = safeValidate(raw);
-      if (current && current.version > expectedVersion) {
-        outcome = { written: false, current };
-        return raw;
-      }
-      outcome = { written: true, state: next };
-      return next;
-    });
+    this.writes++;
+    try {
+      await this.storage.update(this.keys.state, (raw) => {
+        const current = safeValidate(raw);
+        if (current && current.version > expectedVersion) {
+          outcome = { written: false, current };
+          return raw;
+        }
+        outcome = { written: true, state: next };
+        return next;
+      });
+    } finally {
+      this.writes--;
+    }
     if (!outcome) throw new StorageError('storage update did not run');
     return outcome;
   }
@@ -158,14 +183,11 @@ export class SharedRecord {
     return written;
   }
 
-  /** The per-browser device id, created once and shared by every namespace. */
-  async loadDeviceId(create: () => string): Promise<void> {
+  /** Creates the per-browser device id, shared by every namespace; a tab that wrote one first wins. */
+  private async storeDeviceId(create: () => string): Promise<void> {
     let id: string | undefined;
     try {
-      await this.storage.update(this.keys.deviceId, (raw) => {
-        id = typeof raw === 'string' && raw.length > 0 && raw.length <= 200 ? raw : create();
-        return id;
-      });
+      await this.storage.update(this.keys.deviceId, (raw) => (id = isDeviceId(raw) ? raw : create()));
       if (!id) throw new StorageError('storage update did not run');
       this.deviceId = id;
     } catch (error) {
@@ -192,8 +214,12 @@ export class SharedRecord {
     await this.storage.delete(this.keys.lease);
   }
 
-  /** Writes the record this tab holds if storage is behind it (a no-op transaction otherwise). */
-  async persistCurrent(): Promise<void> {
+  /**
+   * Writes the record this tab holds if storage is behind it (a no-op transaction otherwise). `bestEffort`: for a
+   * record whose maker is writing it too; a failure is reported, but this tab does not take over the retries (nor
+   * the "storage is behind me" marker, which would stop every refresh while storage may well have the record).
+   */
+  async persistCurrent(bestEffort = false): Promise<void> {
     const record = this.state.record;
     if (!record || !this.active) return;
     try {
@@ -203,7 +229,8 @@ export class SharedRecord {
       if (this.state.record === record) this.setPending(false); // storage holds this record or a newer one now
       if (!result.written) this.state.adopt(result.current, 'storage');
     } catch (error) {
-      this.failed('write', error); // schedules the next attempt
+      if (bestEffort) this.telemetry.emit({ type: 'storage-error', operation: 'write', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+      else this.failed('write', error); // schedules the next attempt
     }
   }
 
@@ -223,6 +250,18 @@ export class SharedRecord {
       this.retryTimer = undefined;
       void this.persistCurrent();
     }, delay);
+  }
+}
+
+function isDeviceId(raw: unknown): raw is string {
+  return typeof raw === 'string' && raw.length > 0 && raw.length <= 200;
+}
+
+function parseRecord(raw: unknown): ReadResult {
+  try {
+    return { state: validateStoredState(raw), corrupted: false };
+  } catch {
+    return { state: null, corrupted: true };
   }
 }
 

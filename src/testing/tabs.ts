@@ -47,8 +47,11 @@ export interface TabSimulationOptions {
  * the shared storage itself stays intact.
  */
 export interface StorageFaults {
-  /** 'throw': every update and delete rejects, as on a quota error or an aborted transaction. */
-  writes?: 'throw';
+  /**
+   * 'throw': every update and delete rejects, as on a quota error or an aborted transaction. 'stall': they wait (a
+   * slow disk) until the faults change, then run; a tab killed meanwhile never writes them (a crash before the commit).
+   */
+  writes?: 'throw' | 'stall';
   /**
    * 'throw': every read rejects. 'empty': every read resolves with "nothing stored" (WebKit during page hide).
    * Reads inside an update (the compare-and-set) are not affected.
@@ -199,6 +202,13 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     // Injected faults reject like IndexedDB does (with a DOMException), after a tracked turn of the event loop.
     const injected = (operation: 'read' | 'write'): Promise<never> =>
       tracked(Promise.reject(new DOMException(`simulated storage ${operation} failure`, operation === 'write' ? 'QuotaExceededError' : 'UnknownError')));
+    // Writes held by a 'stall' fault, run once the faults change (not tracked: the clock keeps moving meanwhile).
+    const stalled: Array<() => void> = [];
+    const write = <T>(work: () => Promise<T>): Promise<T> => {
+      if (storageFaults?.writes === 'throw') return injected('write');
+      if (storageFaults?.writes !== 'stall') return tracked(work());
+      return new Promise<void>((resume) => stalled.push(resume)).then(() => (alive ? tracked(work()) : never<T>()));
+    };
     const storage: AuthStorage = {
       kind: baseStorage.kind,
       get: (key) => {
@@ -207,14 +217,14 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         if (storageFaults?.reads === 'empty') return tracked(Promise.resolve(undefined));
         return tracked(baseStorage.get(key));
       },
-      update: (key, updater) => {
+      getMany: (keys) => {
         if (!alive) return never();
-        return storageFaults?.writes === 'throw' ? injected('write') : tracked(baseStorage.update(key, updater));
+        if (storageFaults?.reads === 'throw') return injected('read');
+        if (storageFaults?.reads === 'empty') return tracked(Promise.resolve(keys.map(() => undefined)));
+        return tracked(baseStorage.getMany ? baseStorage.getMany(keys) : Promise.all(keys.map((key) => baseStorage.get(key))));
       },
-      delete: (key) => {
-        if (!alive) return never();
-        return storageFaults?.writes === 'throw' ? injected('write') : tracked(baseStorage.delete(key));
-      },
+      update: (key, updater) => (alive ? write(() => baseStorage.update(key, updater)) : never()),
+      delete: (key) => (alive ? write(() => baseStorage.delete(key)) : never()),
     };
 
     const environment = createSimulatedEnvironment();
@@ -329,6 +339,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       },
       setStorageFaults(next) {
         storageFaults = next;
+        if (next?.writes !== 'stall') stalled.splice(0).forEach((resume) => resume());
       },
       pendingTimers: () => timers.size,
     };

@@ -216,3 +216,57 @@ describe('chaos schedules that found bugs', () => {
     expect(result.violations).toEqual([]);
   });
 });
+
+// Found while announcing before writing (issue 14): a leader that dies between its announcement and its write.
+describe('kill-after-announce: the leader dies after announcing a pair and before its write lands', () => {
+  const base = { profile: 'recoverable', storage: 'memory', locks: 'web-locks', gracePeriodMs: 0, failoverDelayMs: 0, duplicateLeaders: false, storageWriteFaults: true, storageReadFaults: false, maxSkewMs: 60000, requestTimeoutMs: 10000 } as const;
+
+  it('seed 11: a receiver that is not the next leader stores the announced pair (receivers write it, storing flag)', async () => {
+    const config: ChaosConfig = { ...base, seed: 11, ttlSeconds: 10, latencyMs: 20, deliveryDelayMs: 20, followerRetryMs: 1000, durationMs: 300000 };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 150656, do: 'message-faults', drop: 0.02, duplicate: 0.3, delayMs: 2425 },
+      { at: 152470, do: 'kill-after-announce' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.faults['kill-after-announce']).toBe(1);
+    expect(result.violations).toEqual([]);
+  });
+
+  it('seed 739: a tab that got the pair from a resend while the maker was still writing stores it too', async () => {
+    const config: ChaosConfig = { ...base, seed: 739, ttlSeconds: 30, latencyMs: 5, deliveryDelayMs: 1, followerRetryMs: 5000, durationMs: 600000 };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 30607, do: 'kill', tab: 'tab-3' },
+      { at: 49694, do: 'kill-after-announce' },
+      { at: 50916, do: 'message-faults', drop: 0.38, duplicate: 0.05, delayMs: 1863 },
+      { at: 62986, do: 'open', tab: 'tab-5' },
+      { at: 69557, do: 'open', tab: 'tab-7' },
+      { at: 70223, do: 'open', tab: 'tab-6' },
+      { at: 71629, do: 'get-token', tab: 'tab-7' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+
+  it('seed 1225 (IndexedDB): slow server, lossy messages, write faults right after the announcement', async () => {
+    const config: ChaosConfig = { ...base, seed: 1225, storage: 'indexeddb', ttlSeconds: 10, latencyMs: 5, deliveryDelayMs: 1, followerRetryMs: 5000, durationMs: 300000 };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 17542, do: 'server-latency', ms: 8839 },
+      { at: 23103, do: 'message-faults', drop: 0.23, duplicate: 0.13, delayMs: 2040 },
+      { at: 27487, do: 'kill-after-announce' },
+      { at: 30321, do: 'open', tab: 'tab-6' },
+      { at: 30593, do: 'storage-faults', tab: 'tab-1', writes: 'throw' },
+      { at: 34441, do: 'refresh-401', tab: 'tab-6' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+  });
+});

@@ -110,8 +110,10 @@ function liftEveryFault(world: ChaosWorld): void {
   world.globalOffline = false;
   world.tabOffline.clear();
   world.killInFlightArmed = null;
+  world.killAfterAnnounceArmed = false;
   world.writeFaulted.clear();
   for (const record of world.liveRecords()) {
+    record.stalled = false;
     record.tab.setStorageFaults(null);
     record.tab.setSkewMs(0);
     world.setOnline(record);

@@ -55,7 +55,13 @@ export type ChaosStep =
   /** 'everything' profile only: kills the tab whose refresh request the server processes next, before it sees the answer. */
   | { at: number; do: 'kill-in-flight' }
   /** 'everything' profile only: like kill-in-flight, but the tab closes cleanly (unmount + dispose) instead. */
-  | { at: number; do: 'close-in-flight' };
+  | { at: number; do: 'close-in-flight' }
+  /**
+   * The tab whose refresh the server rotates next dies after it announced the new pair and before its write lands
+   * (its writes stall from the announcement on). Recoverable profile: only once another live tab that can write holds
+   * the pair (the announcement arrived); if none does within 10 s, the write goes ahead and nobody dies.
+   */
+  | { at: number; do: 'kill-after-announce' };
 
 export type ChaosProfile = 'recoverable' | 'everything';
 
@@ -193,6 +199,7 @@ function actionChooser(config: ChaosConfig, random: () => number): () => string 
     ['message-faults', 4],
     ['skew', 2],
     ['sign-out', 0.7],
+    ['kill-after-announce', 1.5],
   ];
   if (config.duplicateLeaders) weights.push(['force-leader', 2]);
   if (config.storageWriteFaults || config.storageReadFaults) weights.push(['storage-faults', 4]);
@@ -261,6 +268,7 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
       break;
     case 'kill-in-flight':
     case 'close-in-flight':
+    case 'kill-after-announce':
       steps.push({ at, do: action });
       if (builder.chance(0.7)) builder.openTab(at + builder.between(100, 5_000));
       break;

@@ -50,6 +50,9 @@ export function applyStep(world: ChaosWorld, step: ChaosStep): boolean | Promise
     case 'kill-in-flight':
     case 'close-in-flight':
       return armInFlight(world, step);
+    case 'kill-after-announce':
+      world.killAfterAnnounceArmed = true;
+      return true;
   }
 }
 
@@ -185,6 +188,7 @@ function setStorageFaults(world: ChaosWorld, step: Step<'storage-faults'>): bool
   if (!record) return false;
   if ((step.writes && !config.storageWriteFaults) || (step.reads && !config.storageReadFaults)) return false;
   const faultsOn = step.writes !== undefined || step.reads !== undefined;
+  record.stalled = false; // a kill-after-announce waiting for its moment: the write goes ahead now
   record.tab.setStorageFaults(faultsOn ? { writes: step.writes, reads: step.reads } : null);
   if (step.writes) world.writeFaulted.add(step.tab);
   else world.writeFaulted.delete(step.tab);

@@ -7,7 +7,7 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null };
+  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, killAfterAnnounce: null, stalled: false };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -28,6 +28,10 @@ export function openTab(world: ChaosWorld, name: string): void {
           const body = await grant(context);
           world.collectSecrets(body);
           record.lastResponse = body.access_token;
+          if (world.killAfterAnnounceArmed && record.tab.alive && !world.writeFaulted.has(name)) {
+            world.killAfterAnnounceArmed = false;
+            record.killAfterAnnounce = body.access_token;
+          }
           return body;
         } finally {
           record.inFlight--;
@@ -35,10 +39,44 @@ export function openTab(world: ChaosWorld, name: string): void {
       },
     },
   });
+  record.tab.client.subscribe(() => killAfterAnnounce(world, record));
   if (world.globalOffline) record.tab.environment.setOnline(false);
   world.records.set(name, record);
   watchTab(world, record);
   world.options.onTab?.(record.tab);
+}
+
+/**
+ * kill-after-announce: the armed tab adopts its new pair (synchronously inside its announcement, before the message
+ * is posted and the write starts); from then on its writes stall, and it dies before they land. In the recoverable
+ * profile it dies only once another live tab that can write holds the pair; after 10 s without one, the stall ends.
+ */
+function killAfterAnnounce(world: ChaosWorld, record: TabRecord): void {
+  const token = record.killAfterAnnounce;
+  if (!token || record.tab.client.getSnapshot().tokens?.accessToken !== token) return;
+  record.killAfterAnnounce = null;
+  record.tab.setStorageFaults({ writes: 'stall' });
+  record.stalled = true;
+  world.count('kill-after-announce');
+  if (world.config.profile === 'everything') {
+    queueMicrotask(() => record.tab.kill());
+    return;
+  }
+  const deadline = world.clock.now() + 10_000;
+  const check = () => {
+    // A storage-faults step (or the quiet tail) ended the stall: the write went ahead, the window is closed.
+    if (!record.tab.alive || !record.stalled) return;
+    const held = [...world.records.values()].some(
+      (other) => other !== record && other.tab.alive && !other.tab.frozen && !world.writeFaulted.has(other.tab.name) && other.tab.client.getSnapshot().tokens?.accessToken === token,
+    );
+    if (held) record.tab.kill();
+    else if (world.clock.now() >= deadline) {
+      record.stalled = false;
+      record.tab.setStorageFaults(world.writeFaulted.has(record.tab.name) ? { writes: 'throw' } : null);
+      world.count('kill-after-announce-abandoned');
+    } else world.clock.setTimeout(check, 1);
+  };
+  world.clock.setTimeout(check, 1);
 }
 
 /** The tab's network: offline, dead, or killed by an armed kill-in-flight the moment the server rotates. */

@@ -23,6 +23,10 @@ export interface TabRecord {
   revoking: number;
   /** Family of the last pair this tab held. */
   family: string | null;
+  /** Armed kill-after-announce: the access token of the rotation this tab dies announcing. */
+  killAfterAnnounce: string | null;
+  /** Its writes stall (between its announcement and the kill). */
+  stalled: boolean;
 }
 
 export interface MessageFaults {
@@ -65,6 +69,8 @@ export class ChaosWorld {
   readonly writeFaulted = new Set<string>();
   messageFaults: MessageFaults = { drop: 0, duplicate: 0, delayMs: 0 };
   killInFlightArmed: 'kill' | 'close' | null = null;
+  /** A kill-after-announce step is waiting for the next rotation. */
+  killAfterAnnounceArmed = false;
   userSignOuts = 0;
   /** Families revoked through the revocation endpoint (a user's sign-out with revoke). */
   readonly revokedByUser = new Set<string>();

@@ -73,8 +73,8 @@ describe.each(implementations)('storage contract: %s', (_name, create) => {
   it('the device id is created once', async () => {
     const [a, b] = create();
     const [first, second] = [sharedRecord(a, 'x'), sharedRecord(b, 'y')];
-    await first.loadDeviceId(() => 'device-1');
-    await second.loadDeviceId(() => 'device-2');
+    await first.load(() => 'device-1');
+    await second.load(() => 'device-2');
     expect([first.deviceId, second.deviceId]).toEqual(['device-1', 'device-1']);
   });
 });

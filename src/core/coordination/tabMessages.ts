@@ -22,6 +22,11 @@ export interface StateMessage extends Envelope {
   /** The sender could not write this state to storage: receivers write it (compare-and-set, strictly newer). */
   unpersisted?: boolean;
   /**
+   * The sender's write of this state has not landed yet (a refreshed pair is announced before it is written):
+   * receivers write it too, best effort, so that it survives the sender dying before its write.
+   */
+  storing?: boolean;
+  /**
    * How old the pair was when sent, on the sender's monotonic clock (a duration, so it means the same in every tab
    * whatever their wall clocks say). 0 for a pair the sender just received.
    */

@@ -11,7 +11,7 @@ import type { InFlight } from '../inflight';
 import type { KnownSecrets } from '../redaction';
 import type { SharedRecord } from '../sharedRecord';
 import type { Signing } from '../signing';
-import type { TabState } from '../tabState';
+import { sameRecord, type TabState } from '../tabState';
 import type { Telemetry } from '../telemetry';
 import { readTokenResponse } from '../tokenResponse';
 import type { RefreshFunction, StoredAuthState, TokenSet } from '../types';
@@ -168,6 +168,9 @@ export class Refresher {
     try {
       const { state } = await parts.shared.read();
       if (state) parts.state.adopt(state, 'storage');
+      // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
+      // is the base, since the older stored refresh token is spent, and it is stored first.
+      if (state && state.version < parts.state.version) await parts.shared.persistCurrent();
     } catch (error) {
       parts.shared.failed('read', error);
     }
@@ -217,31 +220,45 @@ export class Refresher {
     const read = readTokenResponse(response, settings.clock.now(), held);
     const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens: read.tokens, signedOutReason: null, updatedAt: settings.clock.now() };
     if (read.repaired.length > 0) parts.telemetry.emit({ type: 'token-response-repaired', version: next.version, fields: read.repaired });
-    try {
-      const result = await parts.shared.compareAndSet(base.version, next);
-      if (!result.written) {
-        // Only possible if the lock was bypassed (storage failure); the stored state is newer and wins.
-        parts.state.adopt(result.current, 'storage');
-        return { done: parts.state.record };
-      }
-    } catch (error) {
-      // Keep the new pair: it is pushed to every tab over the channel even if this tab cannot persist it, and this
-      // tab holds the "storage is behind me" marker (before it lets go of the lock) so that no follower rescues.
-      parts.shared.failed('write', error);
-      await parts.shared.markerHeld();
+    if (!read.accessTokenUnusable) {
+      parts.state.setError(null);
+      this.lastMade = next;
     }
+    // Announce first, then write: the other tabs hold the new pair without waiting for the disk. The lock is held
+    // until the write settles, and the compare-and-set rules are unchanged. If this tab dies in between, the tabs hold
+    // a pair newer than storage: each receiver stores it too (a no-op once this write landed), and the next lock
+    // holder refreshes from the newer of memory and storage, never from the spent stored one (see `attempt`).
+    parts.sync.publish(next, 0, true);
+    const outcome = await this.store(base, next);
+    if (outcome) return outcome;
     if (read.accessTokenUnusable) {
       // The new refresh token is kept (stored and announced); the missing access token makes this attempt a failure.
-      parts.sync.publish(next, 0);
       throw new MalformedTokenResponseError('Token response had a new refresh token but no valid "access_token" string', { status: null });
     }
-    parts.state.setError(null);
-    this.lastMade = next;
-    parts.sync.publish(next, 0);
     parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
     return { done: next };
   }
 
+  /** The compare-and-set write of an announced pair; an outcome only when storage held something else. */
+  private async store(base: StoredAuthState, next: StoredAuthState): Promise<AttemptOutcome | null> {
+    const { parts } = this;
+    try {
+      const result = await parts.shared.compareAndSet(base.version, next);
+      // Another tab stored the same record first (it adopted the announcement and repaired storage): written.
+      if (result.written || sameRecord(result.current, next)) return null;
+      // Only possible if the lock was bypassed (storage failure); the stored state is newer and wins, in every tab.
+      this.lastMade = null;
+      parts.state.adopt(result.current, 'storage');
+      parts.sync.resend();
+      return { done: parts.state.record };
+    } catch (error) {
+      // Keep the new pair: the tabs have it (and write it) even if this tab cannot persist it. This tab holds the
+      // "storage is behind me" marker (before it lets go of the lock) so that no follower rescues.
+      parts.shared.failed('write', error);
+      await parts.shared.markerHeld();
+      return null;
+    }
+  }
   /** The request itself, bounded by requestTimeoutMs; call `settled` once it is over. */
   private send(base: StoredAuthState, tokens: TokenSet, refreshToken: string): [Promise<unknown>, () => void] {
     const { settings, parts } = this;

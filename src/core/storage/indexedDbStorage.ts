@@ -1,4 +1,4 @@
-import { del, get, promisifyRequest, update, type UseStore } from 'idb-keyval';
+import { del, get, getMany, promisifyRequest, update, type UseStore } from 'idb-keyval';
 import { StorageError } from '../errors';
 import type { AuthStorage } from './storage';
 
@@ -62,6 +62,7 @@ export function createIndexedDbStorage(options: IndexedDbStorageOptions = {}): A
   return {
     kind: 'persistent',
     get: (key) => wrap('read', () => get(key, store)),
+    getMany: (keys) => wrap('read', () => getMany(keys, store)),
     update: (key, updater) =>
       wrap('write', () =>
         update(

@@ -12,6 +12,9 @@ export function createMemoryStorage(backing: Map<string, unknown> = new Map()): 
     async get(key) {
       return clone(backing.get(key));
     },
+    async getMany(keys) {
+      return keys.map((key) => clone(backing.get(key)));
+    },
     async update(key, updater) {
       const next = updater(clone(backing.get(key)));
       if (next === undefined) backing.delete(key);

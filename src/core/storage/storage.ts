@@ -8,6 +8,8 @@ export interface AuthStorage {
   readonly kind: 'persistent' | 'memory';
   /** The value stored under `key`, or undefined when there is none. */
   get(key: string): Promise<unknown>;
+  /** Optional: the values of several keys in one read (one IndexedDB transaction); else `get` runs per key. */
+  getMany?(keys: string[]): Promise<unknown[]>;
   /**
    * Atomically replaces the value with `updater(current)`. The updater must be synchronous (no awaiting inside an
    * IndexedDB transaction). Returning `undefined` deletes the key.
