@@ -2,6 +2,7 @@
  * Bugs the chaos runs found, each as a plain scenario and (where the engine found it) as the shrunk chaos schedule.
  * `npm run chaos -- --from <seed> --seeds 1 --minimize 1` prints new ones in the second form, ready to paste here.
  */
+import { VERSION_EPOCH } from '../../src/core/sharedRecord';
 import { afterEach, describe, expect, it } from 'vitest';
 import { leaseRefreshLock } from '../../src/core/coordination/refreshLock';
 import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
@@ -62,26 +63,29 @@ describe('a state that could not be written is persisted once storage works agai
 });
 
 describe('two states with one version (a write failed while another tab wrote the same version)', () => {
-  it('storage arbitrates: every tab ends on the stored state, nobody reuses a token', async () => {
+  it('every tab ends on one state, nobody reuses a token (a user action that could not be written claims the next epoch)', async () => {
     sim = strictSimulation({ seed: 603, ttlSeconds: 60, storage: 'memory', client: { refreshLeewayMs: 30_000 } });
     const [a, b] = [sim.openTab(), sim.openTab()];
     await sim.settle();
     sim.network.setFaults({ drop: () => true });
-    // a signs out but cannot write the tombstone: it holds version 1 (signed out) in memory only.
+    // a signs out but cannot write the tombstone: it holds it in memory only, one version epoch above (issue #9: a
+    // sign-out must win over any refresh that started before it, and a refresh only ever adds one).
     a.setStorageFaults({ writes: 'throw' });
-    await a.client.signOut();
+    await a.client.signOut().catch(() => {}); // rejects only when no peer can carry it; the channel exists here
     a.setStorageFaults(null);
-    // b signs in and writes version 1 (a pair) to storage.
+    // b, hearing nothing, signs in and writes version 1 (a pair) to storage.
     await b.client.signIn(sim.server.issueTokens());
-    expect(a.client.getSnapshot()).toMatchObject({ version: 1, status: 'signed-out' });
+    expect(a.client.getSnapshot()).toMatchObject({ version: VERSION_EPOCH, status: 'signed-out' });
     expect(b.client.getSnapshot()).toMatchObject({ version: 1, status: 'authenticated' });
     sim.network.setFaults(null);
     await sim.advance(120_000);
+    // Under this partition the earlier action, which could not be written, wins: every tab ends signed out (the safe
+    // side; the README's Known limitations says so). No tab is left on another state, and no token is reused.
     const versions = sim.tabs.map((tab) => tab.client.getSnapshot().version);
     expect(new Set(versions).size).toBe(1);
-    expect(sim.tabs.map((tab) => tab.client.getSnapshot().status)).toEqual(['authenticated', 'authenticated']);
+    expect(sim.tabs.map((tab) => tab.client.getSnapshot().status)).toEqual(['signed-out', 'signed-out']);
+    expect(((await sim.storage.get('tabauth:default:state')) as { tokens: unknown }).tokens).toBeNull();
     expect(sim.server.counters.reuseDetections).toBe(0);
-    expect(sim.server.counters.successes).toBeGreaterThan(0);
   });
 
   it("seed 171: refresh-token-reused (shrunk from 244 to 6 steps)", async () => {

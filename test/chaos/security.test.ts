@@ -69,8 +69,12 @@ describe('no token string leaks, under every fault kind', () => {
         () => null,
         (caught: unknown) => caught,
       );
-      expect(error, `${status} ${body}`).toBeInstanceOf(AuthError);
-      texts.push(...errorTexts(error));
+      // A 2xx that carries a token is handed to the client, which keeps the rotation and repairs what is mistyped
+      // (issue #9); every other answer is a typed error.
+      const carriesToken = status === 200 && /"(access|refresh)_token":"\$/.test(body);
+      if (carriesToken) expect(error === null || error instanceof AuthError, `${status} ${body}`).toBe(true);
+      else expect(error, `${status} ${body}`).toBeInstanceOf(AuthError);
+      if (error !== null) texts.push(...errorTexts(error));
     }
     // The same through a whole client: events, counters and the snapshot error as well.
     sim = strictSimulation({ seed: 405, ttlSeconds: 3600 });
@@ -105,7 +109,21 @@ describe('no token string leaks, under every fault kind', () => {
 });
 
 describe('channel messages', () => {
-  type Case = { message: unknown; reason: 'foreign' | 'malformed' | 'oversized' | 'other-namespace' };
+  type Case = { message: unknown; reason: 'foreign' | 'malformed' | 'oversized' | 'other-namespace' | 'version-out-of-range' };
+
+  /**
+   * A version beyond 2^50 in a state or a refresh request is reported as forged ('version-out-of-range', issue #9)
+   * rather than as malformed, when nothing else about the message is foreign, oversized or of another namespace.
+   */
+  function withForgedVersions(cases: Case[]): Case[] {
+    return cases.map((entry) => {
+      if (entry.reason !== 'malformed') return entry;
+      const message = entry.message as { type?: unknown; version?: unknown; state?: { version?: unknown } };
+      const version = message.type === 'state' ? message.state?.version : message.type === 'refresh-request' ? message.version : undefined;
+      const forged = typeof version === 'number' && !Number.isNaN(version) && version > 2 ** 50;
+      return forged ? { ...entry, reason: 'version-out-of-range' } : entry;
+    });
+  }
 
   /** Generated hostile messages, each with the reason it must be dropped for. */
   function hostileMessages(seed: number, count: number, validState: StoredAuthState): Case[] {
@@ -184,7 +202,7 @@ describe('channel messages', () => {
         }
       }
     }
-    return cases;
+    return withForgedVersions(cases);
   }
 
   it('300 generated malformed, oversized and foreign messages: each dropped with its reason and counted; nothing changes, nothing crashes', async () => {

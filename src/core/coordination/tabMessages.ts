@@ -119,7 +119,7 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
 function hasForgedVersion(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
   const version = (value as { version?: unknown }).version;
-  return typeof version === 'number' && (version > MAX_VERSION || !Number.isFinite(version));
+  return typeof version === 'number' && !Number.isNaN(version) && version > MAX_VERSION;
 }
 
 export function isDropped(result: TabMessage | { dropped: DropReason }): result is { dropped: DropReason } {

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { TAB_PROTOCOL } from '../../../src/core';
+import { FollowerDuties } from '../../../src/core/follower';
+import { LeaderDuties } from '../../../src/core/leader';
+import { resolveRetryOptions } from '../../../src/core/refresh/backoff';
+import { parts, recordingChannel, record } from './parts';
+
+function follower(p: ReturnType<typeof parts>) {
+  return new FollowerDuties(
+    { clock: p.clock, environment: p.environment, retryMs: 1_000, maxWaitMs: 10_000 },
+    { state: p.state, shared: p.shared, peers: p.peers, waiters: p.waiters, refresher: p.refresher, mount: p.mount },
+  );
+}
+
+describe('FollowerDuties', () => {
+  it('asks the leader, and takes the pair that arrives', async () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    p.state.adopt(record(1, p.clock.now()), 'channel', 0);
+    const wait = follower(p).request(1);
+    await p.clock.settle();
+    expect(posted).toEqual([expect.objectContaining({ type: 'refresh-request', version: 1 })]);
+    deliver({ type: 'state', state: record(2, p.clock.now()), ageMs: 0, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
+    expect((await wait)?.version).toBe(2);
+  });
+
+  it('a silent leader is rescued under the lock after retryMs; a leader that acks is waited for', async () => {
+    const silent = parts();
+    silent.peers.attach(recordingChannel().channel);
+    silent.state.adopt(record(1, silent.clock.now()), 'channel', 0);
+    silent.mount.lock = { ...silent.mount.lock, unpersisted: { hold: async () => () => {}, anyHeld: async () => false } } as typeof silent.mount.lock;
+    const rescued = follower(silent).request(1);
+    await silent.clock.advance(1_000);
+    expect((await rescued)?.version).toBe(2);
+    expect(silent.events).toContainEqual(expect.objectContaining({ type: 'refresh-started', trigger: 'follower-rescue' }));
+
+    const busy = parts();
+    const { channel, deliver } = recordingChannel();
+    busy.peers.attach(channel);
+    busy.state.adopt(record(1, busy.clock.now()), 'channel', 0);
+    busy.mount.lock = { ...busy.mount.lock, unpersisted: { hold: async () => () => {}, anyHeld: async () => false } } as typeof busy.mount.lock;
+    const waiting = follower(busy).request(1);
+    await busy.clock.advance(500);
+    deliver({ type: 'refresh-pending', version: 1, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
+    await busy.clock.advance(600);
+    expect(busy.events.some((event) => event.type === 'refresh-started')).toBe(false);
+    deliver({ type: 'state', state: record(2, busy.clock.now()), ageMs: 0, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
+    expect((await waiting)?.version).toBe(2);
+  });
+});
+
+describe('LeaderDuties', () => {
+  it('answers a request for an old version with the newer pair; a current one with an ack and one refresh', async () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    const election = { isLeader: true };
+    p.state.setLeadership(election);
+    const leader = new LeaderDuties(
+      { clock: p.clock, environment: p.environment, retry: resolveRetryOptions(), followerRetryMs: 1_000 },
+      { state: p.state, shared: p.shared, sync: p.sync, peers: p.peers, refresher: p.refresher, telemetry: p.telemetry, freshness: p.freshness },
+    );
+    void leader;
+    p.state.adopt(record(3, p.clock.now()), 'this-tab');
+    posted.length = 0;
+    deliver({ type: 'refresh-request', version: 2, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 3 }) })]);
+    posted.length = 0;
+    deliver({ type: 'refresh-request', version: 3, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    deliver({ type: 'refresh-request', version: 9, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' }); // above: means current
+    await p.clock.settle();
+    const types = posted.map((message) => (message as { type: string }).type);
+    expect(types.filter((type) => type === 'refresh-pending')).toHaveLength(2);
+    expect(types.filter((type) => type === 'state')).toHaveLength(1); // one broadcast for the one new pair
+    expect(p.state.version).toBe(4);
+  });
+});

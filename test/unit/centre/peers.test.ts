@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { TAB_PROTOCOL } from '../../../src/core';
+import { parts, recordingChannel, record } from './parts';
+
+describe('Peers and RecordSync (the channel)', () => {
+  it('one broadcast per record this tab makes; a newer record from another tab is adopted; own and foreign ones are not', () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    p.sync.publish(record(1, 0));
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 1 }), ageMs: 0, from: 'tab-a', protocol: TAB_PROTOCOL })]);
+    deliver({ type: 'state', state: record(2, 0), ageMs: 5, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
+    expect(p.state.version).toBe(2);
+    deliver({ type: 'state', state: record(3, 0), protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-a' }); // an echo of our own
+    deliver({ type: 'state', state: record(4, 0), protocol: 'other/1', namespace: 'ns', from: 'tab-b' });
+    deliver({ type: 'state', state: { ...record(5, 0), version: 2 ** 53 }, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
+    expect(p.state.version).toBe(2);
+    expect(p.events.filter((event) => event.type === 'message-dropped')).toEqual([
+      { type: 'message-dropped', reason: 'foreign' },
+      { type: 'message-dropped', reason: 'version-out-of-range' },
+    ]);
+    expect(posted).toHaveLength(1);
+  });
+
+  it('a hello is answered with the record this tab holds and its age', () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    p.state.adopt(record(7, p.clock.now()), 'this-tab');
+    deliver({ type: 'leader-hello', protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0 })]);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { VERSION_EPOCH } from '../../../src/core/sharedRecord';
+import type { AuthStorage } from '../../../src/core';
+import { parts, record } from './parts';
+
+describe('SharedRecord (the stored record: read, compare-and-set, retry until stored)', () => {
+  it('claimAbove writes above both the stored and the held version; without storage it claims the next epoch', async () => {
+    const backing = new Map<string, unknown>();
+    const p = parts({ backing });
+    p.state.adopt(record(4, 0), 'this-tab');
+    backing.set('tabauth:ns:state', record(6, 0));
+    const stored = await p.shared.claimAbove((version) => ({ ...record(version, 0), tokens: null, signedOutReason: 'user' }));
+    expect(stored).toMatchObject({ record: { version: 7 }, writeError: null });
+
+    const failing = parts();
+    failing.shared.replaceStorage({ ...failing.storage, update: () => Promise.reject(new Error('quota')) } as AuthStorage);
+    failing.shared.setActive(true);
+    failing.state.adopt(record(4, 0), 'this-tab');
+    const claimed = await failing.shared.claimAbove((version) => record(version, 0));
+    expect(claimed.record.version).toBe(4 + VERSION_EPOCH);
+    expect(claimed.writeError).toBeInstanceOf(Error);
+    expect(failing.shared.pendingWrite).toBe(true);
+    expect(failing.events).toContainEqual({ type: 'storage-error', operation: 'write', errorCode: 'storage_failure' });
+  });
+
+  it('a failed write is retried with backoff until storage holds the record, and holds the marker meanwhile', async () => {
+    const p = parts();
+    let fail = true;
+    const real = p.storage;
+    p.shared.replaceStorage({ ...real, kind: real.kind, get: real.get, delete: real.delete, update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)) });
+    const holds: string[] = [];
+    p.shared.useMarker({ hold: async () => (holds.push('held'), () => holds.push('released')), anyHeld: async () => holds.length % 2 === 1 });
+    p.shared.setActive(true);
+    p.state.adopt(record(2, 0), 'this-tab');
+    await p.shared.persistCurrent();
+    await p.shared.markerHeld();
+    expect(p.shared.pendingWrite).toBe(true);
+    fail = false;
+    await p.clock.advance(1_000); // the first retry
+    await p.clock.settle();
+    expect(p.shared.pendingWrite).toBe(false);
+    expect((await p.shared.read()).state?.version).toBe(2);
+    expect(holds).toEqual(['held', 'released']);
+  });
+
+  it('reload adopts a newer stored record and repairs storage that is behind', async () => {
+    const backing = new Map<string, unknown>();
+    const p = parts({ backing });
+    p.shared.setActive(true);
+    backing.set('tabauth:ns:state', record(3, 0));
+    await p.shared.reload();
+    expect(p.state.version).toBe(3);
+    p.state.adopt(record(5, 0), 'channel');
+    await p.shared.reload();
+    await p.clock.settle();
+    expect((backing.get('tabauth:ns:state') as { version: number }).version).toBe(5);
+  });
+});
