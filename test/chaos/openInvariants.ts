@@ -7,5 +7,16 @@ import type { InvariantName, Violation } from './invariants';
  */
 export const OPEN_INVARIANTS: ReadonlySet<InvariantName> = new Set<InvariantName>(['expired-token-returned', 'user-action-lost', 'refresh-storm']);
 
-export const notOpen = (violation: Violation | string): boolean =>
-  !OPEN_INVARIANTS.has((typeof violation === 'string' ? violation.split(' ')[1] : violation.invariant) as InvariantName);
+/**
+ * The violations of a run that are not open findings. A run whose tabs handed out a token the server had expired may
+ * also end with every tab still trusting that pair (no-convergence, class access-token-invalid): the same finding.
+ */
+export function withoutOpen<V extends Violation>(violations: V[]): V[] {
+  const expiredTrusted = violations.some((violation) => violation.invariant === 'expired-token-returned');
+  return violations.filter(
+    (violation) => !OPEN_INVARIANTS.has(violation.invariant) && !(expiredTrusted && violation.invariant === 'no-convergence' && violation.detail.startsWith('access-token-invalid')),
+  );
+}
+
+/** For the lost-response summaries, whose violations are lines `<cell>#<trial>: <invariant> <detail>`. */
+export const notOpenLine = (line: string): boolean => !OPEN_INVARIANTS.has(line.split(' ')[1] as InvariantName);
