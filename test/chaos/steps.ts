@@ -84,6 +84,7 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
     record.tab.kill();
     world.count('tab-kill');
   } else {
+    record.closing = true;
     await record.tab.close();
     world.count('tab-close');
     await checkClosedTab(world, record);
@@ -277,6 +278,8 @@ function setStorageFaults(world: ChaosWorld, step: Step<'storage-faults'>): bool
   const record = world.live(step.tab);
   if (!record) return false;
   if ((step.writes && !config.storageWriteFaults) || (step.reads && !config.storageReadFaults)) return false;
+  // Lease seeds: not while a tab that no longer leads still has its request out (the next leader needs the lease).
+  if (step.writes && config.profile === 'recoverable' && world.orphanedRequestOut()) return false;
   const faultsOn = step.writes !== undefined || step.reads !== undefined;
   if (faultsOn) world.stepStorageFaults.set(step.tab, { writes: step.writes, reads: step.reads });
   else world.stepStorageFaults.delete(step.tab);
@@ -296,7 +299,8 @@ function tokenCall(world: ChaosWorld, step: Step<'get-token' | 'refresh-401'>): 
 }
 
 /** A tab where the user can click: alive, running, its AuthProvider mounted. */
-const usable = (record: TabRecord | undefined): record is TabRecord => record !== undefined && record.tab.alive && !record.tab.frozen && record.tab.mounted;
+const usable = (record: TabRecord | undefined): record is TabRecord =>
+  record !== undefined && record.tab.alive && !record.closing && !record.tab.frozen && record.tab.mounted;
 
 function signIn(world: ChaosWorld, step: Step<'sign-in'>): boolean {
   // The user signs in again in whichever tab is open (the named one may have gone since the schedule was made).

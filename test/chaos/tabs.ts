@@ -8,7 +8,7 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false, everAuthenticated: false };
+  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false, everAuthenticated: false, closing: false };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -94,6 +94,7 @@ function hitInFlight(world: ChaosWorld, record: TabRecord): void {
       return;
     }
     if (fault.kind === 'close' || fault.kind === 'dispose') {
+      record.closing = true;
       void (fault.kind === 'close' ? tab.close() : tab.disposeClient()).then(() => checkClosedTab(world, record));
       return;
     }
@@ -121,7 +122,7 @@ function handsOnToUnleasedLeader(world: ChaosWorld, record: TabRecord): boolean 
 function raceSigning(world: ChaosWorld, refreshing: TabRecord, latency: number): void {
   const step = world.signingArmed!;
   const usable = (candidate: TabRecord | undefined): candidate is TabRecord =>
-    candidate !== undefined && candidate !== refreshing && candidate.tab.alive && !candidate.tab.frozen && candidate.tab.mounted;
+    candidate !== undefined && candidate !== refreshing && candidate.tab.alive && !candidate.closing && !candidate.tab.frozen && candidate.tab.mounted;
   const named = world.records.get(step.tab);
   const signing = usable(named) ? named : [...world.records.values()].find(usable);
   if (!signing) return; // stays armed for the next rotation

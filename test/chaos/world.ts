@@ -29,6 +29,8 @@ export interface TabRecord {
   nonFiniteTimers: number;
   /** An expired token this tab handed out was reported already. */
   expiredTokenReported: boolean;
+  /** The tab is closing (its close or dispose is under way): it is going away, steps no longer pick it. */
+  closing: boolean;
   /** The tab has held a pair at some point. */
   everAuthenticated: boolean;
 }
@@ -199,9 +201,18 @@ export class ChaosWorld {
     }
   }
 
+  /** The named tab if it is alive and not on its way out (a close or dispose under way). */
   live(name: string): TabRecord | undefined {
     const record = this.records.get(name);
-    return record && record.tab.alive ? record : undefined;
+    return record && record.tab.alive && !record.closing ? record : undefined;
+  }
+
+  /**
+   * Without Web Locks: some tab's refresh request is out while that tab no longer leads (unmounted, or closing). The
+   * next leader must be able to take the storage lease then (see handsOnToUnleasedLeader in tabs.ts).
+   */
+  orphanedRequestOut(): boolean {
+    return this.config.locks === 'lease' && [...this.records.values()].some((record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing));
   }
 
   /** The records of live tabs, checked one by one as the iteration reaches them. */
