@@ -77,8 +77,13 @@ export interface SimTab {
   unmount(): void;
   /** Mounts the client again after `unmount()` (a no-op when mounted, dead or closed). */
   remount(): void;
-  /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
+  /**
+   * Closes the tab cleanly (unmount + dispose): leadership passes on at once. A closed page never sees the answer to
+   * a request it sent (`pageClosing` is true from the first moment): that is a lost response, unlike `disposeClient()`.
+   */
   close(): Promise<void>;
+  /** True from the moment `close()` starts: the page sees no more answers to its requests. */
+  readonly pageClosing: boolean;
   /**
    * The app disposes the tab's client while the page stays open (an `AuthProvider` with `options` that unmounts, an
    * `<Activity>` hidden for good): unmount + `client.dispose()`, and the page goes away only once that resolved. Unlike
@@ -136,11 +141,6 @@ export interface TabSimulation {
   settle(): Promise<void>;
   /** Disposes every tab. */
   dispose(): Promise<void>;
-}
-
-/** One real macrotask: long enough for dispose() to finish when nothing is in flight. */
-function nextMacrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** A promise that never settles: what a dead tab's pending work turns into. */
@@ -264,10 +264,15 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     };
 
     const environment = createSimulatedEnvironment();
+    // A page being closed sees no answer to anything it sent (its requests are cancelled with it).
+    let pageClosing = false;
     const tabFetch: typeof fetch = (input, init) => {
-      if (!alive) return never();
+      if (!alive || pageClosing) return never();
       if (!environment.isOnline()) return Promise.reject(new TypeError('Failed to fetch'));
-      return guard(server.fetch(input, init));
+      return server.fetch(input, init).then(
+        (value) => (alive && !pageClosing ? value : never<Response>()),
+        (error) => (alive && !pageClosing ? Promise.reject(error) : never<Response>()),
+      );
     };
 
     const baseCoordination = network.coordination(name);
@@ -326,6 +331,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       get mounted() {
         return alive && unmount !== null;
       },
+      get pageClosing() {
+        return pageClosing;
+      },
       unmount() {
         unmount?.();
         unmount = null;
@@ -337,14 +345,21 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       async close() {
         if (!alive) return;
         closing = true;
-        unmount?.();
-        unmount = null;
         // The page goes away: dispose's cleanup runs, but a closed page cannot wait for a request still at the
         // server (client.dispose() alone would). Like a browser, it never sees that answer, and its timers die with
         // it: this is the lost-response case (see docs/chaos.md), which the 'recoverable' chaos profile never does.
-        const abandoned = await Promise.race([client.dispose().then(() => false), nextMacrotask().then(() => true)]);
+        pageClosing = true;
+        unmount?.();
+        unmount = null;
+        let disposed = false;
+        void client.dispose().then(() => {
+          disposed = true;
+        });
+        // What finishes without the simulated clock moving (storage, the channel) finishes; an answer still on its
+        // way never arrives. Deterministic: nothing here depends on real time.
+        await clock.settle();
         alive = false;
-        if (abandoned) {
+        if (!disposed) {
           for (const handle of timers) clock.clearTimeout(handle);
           timers.clear();
         }

@@ -52,7 +52,7 @@ function fetchOf(world: ChaosWorld, record: TabRecord): typeof fetch {
   const { server } = world;
   return (input, init) => {
     const tab = record.tab;
-    if (!tab.alive) return new Promise<Response>(() => {});
+    if (!tab.alive || tab.pageClosing) return new Promise<Response>(() => {});
     if (!tab.environment.isOnline()) return Promise.reject(new TypeError('Failed to fetch'));
     const before = server.counters.successes;
     const latency = world.latency;
@@ -64,8 +64,8 @@ function fetchOf(world: ChaosWorld, record: TabRecord): typeof fetch {
     }
     // Like the harness: a dead tab never sees the result of anything it started.
     return response.then(
-      (value) => (tab.alive ? value : new Promise<Response>(() => {})),
-      (error) => (tab.alive ? Promise.reject(error) : new Promise<Response>(() => {})),
+      (value) => (tab.alive && !tab.pageClosing ? value : new Promise<Response>(() => {})),
+      (error) => (tab.alive && !tab.pageClosing ? Promise.reject(error) : new Promise<Response>(() => {})),
     );
   };
 }
