@@ -183,6 +183,12 @@ export class Refresher {
     }
     // A rescue sends nothing unless storage is the truth (see rescueIsSafe).
     if (request.exclusiveOnly && !(await this.rescueIsSafe())) throw new LockUnavailableError();
+    // Nor does anyone else while another tab holds a rotation storage lacks (its write failed): the refresh token read
+    // here may be spent already. Wait (retried with backoff) until that tab stores it, or is gone (found by the chaos
+    // runs, seed 425: a rescuer whose write failed, then the leader's retry under the same lock).
+    if (!request.exclusiveOnly && !parts.shared.pendingWrite && (await parts.mount.lock.unpersisted?.anyHeld())) {
+      throw new TransientRefreshError('server', 'Another tab holds a newer pair that storage does not have yet');
+    }
     const refreshToken = base.tokens.refreshToken;
     if (!refreshToken) {
       await parts.signing.signOut('no-refresh-token');
