@@ -216,3 +216,37 @@ describe('chaos schedules that found bugs', () => {
     expect(result.violations).toEqual([]);
   });
 });
+
+describe('issue #9: a refresh-lock holder whose write fails, and a second refresher (fixed in "Fix #9.10")', () => {
+  // The lock was released when the answer was in, stored or not; the next holder (a follower rescue, or the next
+  // leader after an unmount mid-refresh) re-read storage, still the old pair, and sent the used token before the
+  // holder's message arrived. Now no tab refreshes while another tab holds a rotation storage lacks.
+  it('a follower rescue whose write fails mid-request; the leader retries under the Web Lock before the rescued pair reaches it (seed 2833)', async () => {
+    const config: ChaosConfig = {"seed":2833,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":60,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":1812,"do":"server-failures","kind":"server-error","count":2},
+      {"at":7779,"do":"server-latency","ms":6379},
+      {"at":15066,"do":"message-faults","drop":0.03,"duplicate":0.13,"delayMs":1672},
+      {"at":37483,"do":"open","tab":"tab-5"},
+      {"at":39521,"do":"get-token","tab":"tab-5"},
+      {"at":45309,"do":"storage-faults","tab":"tab-5","writes":"throw"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
+  });
+  it('a leader unmounted mid-refresh whose write then fails; the next leader takes the Web Lock first (seed 7615)', async () => {
+    const config: ChaosConfig = {"seed":7615,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":0,"do":"open","tab":"tab-5"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":30735,"do":"remount-in-flight","afterMs":980},
+      {"at":36740,"do":"server-latency","ms":5531},
+      {"at":92124,"do":"storage-faults","tab":"tab-1","writes":"throw"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
+  });
+});

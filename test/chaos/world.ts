@@ -208,11 +208,15 @@ export class ChaosWorld {
   }
 
   /**
-   * Without Web Locks: some tab's refresh request is out while that tab no longer leads (unmounted, or closing). The
-   * next leader must be able to take the storage lease then (see handsOnToUnleasedLeader in tabs.ts).
+   * Without Web Locks: some tab's refresh request is out while that tab no longer leads (it was unmounted, mounted
+   * again as a follower, or is closing). The next leader must be able to take the storage lease then (see
+   * handsOnToUnleasedLeader in tabs.ts).
    */
   orphanedRequestOut(): boolean {
-    return this.config.locks === 'lease' && [...this.records.values()].some((record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing));
+    return (
+      this.config.locks === 'lease' &&
+      [...this.records.values()].some((record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing || !record.tab.client.getSnapshot().isLeader))
+    );
   }
 
   /** The records of live tabs, checked one by one as the iteration reaches them. */
