@@ -20,9 +20,12 @@ export class RecordSync {
     peers.handle('leader-hello', () => this.resend());
   }
 
-  /** Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server. */
+  /**
+   * Adopts and announces a record this tab made; `ageMs` is its age on this tab's monotonic clock (for a refreshed
+   * pair: since the request was sent; 0 for a sign-in or sign-out).
+   */
   publish(record: StoredAuthState, ageMs = 0): void {
-    this.state.adopt(record, 'this-tab');
+    this.state.adopt(record, 'this-tab', ageMs);
     // When this tab's write failed, every receiver writes the record too: this tab may die before its own retry.
     const unpersisted = this.shared.pendingWrite ? { unpersisted: true } : {};
     this.peers.post({ type: 'state', state: record, ageMs, ...unpersisted });

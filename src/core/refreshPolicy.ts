@@ -106,7 +106,8 @@ export class Freshness {
     if (!anchor?.record.tokens) return;
     const wallAge = this.wallAge(anchor.record.tokens);
     const monoAge = monotonicNow(this.clock) - anchor.receivedAtMono;
-    if (wallAge > monoAge) {
+    // A pair "from the future" by the wall clock (it went back since) says nothing about its age: keep the measure.
+    if (wallAge !== null && wallAge > monoAge) {
       anchor.receivedAtMono = monotonicNow(this.clock) - wallAge;
       this.watchExpiry();
     }
@@ -139,15 +140,23 @@ export class Freshness {
       this.anchor = null;
     } else {
       const lifetime = lifetimeMs(tokens);
-      const age = source === 'this-tab' ? 0 : ageMs !== undefined ? Math.min(ageMs, lifetime ?? ageMs) : this.wallAge(tokens);
+      // This tab's own pair: its age since the request was sent (0 when not given). From the channel: the sender's
+      // measure. From storage: the wall clock, and a pair of unknown age (see wallAge) counts as expired.
+      const given = source === 'this-tab' ? (ageMs ?? 0) : ageMs;
+      const age = given !== undefined ? Math.min(given, lifetime ?? given) : (this.wallAge(tokens) ?? lifetime ?? 0);
       this.anchor = { record, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
     }
     this.watchExpiry();
   }
 
-  /** The pair's age by the wall clock, clamped to [0, lifetime]: a record "from the future" (the clock went back) counts as new. */
-  private wallAge(tokens: TokenSet): number {
-    const age = Math.max(0, this.clock.now() - tokens.receivedAt);
+  /**
+   * The pair's age by the wall clock, clamped to the lifetime; null when unknown: a pair received "in the future" was
+   * written by a wall clock ahead of this one (a skewed writer, or this clock went back since), so it may be any age.
+   * Counting it as new trusted the whole lifetime of a pair the server had expired (found by the chaos runs, seed 1).
+   */
+  private wallAge(tokens: TokenSet): number | null {
+    const age = this.clock.now() - tokens.receivedAt;
+    if (age < 0) return null;
     const lifetime = lifetimeMs(tokens);
     return lifetime === null ? age : Math.min(age, lifetime);
   }

@@ -9,7 +9,12 @@ import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
 import type { TabSimulation } from '../../src/testing';
 import { createSimulatedClock } from '../../src/testing/simulatedClock';
 import { strictSimulation } from '../sim/helpers';
-import { runChaos, type ChaosConfig, type ChaosStep } from './engine';
+import { runChaos, type ChaosConfig, type ChaosStep, type InvariantName } from './engine';
+
+async function invariantsOf(config: ChaosConfig, schedule: ChaosStep[]): Promise<InvariantName[]> {
+  const result = await runChaos(config, schedule);
+  return [...new Set(result.violations.map((violation) => violation.invariant))];
+}
 
 let sim: TabSimulation | undefined;
 afterEach(async () => {
@@ -248,5 +253,65 @@ describe('issue #9: a refresh-lock holder whose write fails, and a second refres
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
+  });
+});
+
+describe('getAccessToken() never resolves with a token the server calls expired (fixed in "Fix #9.11")', () => {
+  it('a slow answer: the lifetime counts from when the request left, not from when the answer arrived (seed 19)', async () => {
+    // 10 s tokens, answers 8.8 s late: counted from the answer's arrival, the client's clock for the pair started
+    // 8.8 s after the server's, and the pair looked fresh (not even due) for seconds after the server expired it.
+    const config: ChaosConfig = {"seed":19,"profile":"recoverable","storage":"indexeddb","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":1000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":30848,"do":"open","tab":"tab-4"},
+      {"at":32254,"do":"open","tab":"tab-5"},
+      {"at":37554,"do":"refresh-401","tab":"tab-5"},
+      {"at":70255,"do":"server-latency","ms":8805},
+      {"at":86065,"do":"get-token","tab":"tab-4"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('a stored pair written by a clock ahead of the reader counts as expired (unknown age) for a tab that reads it (seed 1)', async () => {
+    // The leader's wall clock is 1.7 h ahead; a tab opened later reads the pair from storage: its receivedAt is "in
+    // the future", the age is clamped to 0 and the tab trusts the whole lifetime (the server expired it 60 s ago).
+    // It used to count as brand new (age clamped to 0); a record from the future has an unknown age.
+    const config: ChaosConfig = {"seed":1,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-3"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":23877,"do":"skew-leader","ms":6134077},
+      {"at":51452,"do":"global-offline"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('expires_in: 1e306 is capped by the JWT\'s own 60 s: the pair is refreshed in time (seed 13)', async () => {
+    // The repair keeps the pair; it used to trust the clamped 400 days, although the access token's own exp is 60 s.
+    const config: ChaosConfig = {"seed":13,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":60,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":77690,"do":"server-failures","kind":"mistyped","count":1,"field":"expires_in-huge"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('refresh({ rejectedVersion }) of a tab frozen mid-refresh ends on a sign-in made meanwhile that has expired: it gets a new pair (seed 14)', async () => {
+    // The flight started before the freeze finds the newer (signed-in) pair when it resumes and returns it without a
+    // refresh; that pair is minutes old, 10 s tokens. refresh() used to hand it out as is.
+    const config: ChaosConfig = {"seed":14,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":40425,"do":"server-failures","kind":"timeout","count":4},
+      {"at":47085,"do":"refresh-401","tab":"tab-1"},
+      {"at":63606,"do":"freeze","tab":"tab-1"},
+      {"at":170061,"do":"open","tab":"tab-7"},
+      {"at":223205,"do":"sign-in","tab":"tab-1"},
+      {"at":355796,"do":"resume","tab":"tab-1"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { sleep, type Clock } from '../clock';
+import { monotonicNow, sleep, type Clock } from '../clock';
 import type { AuthEnvironment } from '../environment';
 import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, toWire, TransientRefreshError, type WireError } from '../errors';
 import type { AuthEvent, RefreshFailureReason, RefreshTrigger } from '../events';
@@ -204,6 +204,12 @@ export class Refresher {
   /** Sends the refresh token, then stores and announces what came back. */
   private async rotate(base: StoredAuthState, held: TokenSet, refreshToken: string, attempt: number): Promise<AttemptOutcome> {
     const { settings, parts } = this;
+    // The pair's lifetime counts from the moment the request left, on the monotonic clock: the server starts its own
+    // clock for the new token no earlier than that, so the client never believes a token longer than the server
+    // does. Counting from the answer's arrival made every pair's expiry late by the answer's latency (found by the
+    // chaos runs, seed 19: 8.8 s answers for 10 s tokens). The wall-clock receivedAt stored with it is the same
+    // moment, read back from now (a wall-clock jump while the request was out does not move it).
+    const sentAtMono = monotonicNow(settings.clock);
     const [sent, settled] = this.send(base, held, refreshToken);
     let response: unknown;
     try {
@@ -211,7 +217,8 @@ export class Refresher {
     } finally {
       settled();
     }
-    const read = readTokenResponse(response, settings.clock.now(), held);
+    const ageMs = (): number => Math.max(0, monotonicNow(settings.clock) - sentAtMono);
+    const read = readTokenResponse(response, settings.clock.now() - ageMs(), held);
     const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens: read.tokens, signedOutReason: null, updatedAt: settings.clock.now() };
     if (read.repaired.length > 0) parts.telemetry.emit({ type: 'token-response-repaired', version: next.version, fields: read.repaired });
     try {
@@ -229,12 +236,12 @@ export class Refresher {
     }
     if (read.accessTokenUnusable) {
       // The new refresh token is kept (stored and announced); the missing access token makes this attempt a failure.
-      parts.sync.publish(next, 0);
+      parts.sync.publish(next, ageMs());
       throw new MalformedTokenResponseError('Token response had a new refresh token but no valid "access_token" string', { status: null });
     }
     parts.state.setError(null);
     this.lastMade = next;
-    parts.sync.publish(next, 0);
+    parts.sync.publish(next, ageMs());
     parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
     return { done: next };
   }
