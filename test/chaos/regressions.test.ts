@@ -315,3 +315,24 @@ describe('getAccessToken() never resolves with a token the server calls expired 
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });
+
+describe('the marker of an unstored rotation goes once storage holds it (fixed in "Fix #9.12")', () => {
+  it('a tab whose write failed, unmounted mid-refresh, later stores its pair: the new leader refreshes again (seed 4964)', async () => {
+    // tab-2 refreshes while its writes fail (the pair is announced as unpersisted), is unmounted mid-refresh later
+    // and stores the next pair once its writes work. Its marker stayed held (the unmount stopped its retries, and the
+    // pair it stored was not the one the marker was for), so the next leader (tab-6) refused to refresh for good:
+    // "another tab holds a rotation storage lacks" (Fix #9.10); every tab ended on an expired pair.
+    const config: ChaosConfig = {"seed":4964,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":45513,"do":"storage-faults","tab":"tab-2","writes":"throw"},
+      {"at":58152,"do":"open","tab":"tab-6"},
+      {"at":83286,"do":"refresh-401","tab":"tab-6"},
+      {"at":88925,"do":"remount-in-flight","afterMs":0},
+      {"at":97733,"do":"storage-faults","tab":"tab-2"},
+      {"at":177019,"do":"message-faults","drop":0,"duplicate":0,"delayMs":0},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
