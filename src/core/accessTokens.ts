@@ -22,7 +22,7 @@ export class AccessTokens {
   /** A newer pair than `version`, from whichever side this tab is on now. */
   ensureFresh(version: number, force: boolean, trigger: RefreshTrigger): Promise<StoredAuthState | null> {
     const { state, leader, follower } = this.parts;
-    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version);
+    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version, trigger === 'rejected-token');
   }
 
   async get(): Promise<HeldTokens> {
@@ -44,8 +44,11 @@ export class AccessTokens {
       }
       const current = state.record;
       // A pair newer than the one we asked to replace was made for this call: take it even if this tab's clock
-      // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes).
-      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired()) {
+      // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes). But
+      // not a pair whose age is only the wall-clock estimate of a record read from storage: its writer's clock may
+      // be ahead, so "due" may well be "expired" (found by the chaos runs, seed 4151); the next round asks the
+      // leader, which answers with its own measure of the pair's age, or refreshes it.
+      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired() && freshness.isMeasured()) {
         return { tokens: fresh.tokens, version: fresh.version };
       }
       if (current === held && current.tokens && !freshness.isExpired()) {

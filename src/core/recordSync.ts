@@ -16,7 +16,7 @@ export class RecordSync {
     private readonly shared: SharedRecord,
     private readonly freshness: Freshness,
   ) {
-    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs));
+    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs, message.confirms === true));
     peers.handle('leader-hello', () => this.resend());
   }
 
@@ -37,9 +37,17 @@ export class RecordSync {
     if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs() });
   }
 
-  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined): void {
+  /** The leader's answer to a request for the version it holds, which it measures as fresh: that pair and its age. */
+  confirm(): void {
+    const held = this.state.record;
+    const ageMs = this.freshness.ageMs();
+    if (held && ageMs !== undefined) this.peers.post({ type: 'state', state: held, ageMs, confirms: true });
+  }
+
+  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined, confirms: boolean): void {
     const adopted = this.state.adopt(record, 'channel', ageMs);
     if (!adopted) {
+      if (confirms && ageMs !== undefined && this.state.confirm(record, ageMs)) return;
       // Same version, other content: the sender could not reserve its version in storage; storage decides.
       if (this.state.conflictsWith(record)) void this.shared.reload();
       return;

@@ -48,6 +48,8 @@ export function lifetimeMs(tokens: TokenSet): number | null {
 
 interface Anchor {
   record: StoredAuthState;
+  /** Where the age at adoption came from: only a wall-clock estimate ('storage') gives way to a peer's measure. */
+  source: StateSource;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
   receivedAtMono: number;
   lifetimeMs: number | null;
@@ -74,6 +76,7 @@ export class Freshness {
     private readonly state: TabState,
   ) {
     state.onTransition(({ record, source, ageMs }) => this.adopted(record, source, ageMs));
+    state.onConfirm((record, ageMs) => this.confirmed(record, ageMs));
   }
 
   /** Milliseconds until the held pair is due (0 when due now); null without tokens or for unknown lifetimes. */
@@ -92,6 +95,15 @@ export class Freshness {
     const anchor = this.current();
     if (!anchor || anchor.lifetimeMs === null) return false;
     return monotonicNow(this.clock) >= anchor.receivedAtMono + anchor.lifetimeMs;
+  }
+
+  /**
+   * Whether the held pair's age was measured on a monotonic clock (this tab's, or the sender's for a pair from the
+   * channel) rather than estimated from the wall clock of the tab that stored it.
+   */
+  isMeasured(): boolean {
+    const anchor = this.current();
+    return anchor !== null && anchor.source !== 'storage';
   }
 
   /** Age of the held pair in ms (monotonic), for the state message that hands it to another tab. */
@@ -144,8 +156,21 @@ export class Freshness {
       // measure. From storage: the wall clock, and a pair of unknown age (see wallAge) counts as expired.
       const given = source === 'this-tab' ? (ageMs ?? 0) : ageMs;
       const age = given !== undefined ? Math.min(given, lifetime ?? given) : (this.wallAge(tokens) ?? lifetime ?? 0);
-      this.anchor = { record, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
+      this.anchor = { record, source, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
     }
+    this.watchExpiry();
+  }
+
+  /**
+   * The leader confirmed the held pair with its own measure of its age. A tab that took the pair from storage only
+   * had the writer's wall clock to go by; with that clock hours off, every pair looked expired and the tab asked for
+   * a refresh of each (found by the chaos runs, seed 24). A duration measured on one monotonic clock is better.
+   */
+  private confirmed(record: StoredAuthState, ageMs: number): void {
+    const anchor = this.current();
+    if (!anchor || anchor.record !== record || anchor.source !== 'storage') return;
+    anchor.source = 'channel';
+    anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
     this.watchExpiry();
   }
 

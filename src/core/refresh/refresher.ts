@@ -82,9 +82,9 @@ export class Refresher {
    * A follower's rescue of `version` when the leader does not answer: a refresh under the real lock, or undefined
    * when the lock cannot be taken for sure.
    */
-  async rescue(version: number): Promise<StoredAuthState | null | undefined> {
+  async rescue(version: number, force = true): Promise<StoredAuthState | null | undefined> {
     try {
-      return await this.refresh({ version, force: true, trigger: 'follower-rescue', exclusiveOnly: true });
+      return await this.refresh({ version, force, trigger: 'follower-rescue', exclusiveOnly: true });
     } catch (error) {
       if (error instanceof LockUnavailableError) return undefined;
       throw error;
