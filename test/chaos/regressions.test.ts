@@ -358,4 +358,23 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
+
+  it('a thawed leader does not confirm a pair whose age it only took from a message held while it was frozen (seed 186)', async () => {
+    // tab-2 was frozen for nine minutes; on resume it adopts v4 from a queued message with the age v4 had when sent
+    // (about 0) and, still leader, confirmed v4 to tab-19, which had measured it as expired: tab-19 handed out a token
+    // the server had expired 67 s before. A leader now confirms only pairs it made itself.
+    const config: ChaosConfig = {"seed":186,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":33114,"do":"freeze","tab":"tab-2"},
+      {"at":33919,"do":"open","tab":"tab-7"},
+      {"at":503908,"do":"force-leader","tab":"tab-7"},
+      {"at":507390,"do":"open","tab":"tab-19"},
+      {"at":510742,"do":"offline","tab":"tab-7"},
+      {"at":532794,"do":"open","tab":"tab-20"},
+      {"at":539014,"do":"get-token","tab":"tab-20"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
 });

@@ -85,16 +85,21 @@ describe('LeaderDuties', () => {
       { clock: p.clock, environment: p.environment, retry: resolveRetryOptions(), followerRetryMs: 1_000 },
       { state: p.state, shared: p.shared, sync: p.sync, peers: p.peers, refresher: p.refresher, telemetry: p.telemetry, freshness: p.freshness },
     );
-    p.state.adopt(record(3, p.clock.now()), 'this-tab', 5_000);
-    posted.length = 0;
+    // A fresh pair it adopted (not made) is refreshed as before: its age may be stale (a message held while frozen).
+    p.state.adopt(record(3, p.clock.now()), 'channel', 5_000);
     deliver({ type: 'refresh-request', version: 3, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
-    expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 5_000, state: expect.objectContaining({ version: 3 }) })]);
-    expect(p.events.some((event) => event.type === 'refresh-started')).toBe(false);
+    expect(p.state.version).toBe(4); // this one the leader made itself
+    await p.clock.advance(5_000);
     posted.length = 0;
-    deliver({ type: 'refresh-request', version: 3, rejected: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    const started = p.events.filter((event) => event.type === 'refresh-started').length;
+    deliver({ type: 'refresh-request', version: 4, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
-    expect(p.state.version).toBe(4);
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 5_000, state: expect.objectContaining({ version: 4 }) })]);
+    expect(p.events.filter((event) => event.type === 'refresh-started')).toHaveLength(started);
+    deliver({ type: 'refresh-request', version: 4, rejected: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(p.state.version).toBe(5);
   });
 });
 
