@@ -377,4 +377,26 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
+  it('a pair stored by a tab whose clock is 8.7 s ahead looks 8.7 s younger to a tab that opens later: due, not taken as made for this call (seed 4151)', async () => {
+    // tab-6 (clock 8.7 s ahead) rescues v23 with 4.2 s answers and stores v24; tab-10 reads v24 from storage, where
+    // the wall clock is the only measure of its age. Seen as 9.2 s old (10 s tokens) it is due, not expired, and
+    // getAccessToken() took it as "a newer pair made for this call". Now a due pair whose age is only a wall-clock
+    // estimate is not taken that way: the tab asks again (and rescues: every message is lost).
+    const config: ChaosConfig = {"seed":4151,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-5"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":12514,"do":"open","tab":"tab-6"},
+      {"at":38336,"do":"open","tab":"tab-7"},
+      {"at":71418,"do":"skew","tab":"tab-6","ms":8746},
+      {"at":97647,"do":"message-faults","drop":1,"duplicate":0.48,"delayMs":2987},
+      {"at":104329,"do":"sign-out","tab":"tab-5","revoke":true},
+      {"at":121451,"do":"sign-in","tab":"tab-7"},
+      {"at":122149,"do":"server-latency","ms":4222},
+      {"at":126088,"do":"refresh-401","tab":"tab-6"},
+      {"at":131061,"do":"open","tab":"tab-10"},
+      {"at":145082,"do":"get-token","tab":"tab-10"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
 });
