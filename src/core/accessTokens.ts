@@ -21,8 +21,11 @@ export class AccessTokens {
 
   /** A newer pair than `version`, from whichever side this tab is on now. */
   ensureFresh(version: number, force: boolean, trigger: RefreshTrigger): Promise<StoredAuthState | null> {
-    const { state, leader, follower } = this.parts;
-    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version, trigger === 'rejected-token');
+    const { state, leader, follower, freshness } = this.parts;
+    // A follower reports a 401 (or a pair the development tools marked expired, which stands for one): the leader
+    // then refreshes even a pair it measures as fresh (see LeaderDuties.answer).
+    const rejected = trigger === 'rejected-token' || freshness.isMarkedExpired();
+    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version, rejected);
   }
 
   async get(): Promise<HeldTokens> {

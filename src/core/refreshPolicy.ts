@@ -50,6 +50,8 @@ interface Anchor {
   record: StoredAuthState;
   /** Where the age at adoption came from: only a wall-clock estimate ('storage') gives way to a peer's measure. */
   source: StateSource;
+  /** Marked expired by the development tools: treated like a pair the server rejected. */
+  marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
   receivedAtMono: number;
   lifetimeMs: number | null;
@@ -106,6 +108,11 @@ export class Freshness {
     return anchor !== null && anchor.source !== 'storage';
   }
 
+  /** Whether the development tools marked the held pair expired (its refresh is requested as for a 401). */
+  isMarkedExpired(): boolean {
+    return this.current()?.marked === true;
+  }
+
   /** Age of the held pair in ms (monotonic), for the state message that hands it to another tab. */
   ageMs(): number | undefined {
     const anchor = this.current();
@@ -130,6 +137,7 @@ export class Freshness {
     const anchor = this.current();
     if (!anchor) return null;
     anchor.lifetimeMs = anchor.lifetimeMs ?? 0;
+    anchor.marked = true;
     anchor.receivedAtMono = monotonicNow(this.clock) - anchor.lifetimeMs;
     this.watchExpiry();
     return anchor.record.version;
