@@ -24,11 +24,14 @@ const BUDGETS: Record<string, Budget> = {
   // Raised from 11.85/12.45 (core), 11.7/12.3 (react), 15.1/15.7 (all three) by the core centre and the fixes of
   // issue 9 (monotonic expiry, repair of mistyped responses, wire-form errors, exact redaction, follower rescue,
   // unpersisted marker, peer query): +4.1 kB. Issue 14's 10 kB target is not reached; see the README's size table.
-  'tabauth (core)': { own: 16.1 * KB, withDeps: 16.75 * KB, onDemand: 5.35 * KB },
+  // Raised again from 16.1/16.75 (core), 16.7/17.35 (react), 20.2/20.85 (all three) by Fix #9.11-#9.13 (send-time
+  // lifetimes, the JWT cap, the marker's release, the leader's confirm of a fresh pair): about +0.3 kB own code in
+  // each (core: 16.38/16.94 kB measured), with the same 2% headroom.
+  'tabauth (core)': { own: 16.7 * KB, withDeps: 17.3 * KB, onDemand: 5.35 * KB },
   // +0.6 kB for the login hooks and gates of issue 11 (useAuth().login/logout, SignedIn/SignedOut, AuthCallback...).
-  'tabauth/react': { own: 16.7 * KB, withDeps: 17.35 * KB, onDemand: 5.35 * KB },
+  'tabauth/react': { own: 17.3 * KB, withDeps: 17.9 * KB, onDemand: 5.35 * KB },
   'tabauth/query': { own: 2.5 * KB, withDeps: 2.8 * KB, onDemand: 5.35 * KB }, // it imports the core as 'tabauth', default coordination included
-  'tabauth + react + query': { own: 20.2 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
+  'tabauth + react + query': { own: 20.75 * KB, withDeps: 21.35 * KB, onDemand: 5.35 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();
