@@ -21,8 +21,11 @@ export class AccessTokens {
 
   /** A newer pair than `version`, from whichever side this tab is on now. */
   ensureFresh(version: number, force: boolean, trigger: RefreshTrigger): Promise<StoredAuthState | null> {
-    const { state, leader, follower } = this.parts;
-    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version);
+    const { state, leader, follower, freshness } = this.parts;
+    // A follower reports a 401 (or a pair the development tools marked expired, which stands for one): the leader
+    // then refreshes even a pair it measures as fresh (see LeaderDuties.answer).
+    const rejected = trigger === 'rejected-token' || freshness.isMarkedExpired();
+    return state.isLeader ? leader.refresh(version, force, trigger) : follower.request(version, rejected);
   }
 
   async get(): Promise<HeldTokens> {
@@ -44,8 +47,11 @@ export class AccessTokens {
       }
       const current = state.record;
       // A pair newer than the one we asked to replace was made for this call: take it even if this tab's clock
-      // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes).
-      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired()) {
+      // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes). But
+      // not a pair whose age is only the wall-clock estimate of a record read from storage: its writer's clock may
+      // be ahead, so "due" may well be "expired" (found by the chaos runs, seed 4151); the next round asks the
+      // leader, which answers with its own measure of the pair's age, or refreshes it.
+      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired() && freshness.isMeasured()) {
         return { tokens: fresh.tokens, version: fresh.version };
       }
       if (current === held && current.tokens && !freshness.isExpired()) {
@@ -66,9 +72,15 @@ export class AccessTokens {
     const held = this.parts.state.record;
     if (!held?.tokens) throw new SignedOutError();
     const rejected = rejectedVersion === undefined ? held.version : Math.min(rejectedVersion, held.version);
-    if (held.version > rejected) return { tokens: held.tokens, version: held.version };
+    const { state, freshness } = this.parts;
+    // A newer pair than the rejected one is handed out without a network call, unless it has expired itself.
+    if (held.version > rejected) return freshness.isExpired() ? this.get() : { tokens: held.tokens, version: held.version };
     const record = await this.ensureFresh(rejected, true, 'rejected-token');
     if (!record?.tokens) throw new SignedOutError('Signed out while refreshing');
+    // The refresh may end on a newer pair it found instead of making one, and that pair may have expired already (a
+    // tab frozen for minutes mid-refresh wakes to a sign-in made meanwhile; found by the chaos runs, seed 14): then
+    // get one that is not, as getAccessToken() would.
+    if (record === state.record && freshness.isExpired()) return this.get();
     return { tokens: record.tokens, version: record.version };
   }
 }

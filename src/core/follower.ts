@@ -34,7 +34,7 @@ export interface FollowerParts {
  * version.
  */
 export class FollowerDuties {
-  private readonly flights = new Map<number, Promise<StoredAuthState | null>>();
+  private readonly flights = new Map<string, Promise<StoredAuthState | null>>();
   /** When the leader last said it is working on a version (this tab's clock). */
   private readonly pendingSince = new Map<number, number>();
 
@@ -48,28 +48,30 @@ export class FollowerDuties {
     );
   }
 
-  request(version: number): Promise<StoredAuthState | null> {
-    const existing = this.flights.get(version);
+  /** `rejected`: the app reported a 401 for `version` (the leader then refreshes even if it measures the pair fresh). */
+  request(version: number, rejected = false): Promise<StoredAuthState | null> {
+    const key = `${version}:${rejected}`;
+    const existing = this.flights.get(key);
     if (existing) return existing;
-    const flight = this.wait(version).finally(() => {
-      this.flights.delete(version);
-      this.pendingSince.delete(version);
+    const flight = this.wait(version, rejected).finally(() => {
+      this.flights.delete(key);
+      if (![...this.flights.keys()].some((other) => other.startsWith(`${version}:`))) this.pendingSince.delete(version);
     });
-    this.flights.set(version, flight);
+    this.flights.set(key, flight);
     return flight;
   }
 
-  private async wait(version: number): Promise<StoredAuthState | null> {
+  private async wait(version: number, rejected: boolean): Promise<StoredAuthState | null> {
     const { clock, environment, retryMs, maxWaitMs } = this.settings;
     const { state, shared, peers, waiters, refresher, mount } = this.parts;
     let deadline = clock.now() + maxWaitMs;
     for (;;) {
       if (!mount.isMounted) throw new DisposedError('Auth client is not mounted');
       // This tab became the leader while it waited: refresh itself.
-      if (state.isLeader) return refresher.refresh({ version, force: true, trigger: 'follower-request' });
+      if (state.isLeader) return refresher.refresh({ version, force: rejected, trigger: 'follower-request' });
       // Offline, the leader cannot refresh either: wait (woken early by `online`) without asking or using up the
       // deadline; a pair from another tab is still taken if one arrives.
-      if (environment.isOnline()) peers.post({ type: 'refresh-request', version });
+      if (environment.isOnline()) peers.post({ type: 'refresh-request', version, ...(rejected ? { rejected: true } : {}) });
       else deadline = clock.now() + maxWaitMs;
       const outcome = await waiters.wait(version, retryMs);
       if (outcome.kind === 'state') return outcome.state;
@@ -88,7 +90,7 @@ export class FollowerDuties {
       const acknowledged = this.pendingSince.get(version);
       const leaderWorking = acknowledged !== undefined && monotonicNow(clock) - acknowledged <= retryMs;
       if (!leaderWorking && mount.lock.exclusive === true && environment.isOnline() && mount.isMounted) {
-        const rescued = await refresher.rescue(version);
+        const rescued = await refresher.rescue(version, rejected);
         if (rescued !== undefined) return rescued;
       }
       if (clock.now() >= deadline) throw new RefreshTimeoutError('No tab answered the refresh request in time');

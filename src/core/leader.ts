@@ -54,7 +54,7 @@ export class LeaderDuties {
       if (!parts.freshness.isDue()) this.failedCycles = 0;
       this.schedule();
     });
-    parts.peers.handle('refresh-request', (message) => this.answer(message.version));
+    parts.peers.handle('refresh-request', (message) => this.answer(message.version, message.rejected === true));
   }
 
   refresh(version: number, force: boolean, trigger: RefreshTrigger): Promise<StoredAuthState | null> {
@@ -122,12 +122,22 @@ export class LeaderDuties {
   }
 
   /** A follower needs a pair newer than `version`. */
-  private answer(requested: number): void {
-    const { state, sync, peers, refresher } = this.parts;
+  private answer(requested: number, rejected: boolean): void {
+    const { state, sync, peers, refresher, freshness } = this.parts;
     if (!state.isLeader) return;
     const held = state.record;
     if (held && held.version > requested) {
       sync.resend(); // The follower missed the newest pair.
+      return;
+    }
+    // The follower holds this pair and only thinks it is due (its estimate of the pair's age comes from a wall clock
+    // that may be hours off); this tab measures it as fresh: answer with the pair and its age, don't rotate. Forcing a
+    // refresh for each such request rotated the pair again and again (found by the chaos runs, seed 24). A 401 the app
+    // reported is the server's word and is always refreshed. Only for a pair this tab made: its age is then measured
+    // on this tab's monotonic clock from the request's send time. A pair it adopted may carry a stale age of its own
+    // (a message queued while this tab was frozen arrives with the age it had when sent; chaos seed 186).
+    if (held?.tokens && held.version === requested && !rejected && refresher.made(held) && !freshness.isDue()) {
+      sync.confirm();
       return;
     }
     // A version above this tab's (a follower ahead of the leader, or a forged message) means "the current one".

@@ -16,16 +16,17 @@ export class RecordSync {
     private readonly shared: SharedRecord,
     private readonly freshness: Freshness,
   ) {
-    peers.handle('state', (message) => this.receive(message.state, message.unpersisted === true, message.ageMs, message.storing === true));
+    peers.handle('state', (message) => this.receive(message.state, message.ageMs, { unpersisted: message.unpersisted === true, storing: message.storing === true, confirms: message.confirms === true }));
     peers.handle('leader-hello', () => this.resend());
   }
 
   /**
-   * Adopts and announces a record this tab made; `ageMs` is 0 for a pair that just arrived from the server.
-   * `beforeWrite`: announced before this tab's write (a refreshed pair), so every receiver writes it too.
+   * Adopts and announces a record this tab made; `ageMs` is its age on this tab's monotonic clock (for a refreshed
+   * pair: since the request was sent; 0 for a sign-in or sign-out). `beforeWrite`: announced before this tab's write
+   * (a refreshed pair), so every receiver writes it too.
    */
   publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {
-    this.state.adopt(record, 'this-tab');
+    this.state.adopt(record, 'this-tab', ageMs);
     this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite) });
   }
 
@@ -33,6 +34,13 @@ export class RecordSync {
   resend(): void {
     const held = this.state.record;
     if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs(), ...this.storageFlags(false) });
+  }
+
+  /** The leader's answer to a request for the version it holds, which it measures as fresh: that pair and its age. */
+  confirm(): void {
+    const held = this.state.record;
+    const ageMs = this.freshness.ageMs();
+    if (held && ageMs !== undefined) this.peers.post({ type: 'state', state: held, ageMs, confirms: true, ...this.storageFlags(false) });
   }
 
   /**
@@ -44,9 +52,11 @@ export class RecordSync {
     return beforeWrite || this.shared.writing ? { storing: true } : {};
   }
 
-  private receive(record: StoredAuthState, unpersisted: boolean, ageMs: number | undefined, storing: boolean): void {
+  private receive(record: StoredAuthState, ageMs: number | undefined, flags: { unpersisted: boolean; storing: boolean; confirms: boolean }): void {
+    const { unpersisted, storing, confirms } = flags;
     const adopted = this.state.adopt(record, 'channel', ageMs);
     if (!adopted) {
+      if (confirms && ageMs !== undefined && this.state.confirm(record, ageMs)) return;
       // Same version, other content: the sender could not reserve its version in storage; storage decides.
       if (this.state.conflictsWith(record)) void this.shared.reload();
       return;

@@ -48,6 +48,10 @@ export function lifetimeMs(tokens: TokenSet): number | null {
 
 interface Anchor {
   record: StoredAuthState;
+  /** Where the age at adoption came from: only a wall-clock estimate ('storage') gives way to a peer's measure. */
+  source: StateSource;
+  /** Marked expired by the development tools: treated like a pair the server rejected. */
+  marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
   receivedAtMono: number;
   lifetimeMs: number | null;
@@ -74,6 +78,7 @@ export class Freshness {
     private readonly state: TabState,
   ) {
     state.onTransition(({ record, source, ageMs }) => this.adopted(record, source, ageMs));
+    state.onConfirm((record, ageMs) => this.confirmed(record, ageMs));
   }
 
   /** Milliseconds until the held pair is due (0 when due now); null without tokens or for unknown lifetimes. */
@@ -94,6 +99,20 @@ export class Freshness {
     return monotonicNow(this.clock) >= anchor.receivedAtMono + anchor.lifetimeMs;
   }
 
+  /**
+   * Whether the held pair's age was measured on a monotonic clock (this tab's, or the sender's for a pair from the
+   * channel) rather than estimated from the wall clock of the tab that stored it.
+   */
+  isMeasured(): boolean {
+    const anchor = this.current();
+    return anchor !== null && anchor.source !== 'storage';
+  }
+
+  /** Whether the development tools marked the held pair expired (its refresh is requested as for a 401). */
+  isMarkedExpired(): boolean {
+    return this.current()?.marked === true;
+  }
+
   /** Age of the held pair in ms (monotonic), for the state message that hands it to another tab. */
   ageMs(): number | undefined {
     const anchor = this.current();
@@ -106,7 +125,8 @@ export class Freshness {
     if (!anchor?.record.tokens) return;
     const wallAge = this.wallAge(anchor.record.tokens);
     const monoAge = monotonicNow(this.clock) - anchor.receivedAtMono;
-    if (wallAge > monoAge) {
+    // A pair "from the future" by the wall clock (it went back since) says nothing about its age: keep the measure.
+    if (wallAge !== null && wallAge > monoAge) {
       anchor.receivedAtMono = monotonicNow(this.clock) - wallAge;
       this.watchExpiry();
     }
@@ -117,6 +137,7 @@ export class Freshness {
     const anchor = this.current();
     if (!anchor) return null;
     anchor.lifetimeMs = anchor.lifetimeMs ?? 0;
+    anchor.marked = true;
     anchor.receivedAtMono = monotonicNow(this.clock) - anchor.lifetimeMs;
     this.watchExpiry();
     return anchor.record.version;
@@ -139,15 +160,36 @@ export class Freshness {
       this.anchor = null;
     } else {
       const lifetime = lifetimeMs(tokens);
-      const age = source === 'this-tab' ? 0 : ageMs !== undefined ? Math.min(ageMs, lifetime ?? ageMs) : this.wallAge(tokens);
-      this.anchor = { record, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
+      // This tab's own pair: its age since the request was sent (0 when not given). From the channel: the sender's
+      // measure. From storage: the wall clock, and a pair of unknown age (see wallAge) counts as expired.
+      const given = source === 'this-tab' ? (ageMs ?? 0) : ageMs;
+      const age = given !== undefined ? Math.min(given, lifetime ?? given) : (this.wallAge(tokens) ?? lifetime ?? 0);
+      this.anchor = { record, source, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
     }
     this.watchExpiry();
   }
 
-  /** The pair's age by the wall clock, clamped to [0, lifetime]: a record "from the future" (the clock went back) counts as new. */
-  private wallAge(tokens: TokenSet): number {
-    const age = Math.max(0, this.clock.now() - tokens.receivedAt);
+  /**
+   * The leader confirmed the held pair with its own measure of its age. A tab that took the pair from storage only
+   * had the writer's wall clock to go by; with that clock hours off, every pair looked expired and the tab asked for
+   * a refresh of each (found by the chaos runs, seed 24). A duration measured on one monotonic clock is better.
+   */
+  private confirmed(record: StoredAuthState, ageMs: number): void {
+    const anchor = this.current();
+    if (!anchor || anchor.record !== record || anchor.source !== 'storage') return;
+    anchor.source = 'channel';
+    anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
+    this.watchExpiry();
+  }
+
+  /**
+   * The pair's age by the wall clock, clamped to the lifetime; null when unknown: a pair received "in the future" was
+   * written by a wall clock ahead of this one (a skewed writer, or this clock went back since), so it may be any age.
+   * Counting it as new trusted the whole lifetime of a pair the server had expired (found by the chaos runs, seed 1).
+   */
+  private wallAge(tokens: TokenSet): number | null {
+    const age = this.clock.now() - tokens.receivedAt;
+    if (age < 0) return null;
     const lifetime = lifetimeMs(tokens);
     return lifetime === null ? age : Math.min(age, lifetime);
   }

@@ -66,7 +66,12 @@ export class SharedRecord {
   /** Retries of failed writes run only while the client is mounted. */
   setActive(active: boolean): void {
     this.active = active;
-    if (active) return;
+    if (active) {
+      // A write still pending from before an unmount: its retries stopped with the mount, so restart them, or the
+      // marker would stay held for good (found by the chaos runs, seed 4964: every other tab then refused to refresh).
+      if (this.pendingWrite) this.scheduleRetry();
+      return;
+    }
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
   }
@@ -79,6 +84,19 @@ export class SharedRecord {
   /** Resolves once this tab's "storage is behind me" marker is held (no-op without a marker or a pending write). */
   async markerHeld(): Promise<void> {
     await this.markerHold;
+  }
+
+  /**
+   * A storage transaction that succeeded shows storage at `storedVersion`: once that is this tab's version or newer,
+   * storage is no longer behind this tab, whichever record made it so (this tab's own retry, a refresh it stored
+   * since, another tab's write, a newer record). Only then may the marker go; keeping it longer stopped every other
+   * tab from refreshing (seed 4964), letting it go earlier lets them send a spent refresh token (Fix #9.10).
+   */
+  private storageReached(storedVersion: number): void {
+    if (this.pendingWrite && storedVersion >= this.state.version) {
+      this.retryAttempts = 0;
+      this.setPending(false);
+    }
   }
 
   private setPending(pending: boolean): void {
@@ -121,6 +139,7 @@ export class SharedRecord {
     // or its write has not landed yet (announced before written). A follower's repair is best effort: its failure must
     // not raise the "storage is behind me" marker, which a frozen follower would hold for good; the leader retries.
     if (state && held && state.version < held.version) void this.persistCurrent(!this.state.isLeader);
+    else if (state) this.storageReached(state.version);
   }
 
   /** Reads storage and adopts what it holds; repairs storage when it is behind this tab. Never throws. */
@@ -153,6 +172,8 @@ export class SharedRecord {
       this.writes--;
     }
     if (!outcome) throw new StorageError('storage update did not run');
+    // The caller adopts `next` (written) or the newer stored record right after this: either is what storage holds.
+    this.storageReached(outcome.written ? outcome.state.version : outcome.current.version);
     return outcome;
   }
 
@@ -180,6 +201,7 @@ export class SharedRecord {
       return written;
     });
     if (!written) throw new StorageError('storage update did not run');
+    this.storageReached(written.version);
     return written;
   }
 
@@ -226,8 +248,10 @@ export class SharedRecord {
       // Strictly newer than what is stored: at an equal version the stored record wins (see TabState.adopt).
       const result = await this.compareAndSet(record.version - 1, record);
       this.retryAttempts = 0;
-      if (this.state.record === record) this.setPending(false); // storage holds this record or a newer one now
       if (!result.written) this.state.adopt(result.current, 'storage');
+      // This tab moved on to a newer record meanwhile (adopted, or made: a refresh that stored it clears the marker
+      // itself): write that one too, or storage stays behind with no retry scheduled.
+      if (this.pendingWrite && this.state.record !== record) void this.persistCurrent();
     } catch (error) {
       if (bestEffort) this.telemetry.emit({ type: 'storage-error', operation: 'write', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
       else this.failed('write', error); // schedules the next attempt
@@ -244,6 +268,10 @@ export class SharedRecord {
     this.telemetry.emit({ type: 'storage-error', operation, errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
     if (operation !== 'write') return;
     this.setPending(true);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
     if (this.retryTimer !== undefined || !this.active) return;
     const delay = Math.min(30_000, 1_000 * 2 ** Math.min(this.retryAttempts++, 5));
     this.retryTimer = this.clock.setTimeout(() => {

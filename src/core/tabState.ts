@@ -26,6 +26,7 @@ export class TabState {
   private lastError: AuthError | null = null;
   private storageKind: AuthSnapshot['storage'];
   private readonly transitionListeners: Array<(transition: Transition) => void> = [];
+  private readonly confirmListeners: Array<(record: StoredAuthState, ageMs: number) => void> = [];
   private readonly snapshot: SnapshotStore;
   private resolveLoaded!: () => void;
   /** Resolves once the stored state has been loaded (or the client was disposed). */
@@ -68,6 +69,22 @@ export class TabState {
     const transition: Transition = { previous: held, record, source, ageMs };
     for (const listener of [...this.transitionListeners]) listener(transition);
     return transition;
+  }
+
+  /**
+   * Another tab (the leader, answering this tab's request) says the record this tab holds is its newest and still
+   * fresh, and how old it is on its monotonic clock. Not a transition (nothing changed); the expiry anchor may take
+   * the age (see Freshness.confirmed) and waiters for this version are answered with the held record.
+   */
+  confirm(record: StoredAuthState, ageMs: number): boolean {
+    const held = this.current;
+    if (!held || !sameRecord(record, held)) return false;
+    for (const listener of [...this.confirmListeners]) listener(held, ageMs);
+    return true;
+  }
+
+  onConfirm(listener: (record: StoredAuthState, ageMs: number) => void): void {
+    this.confirmListeners.push(listener);
   }
 
   /** A record from another tab with this tab's version but different content: only storage can say which wins. */

@@ -18,15 +18,27 @@ export function isNonEmptyString(value: unknown): value is string {
 export const MAX_LIFETIME_MS = 400 * 24 * 3600 * 1000;
 
 /**
- * Local expiry time of an access token.
- * - `expires_in` (seconds, relative to when the response was received) wins: it needs no clock agreement.
- * - Else a JWT `exp`; when `iat` is also present the lifetime `exp - iat` is applied to the local receive time,
- *   which cancels any skew between the server's clock and ours.
+ * Local expiry time of an access token, `receivedAt` being the local moment the lifetime counts from (the refresher
+ * passes the moment the request was sent: the server's clock for the token starts no earlier than that).
+ * - `expires_in` (seconds): needs no clock agreement. But when the access token is a JWT with `exp`, the JWT's own
+ *   lifetime caps it: a server (or proxy) that sends `expires_in: 1e306`, or a stale value, must not make the client
+ *   trust a token for longer than the resource server will accept it (found by the chaos runs, seed 13).
+ * - Else a JWT `exp`.
+ * A JWT's lifetime is `exp - iat` applied to `receivedAt` when `iat` is present (which cancels any skew between the
+ * server's clock and ours), else `exp` read on the local wall clock.
  * - Else null: an opaque token of unknown lifetime (refreshed on 401 only).
  * Every lifetime is clamped to MAX_LIFETIME_MS.
  */
 export function computeExpiresAt(accessToken: string, expiresIn: number | undefined, receivedAt: number): number | null {
-  if (typeof expiresIn === 'number') return receivedAt + Math.min(expiresIn * 1000, MAX_LIFETIME_MS);
+  const cap = receivedAt + MAX_LIFETIME_MS;
+  const fromJwt = jwtExpiresAt(accessToken, receivedAt);
+  const fromExpiresIn = typeof expiresIn === 'number' ? receivedAt + Math.min(expiresIn * 1000, MAX_LIFETIME_MS) : null;
+  if (fromExpiresIn === null) return fromJwt === null ? null : Math.min(fromJwt, cap);
+  return fromJwt === null ? fromExpiresIn : Math.min(fromExpiresIn, fromJwt);
+}
+
+/** The local expiry a JWT access token's `exp` implies (see computeExpiresAt), or null for an opaque token. */
+function jwtExpiresAt(accessToken: string, receivedAt: number): number | null {
   if (!looksLikeJwt(accessToken)) return null;
   let claims: { exp?: unknown; iat?: unknown };
   try {

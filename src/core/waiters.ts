@@ -29,6 +29,10 @@ export class VersionWaiters {
     state: TabState,
   ) {
     state.onTransition(({ record }) => this.stateAdopted(record));
+    // The leader answered a request for `version` with the pair this tab holds (it is still fresh): nothing newer comes.
+    state.onConfirm((record) => {
+      for (const waiter of [...this.waiters]) if (waiter.version === record.version) waiter.resolve({ kind: 'state', state: record });
+    });
   }
 
   /** Waits until a state newer than `version` is adopted, or `timeoutMs` passes (or `signal` aborts: a timeout too). */

@@ -13,12 +13,44 @@ import { createDpopVerifier, type DpopCheck, type DpopVerifier } from './dpopVer
  * Nothing observable (events, counters, error bodies) contains a token string.
  */
 
-/** What an injected failure looks like to the client: a 5xx, a 429, a request that never answers, no network, a 2xx that is not a token response, or an HTML error page. */
-export type MockFailureKind = 'server-error' | 'rate-limited' | 'timeout' | 'network' | 'malformed' | 'html';
+/**
+ * What an injected failure looks like to the client: a 5xx, a 429, a request that never answers, no network, a 2xx
+ * that is not a token response, an HTML error page, or ('mistyped') a rotated 200 with one optional field wrong.
+ */
+export type MockFailureKind = 'server-error' | 'rate-limited' | 'timeout' | 'network' | 'malformed' | 'html' | 'mistyped';
+
+/**
+ * The optional field a 'mistyped' answer gets wrong, and how. Each is a value real servers and proxies have been seen
+ * to send: a negative or unit-suffixed lifetime, a scope list instead of a string, an object where a string belongs.
+ * 'expires_in-huge' (1e306 s) overflows to Infinity once turned into milliseconds.
+ */
+export type MistypedField =
+  | 'expires_in-negative'
+  | 'expires_in-string'
+  | 'expires_in-huge'
+  | 'scope-array'
+  | 'id_token-object'
+  | 'token_type-number'
+  | 'version-object';
+
+/** Every `MistypedField`, in a fixed order (for generators that pick one). */
+export const MISTYPED_FIELDS: readonly MistypedField[] = [
+  'expires_in-negative',
+  'expires_in-string',
+  'expires_in-huge',
+  'scope-array',
+  'id_token-object',
+  'token_type-number',
+  'version-object',
+];
 
 /** A failure to inject with `server.injectFailures(...)`. */
 export interface MockFailure {
-  /** Which failure. */
+  /**
+   * Which failure. 'mistyped' is not a failure of the server: it rotates as usual and answers 200 with the new access
+   * and refresh token, but one optional field (`field`) has the wrong type or an impossible value. A request the
+   * server rejects (reuse, revoked family) is answered unchanged.
+   */
   kind: MockFailureKind;
   /** How many consecutive token requests get this failure. Default 1. */
   count?: number;
@@ -26,6 +58,8 @@ export interface MockFailure {
   rotate?: boolean;
   /** HTTP status for 'server-error' (default 503), 'html' (default 502) and 'malformed' (default 200). */
   status?: number;
+  /** For 'mistyped': the field to get wrong. Default 'expires_in-negative'. */
+  field?: MistypedField;
 }
 
 /** Options of `createMockTokenServer`. */
@@ -441,6 +475,8 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
         return { type: 'network' };
       case 'timeout':
         return { type: 'hang' };
+      case 'mistyped':
+        throw new Error('mistyped answers are built from the processed refresh (see handleToken)');
     }
   };
 
@@ -468,6 +504,10 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
       const nonceHeader: Record<string, string> = check?.ok && check.nonce !== verifier.nonce ? { 'DPoP-Nonce': verifier.nonce } : {};
       const failure = takeFailure(form);
       if (failure) {
+        if (failure.kind === 'mistyped') {
+          const result = processForm(form, check?.ok ? check.jkt : null); // a real rotation; only an optional field is wrong
+          return jsonOutcome(result.status, result.status === 200 ? mistype(result.body, failure.field ?? 'expires_in-negative') : result.body, nonceHeader);
+        }
         if (failure.rotate) processForm(form, check?.ok ? check.jkt : null);
         return failureOutcome(failure);
       }
@@ -494,6 +534,10 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     if (method !== 'POST') return jsonOutcome(405, { error: 'invalid_request', error_description: 'POST required' });
     const failure = takeFailure(form);
     if (failure) {
+      if (failure.kind === 'mistyped') {
+        const result = processForm(form); // a real rotation; only the answer's optional field is wrong
+        return jsonOutcome(result.status, result.status === 200 ? mistype(result.body, failure.field ?? 'expires_in-negative') : result.body);
+      }
       if (failure.rotate) processForm(form); // the server did the work; the client never learns the result
       return failureOutcome(failure);
     }
@@ -699,6 +743,26 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     },
   };
   return api;
+}
+
+/** The answer body with one optional field mistyped (the access and refresh token stay as minted). */
+function mistype(body: Record<string, unknown>, field: MistypedField): Record<string, unknown> {
+  switch (field) {
+    case 'expires_in-negative':
+      return { ...body, expires_in: -1 };
+    case 'expires_in-string':
+      return { ...body, expires_in: `${String(body.expires_in ?? 3600)}s` };
+    case 'expires_in-huge':
+      return { ...body, expires_in: 1e306 };
+    case 'scope-array':
+      return { ...body, scope: typeof body.scope === 'string' ? body.scope.split(' ') : [] };
+    case 'id_token-object':
+      return { ...body, id_token: {} };
+    case 'token_type-number':
+      return { ...body, token_type: 5 };
+    case 'version-object':
+      return { ...body, version: {} };
+  }
 }
 
 function jsonOutcome(status: number, body: unknown, headers: Record<string, string> = {}): Outcome {

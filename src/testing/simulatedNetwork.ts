@@ -30,6 +30,8 @@ interface Member {
   tab: string;
   channelName: string;
   alive: boolean;
+  /** Deliveries to this member still on their way (dropped when it leaves: nothing is left scheduled for it). */
+  pending: Set<unknown>;
   listeners: Set<(message: unknown) => void>;
   candidate: boolean;
   leader: boolean;
@@ -85,6 +87,8 @@ export function createSimulatedNetwork(options: SimulatedNetworkOptions): Simula
     member.leader = false;
     member.candidate = false;
     member.listeners.clear();
+    for (const handle of member.pending) clock.clearTimeout(handle);
+    member.pending.clear();
     if (graceful && wasLeader) member.onChange?.(false);
     member.onChange = null;
     if (wasLeader) scheduleElection(member.channelName);
@@ -103,11 +107,13 @@ export function createSimulatedNetwork(options: SimulatedNetworkOptions): Simula
       for (let copy = 0; copy < copies; copy++) {
         const delay = delayFor(from.tab, to.tab) + (faults?.extraDelayMs?.(from.tab, to.tab, message) ?? 0) + copy;
         const clone = structuredClone(message);
-        clock.setTimeout(() => {
+        const handle = clock.setTimeout(() => {
+          to.pending.delete(handle);
           if (!to.alive) return;
           stats.delivered++;
           for (const listener of [...to.listeners]) listener(clone);
         }, delay);
+        to.pending.add(handle);
       }
     }
   };
@@ -115,7 +121,7 @@ export function createSimulatedNetwork(options: SimulatedNetworkOptions): Simula
   return {
     coordination(tab) {
       return (channelName) => {
-        const member: Member = { tab, channelName, alive: true, listeners: new Set(), candidate: false, leader: false, onChange: null };
+        const member: Member = { tab, channelName, alive: true, pending: new Set(), listeners: new Set(), candidate: false, leader: false, onChange: null };
         members.push(member);
         const channel: TabChannel = {
           async post(message) {

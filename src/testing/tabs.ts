@@ -65,6 +65,12 @@ export interface SimTab {
   readonly name: string;
   /** This tab's auth client (mounted unless opened with `mount: false`). */
   readonly client: AuthClient;
+  /**
+   * The tab's view of time, as its client gets it: `now()` is the simulated wall clock plus this tab's skew;
+   * `monotonic()` (like `performance.now()`) is the unskewed simulated time from a per-tab origin, so readings of two
+   * tabs cannot be compared; timers are held while the tab is frozen and dropped when it dies.
+   */
+  readonly clock: Clock & { monotonic(): number };
   /** This tab's page environment: `setOnline`, `setVisible`, `wake`. */
   readonly environment: SimulatedEnvironment;
   /** Every event this tab's client emitted, in order. */
@@ -73,20 +79,50 @@ export interface SimTab {
   readonly alive: boolean;
   /** Whether the tab is frozen (see `freeze()`). */
   readonly frozen: boolean;
-  /** Closes the tab cleanly (unmount + dispose): leadership passes on at once. */
+  /** Whether the tab's client is mounted (false between `unmount()` and `remount()`, and after `close()`). */
+  readonly mounted: boolean;
+  /**
+   * Drops the client's mount count to 0 without disposing it, as an `AuthProvider` that unmounts does (a route or
+   * layout change, a new `key`, HMR). The tab stays alive; `remount()` mounts it again.
+   */
+  unmount(): void;
+  /** Mounts the client again after `unmount()` (a no-op when mounted, dead or closed). */
+  remount(): void;
+  /**
+   * Closes the tab cleanly (unmount + dispose): leadership passes on at once. A closed page never sees the answer to
+   * a request it sent (`pageClosing` is true from the first moment): that is a lost response, unlike `disposeClient()`.
+   */
   close(): Promise<void>;
+  /** True from the moment `close()` starts: the page sees no more answers to its requests. */
+  readonly pageClosing: boolean;
+  /**
+   * The app disposes the tab's client while the page stays open (an `AuthProvider` with `options` that unmounts, an
+   * `<Activity>` hidden for good): unmount + `client.dispose()`, and the page goes away only once that resolved. Unlike
+   * `close()`, a request already sent is answered and stored first; its answer comes on the simulated clock, so keep
+   * advancing it meanwhile.
+   */
+  disposeClient(): Promise<void>;
   /** The tab dies without any cleanup (crash, kill): it never runs another line. */
   kill(): void;
   /** Freezes the tab (timers and messages held back) until `resume()`. */
   freeze(): void;
   /** Unfreezes the tab: runs what was held back, in order, then fires its wake listeners. */
   resume(): void;
-  /** Offsets this tab's clock (clock skew between tabs). */
+  /**
+   * Offsets this tab's wall clock (`now()`: clock skew between tabs, or a wall-clock jump when set on every tab).
+   * The tab's monotonic clock (`monotonic()`, like `performance.now()`) does not move with it.
+   */
   setSkewMs(skewMs: number): void;
   /** Makes this tab's storage operations fail (or reads come back empty) until called again with null. */
   setStorageFaults(faults: StorageFaults | null): void;
   /** Timers this tab scheduled that have neither fired nor been cleared (0 after a clean close means no leak). */
   pendingTimers(): number;
+  /**
+   * Every delay this tab's client passed to `setTimeout` that was not a finite number (NaN, Infinity), in order. A
+   * browser runs such a timer at once, so a timer that re-arms itself with one spins: the harness records the delay
+   * and, past `NON_FINITE_TIMER_LIMIT` of them, stops scheduling them so that the simulation can still end.
+   */
+  nonFiniteTimerDelays(): readonly number[];
 }
 
 /** N tabs in one process, on one simulated clock (what `createTabSimulation` returns). */
@@ -118,13 +154,22 @@ export interface TabSimulation {
   dispose(): Promise<void>;
 }
 
-/** One real macrotask: long enough for dispose() to finish when nothing is in flight. */
-function nextMacrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 /** A promise that never settles: what a dead tab's pending work turns into. */
 const never = <T>() => new Promise<T>(() => {});
+
+/** Non-finite timer delays a tab may schedule (as 0, like a browser) before the harness stops running them. */
+export const NON_FINITE_TIMER_LIMIT = 1_000;
+
+/**
+ * The origin of a tab's monotonic clock: like `performance.now()` it counts from the tab's own start, so readings of
+ * two tabs cannot be compared. Derived from the tab's name (not from the simulation's random stream, which would
+ * shift every seeded run), spread over about 11 days.
+ */
+function monotonicOrigin(name: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
+  return (hash >>> 0) % 1_000_000_000;
+}
 
 /**
  * Creates a tab simulation: open tabs with `openTab()`, sign in with `signIn()`, move time with `advance()`.
@@ -156,6 +201,9 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     let skewMs = 0;
     let storageFaults: StorageFaults | null = null;
     const timers = new Set<TimerHandle>();
+    const nonFiniteDelays: number[] = [];
+    // Monotonic time: the unskewed simulated time since the tab opened, from a per-tab origin.
+    const monotonicOffset = monotonicOrigin(name) - clock.now();
     const heldWhileFrozen: Array<() => void> = [];
     const run = (callback: () => void) => {
       if (!alive) return;
@@ -163,12 +211,19 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       else callback();
     };
 
-    // The tab's view of time: skewed, and silent once the tab is dead or while it is frozen.
-    const tabClock: Clock = {
+    // The tab's view of time: a skewed wall clock, a monotonic clock that never moves with the skew, and timers that
+    // are silent once the tab is dead or while it is frozen.
+    const tabClock: Clock & { monotonic(): number } = {
       now: () => clock.now() + skewMs,
-      // Skew moves the wall clock only, like a system clock being set; the monotonic clock never jumps.
-      monotonic: () => clock.now(),
+      // Skew moves the wall clock only, like a system clock being set; the monotonic clock never jumps, and its
+      // per-tab origin keeps anything from comparing readings of two tabs.
+      monotonic: () => clock.now() + monotonicOffset,
       setTimeout: (callback, delayMs): TimerHandle => {
+        if (typeof delayMs !== 'number' || !Number.isFinite(delayMs)) {
+          nonFiniteDelays.push(delayMs);
+          // Past the limit the timer is never run: a self-re-arming one would otherwise spin forever at one instant.
+          if (nonFiniteDelays.length > NON_FINITE_TIMER_LIMIT) return clock.setTimeout(() => {}, 0);
+        }
         // A timer that fires while the tab is frozen runs at resume, unless it was cleared in between: browsers never
         // run a cleared timer, even one whose task was already queued.
         const handle = clock.setTimeout(
@@ -228,10 +283,15 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     };
 
     const environment = createSimulatedEnvironment();
+    // A page being closed sees no answer to anything it sent (its requests are cancelled with it).
+    let pageClosing = false;
     const tabFetch: typeof fetch = (input, init) => {
-      if (!alive) return never();
+      if (!alive || pageClosing) return never();
       if (!environment.isOnline()) return Promise.reject(new TypeError('Failed to fetch'));
-      return guard(server.fetch(input, init));
+      return server.fetch(input, init).then(
+        (value) => (alive && !pageClosing ? value : never<Response>()),
+        (error) => (alive && !pageClosing ? Promise.reject(error) : never<Response>()),
+      );
     };
 
     const baseCoordination = network.coordination(name);
@@ -292,10 +352,12 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       },
     });
     let unmount: (() => void) | null = tabOptions.mount === false ? null : client.mount();
+    let closing = false;
 
     const tab: SimTab = {
       name,
       client,
+      clock: tabClock,
       environment,
       events,
       get alive() {
@@ -304,24 +366,58 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
       get frozen() {
         return frozen;
       },
-      async close() {
-        if (!alive) return;
+      get mounted() {
+        return alive && unmount !== null;
+      },
+      get pageClosing() {
+        return pageClosing;
+      },
+      unmount() {
         unmount?.();
         unmount = null;
+      },
+      remount() {
+        if (!alive || unmount !== null || closing) return;
+        unmount = client.mount();
+      },
+      async close() {
+        if (!alive) return;
+        closing = true;
         // The page goes away: dispose's cleanup runs, but a closed page cannot wait for a request still at the
         // server (client.dispose() alone would). Like a browser, it never sees that answer, and its timers die with
         // it: this is the lost-response case (see docs/chaos.md), which the 'recoverable' chaos profile never does.
-        const abandoned = await Promise.race([client.dispose().then(() => false), nextMacrotask().then(() => true)]);
+        pageClosing = true;
+        unmount?.();
+        unmount = null;
+        let disposed = false;
+        void client.dispose().then(() => {
+          disposed = true;
+        });
+        // What finishes without the simulated clock moving (storage, the channel) finishes; an answer still on its
+        // way never arrives. Deterministic: nothing here depends on real time.
+        await clock.settle();
         alive = false;
-        if (abandoned) {
+        if (!disposed) {
           for (const handle of timers) clock.clearTimeout(handle);
           timers.clear();
         }
         webLocks?.releaseTab(name); // the browser releases a closed page's locks
       },
+      async disposeClient() {
+        if (!alive) return;
+        closing = true;
+        unmount?.();
+        unmount = null;
+        await client.dispose();
+        alive = false;
+        webLocks?.releaseTab(name);
+      },
       kill() {
         if (!alive) return;
         alive = false;
+        // A dead page's timers are gone with it (they would only run as no-ops): nothing of this tab stays scheduled.
+        for (const handle of timers) clock.clearTimeout(handle);
+        timers.clear();
         network.kill(name);
         webLocks?.releaseTab(name);
       },
@@ -342,6 +438,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         if (next?.writes !== 'stall') stalled.splice(0).forEach((resume) => resume());
       },
       pendingTimers: () => timers.size,
+      nonFiniteTimerDelays: () => nonFiniteDelays,
     };
     tabs.push(tab);
     return tab;

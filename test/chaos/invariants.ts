@@ -4,8 +4,10 @@
  * the quiet tail. The token-leak search ('secret-leaked') is in leakCheck.ts.
  */
 import { AuthError } from '../../src/core';
+import { decodeJwtClaims } from '../../src/core/jwt';
+import { validateStoredState } from '../../src/core/storedRecord';
 import { convergenceBoundMs } from './schedule';
-import type { ChaosWorld, TabRecord } from './world';
+import { STATE_KEY, type ChaosWorld, type TabRecord, type UserAction } from './world';
 
 export type InvariantName =
   | 'refresh-token-reused'
@@ -16,7 +18,20 @@ export type InvariantName =
   | 'no-convergence'
   | 'leaked-timers-or-listeners'
   | 'secret-leaked'
-  | 'crash';
+  | 'crash'
+  /** A user's sign-in or sign-out resolved, yet the tabs ended on the state it replaced (a refresh won over it). */
+  | 'user-action-lost'
+  /** A tab adopted a forged version near Number.MAX_SAFE_INTEGER (it could never take a real pair again), or storage kept it. */
+  | 'stuck-by-forged-version'
+  /** A tab's client scheduled a timer with a NaN or infinite delay. */
+  | 'timer-not-finite'
+  /** getAccessToken() or refresh() resolved with an access token the server calls expired. */
+  | 'expired-token-returned'
+  /**
+   * Two rotations in a row of one family, each of a pair younger than a quarter of its lifetime, with no 401 reported
+   * by the app in between: a tab whose clock disagrees keeps asking for pairs it thinks are due.
+   */
+  | 'refresh-storm';
 
 export interface Violation {
   invariant: InvariantName;
@@ -37,10 +52,17 @@ export function describeError(error: unknown): string {
 /** version-went-backwards on every change of a tab's state; signed-out-while-valid where a tab decides a sign-out. */
 export function watchTab(world: ChaosWorld, record: TabRecord): void {
   const { tab } = record;
+  let forgedAdopted = false;
   tab.client.subscribe(() => {
     const snapshot = tab.client.getSnapshot();
     if (snapshot.version < record.lastVersion) world.violate('version-went-backwards', `${tab.name}: ${record.lastVersion} -> ${snapshot.version}`);
+    // Every real version is far below a forged one: a tab that takes the forged version refuses every real pair after it.
+    if (!forgedAdopted && world.forgedVersion !== null && snapshot.version >= world.forgedVersion) {
+      forgedAdopted = true;
+      world.violate('stuck-by-forged-version', `${tab.name} adopted forged version ${snapshot.version} (${snapshot.status})`);
+    }
     record.lastVersion = Math.max(record.lastVersion, snapshot.version);
+    if (snapshot.status === 'authenticated') record.everAuthenticated = true;
     if (snapshot.tokens) record.family = world.familyOf(snapshot.tokens.accessToken);
   });
   tab.client.on((event) => {
@@ -68,6 +90,7 @@ export function watchServer(world: ChaosWorld): void {
   server.on((event) => {
     world.options.log?.(`${String(world.elapsed()).padStart(7)} server ${JSON.stringify(event)}`);
     if (event.type === 'revoked' && previousServerEvent === 'revocation' && event.familyId) world.revokedByUser.add(event.familyId);
+    if (event.type === 'refresh' && event.familyId) checkRefreshAge(world, event.familyId, event.at);
     if (config.profile === 'recoverable') {
       if (event.type === 'reuse') world.violate('refresh-token-reused', `the server received a used refresh token (family ${event.familyId}, generation ${event.generation})`);
       // A family revoked by the revocation endpoint (a sign-out with revoke) is expected; by reuse detection it is not.
@@ -75,6 +98,23 @@ export function watchServer(world: ChaosWorld): void {
     }
     previousServerEvent = event.type;
   });
+}
+
+/**
+ * refresh-storm (recoverable profile): a rotation replaces a pair younger than a quarter of its lifetime, with no 401
+ * reported by the app since that pair was minted, twice in a row. Proactive refreshes come at half the lifetime or
+ * later; one early rotation is allowed for a tab that had not heard of the newest pair.
+ */
+function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void {
+  const family = world.families.get(familyId);
+  if (!family) return;
+  const age = at - family.mintedAt;
+  const reported = (world.appRejections.get(familyId) ?? -Infinity) >= family.mintedAt;
+  const early = age < (world.config.ttlSeconds * 1000) / 4 && !reported;
+  if (early && family.earlyAge !== null && world.config.profile === 'recoverable') {
+    world.violate('refresh-storm', `family ${familyId} rotated twice in a row at pair ages ${Math.round(family.earlyAge)} ms and ${Math.round(age)} ms (lifetime ${world.config.ttlSeconds} s), no 401 reported`);
+  }
+  world.families.set(familyId, { mintedAt: at, earlyAge: early ? age : null });
 }
 
 /** unexpected-error and signed-out-while-valid for a token call that failed with `code`. */
@@ -86,14 +126,98 @@ export function checkTokenCallFailure(world: ChaosWorld, record: TabRecord, kind
   if (!EXPECTED_ERRORS.has(code) && !(code === 'oauth_error' && (config.profile === 'everything' || revokedFamily))) {
     world.violate('unexpected-error', `${record.tab.name} ${kind}: ${code}${error instanceof Error ? ` (${error.name}: ${error.message})` : ''}`);
   }
-  if (code === 'signed_out' && world.userSignOuts === 0 && config.profile === 'recoverable') {
+  // Signed out with no user sign-out: wrong once a user has signed in (before that, signed out is the truth). A tab
+  // that never held a pair may not have heard of the session yet: its storage may hold nothing it can read (a forged
+  // record), and the answers to its question to the other tabs may be lost. It must still end on the newest pair
+  // (no-convergence).
+  const signedIn = world.userActions.some((action) => action.kind === 'sign-in');
+  const unheard = !record.everAuthenticated;
+  if (code === 'signed_out' && signedIn && !unheard && world.userSignOuts === 0 && config.profile === 'recoverable') {
     world.violate('signed-out-while-valid', `${record.tab.name} ${kind}: SignedOutError without a user sign-out`);
   }
 }
 
-/** crash for a sign-in or sign-out that rejected with anything but 'disposed' (its tab closed meanwhile). */
-export function checkUserActionFailure(world: ChaosWorld, what: string, error: unknown): void {
-  if (!(error instanceof AuthError && error.code === 'disposed')) world.violate('crash', `${what} rejected: ${describeError(error)}`);
+/**
+ * crash for a sign-in or sign-out that rejected with anything but 'disposed' (its tab closed meanwhile), or, when the
+ * tab's writes were failing, a typed AuthError (the action could not take effect and says so).
+ */
+export function checkUserActionFailure(world: ChaosWorld, action: UserAction, error: unknown): void {
+  const typed = error instanceof AuthError && (error.code === 'disposed' || action.writesFailing);
+  if (!typed) world.violate('crash', `${action.tab} ${action.kind} rejected: ${describeError(error)}`);
+}
+
+/** expired-token-returned: the token a call resolved with, judged by the server at the moment the app gets it. */
+export function checkReturnedToken(world: ChaosWorld, record: TabRecord, kind: string, accessToken: string): void {
+  const validation = world.server.validateAccessToken(accessToken);
+  if (validation.reason !== 'expired' || record.expiredTokenReported) return;
+  record.expiredTokenReported = true; // once per tab: the calls after it are the same fault
+  let ago = '';
+  try {
+    const { exp } = decodeJwtClaims(accessToken) as { exp?: unknown };
+    if (typeof exp === 'number') ago = ` ${Math.round(world.clock.now() - exp * 1000)} ms ago`;
+  } catch {
+    // opaque token: no expiry to show
+  }
+  world.violate('expired-token-returned', `${record.tab.name} ${kind}: resolved with an access token the server says expired${ago} (tab wall clock ${world.skewOf(record.tab.name)} ms off; the tab holds v${record.tab.client.getSnapshot().version}${(record.tab.client.getSnapshot() as { expired?: boolean }).expired ? ', which it knows is expired' : ''})`);
+}
+
+/** timer-not-finite: every delay a tab passed to setTimeout that is NaN or infinite, reported once. */
+export function checkTimers(world: ChaosWorld): void {
+  for (const record of world.records.values()) {
+    const delays = record.tab.nonFiniteTimerDelays();
+    if (delays.length <= record.nonFiniteTimers) continue;
+    world.violate('timer-not-finite', `${record.tab.name}: ${delays.length - record.nonFiniteTimers} timer(s) scheduled with delay ${String(delays.at(-1))}`);
+    record.nonFiniteTimers = delays.length;
+  }
+}
+
+/**
+ * user-action-lost (recoverable profile, after the quiet tail): the last sign-in or sign-out that resolved is what
+ * storage and every live tab hold. A refresh that started before it must never win over it, nor an earlier sign-in.
+ * One exception, documented (README, Known limitations): a sign-out that could not be written claims a version epoch
+ * and may win over a later sign-in of another tab that never heard of it; every tab then ends signed out, the safe
+ * side. When a later action is still pending or rejected (it could not take effect and said so), there is nothing to
+ * decide.
+ */
+export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
+  const actions = world.userActions;
+  const last = actions.at(-1);
+  if (!last || last.outcome !== 'resolved') return;
+  const earlierUnwrittenSignOut = actions.some((action) => action !== last && action.kind === 'sign-out' && action.writesFailing);
+  const stored = await world.readStored();
+  const tabs = [...world.liveRecords()].map((record) => ({ name: record.tab.name, snapshot: record.tab.client.getSnapshot() }));
+  const what = `${last.kind} in ${last.tab} at ${last.at} ms resolved`;
+  if (last.kind === 'sign-out') {
+    const signedIn = tabs.filter((tab) => tab.snapshot.status === 'authenticated').map((tab) => tab.name);
+    if (stored?.tokens || signedIn.length > 0) {
+      world.violate('user-action-lost', `${what}, yet ${stored?.tokens ? `storage holds a pair (v${stored.version})` : 'storage is signed out'} and ${signedIn.length} tab(s) are signed in`);
+    }
+    return;
+  }
+  if (earlierUnwrittenSignOut && !stored?.tokens && tabs.every((tab) => tab.snapshot.status === 'signed-out')) return;
+  const storedFamily = world.familyOf(stored?.tokens?.accessToken);
+  const others = tabs.filter((tab) => world.familyOf(tab.snapshot.tokens?.accessToken) !== last.family).map((tab) => `${tab.name} (${tab.snapshot.status})`);
+  if (storedFamily !== last.family || others.length > 0) {
+    world.violate('user-action-lost', `${what}, yet storage holds ${stored?.tokens ? (storedFamily === last.family ? 'its pair' : 'another family') : 'no pair'} and ${others.length} tab(s) hold something else: ${others.join(', ')}`);
+  }
+}
+
+/**
+ * stuck-by-forged-version after the quiet tail: a forged record may stay in storage only as what the core reads as
+ * corrupted (ignored; the next real write replaces it). One the core would load leaves every new tab stuck above the
+ * real versions.
+ */
+export async function checkForgedVersionGone(world: ChaosWorld): Promise<void> {
+  if (world.forgedVersion === null) return;
+  const raw = (await world.sim.storage.get(STATE_KEY)) as { version?: unknown } | undefined;
+  if (typeof raw?.version !== 'number' || raw.version < world.forgedVersion) return;
+  let loaded = true;
+  try {
+    validateStoredState(raw);
+  } catch {
+    loaded = false;
+  }
+  if (loaded) world.violate('stuck-by-forged-version', `storage holds forged version ${raw.version} after the quiet tail, and a reload would take it`);
 }
 
 /** leaked-timers-or-listeners for a tab that was just closed. */
@@ -110,7 +234,9 @@ export async function checkClosedTab(world: ChaosWorld, record: TabRecord): Prom
 export async function checkEverythingReleased(world: ChaosWorld): Promise<void> {
   const { sim, clock } = world;
   if (sim.network.openChannels() !== 0) world.violate('leaked-timers-or-listeners', `${sim.network.openChannels()} channels open after every tab closed`);
-  await sim.advance(15 * 60_000); // dead tabs' one-shot timers run out
+  // What is left outside the tabs (message deliveries, answers on their way, revocation timeouts) runs out; a killed
+  // tab's timers went with it.
+  await sim.advance(15 * 60_000);
   if (clock.pendingTimers() !== 0) world.violate('leaked-timers-or-listeners', `${clock.pendingTimers()} timers still pending 15 min after every tab closed`);
 }
 

@@ -9,15 +9,24 @@
  * signed-out tabs, how often the grace replay recovers it, and how long after the lost rotation the old token is
  * presented again (the number a grace period has to exceed). Results go to docs/chaos.md (npm run chaos -- --lost-responses).
  */
-import type { MockFailureKind } from '../../src/testing';
+import { MISTYPED_FIELDS, type MockFailureKind } from '../../src/testing';
 import { seededRandom } from '../sim/helpers';
 import { runChaos, type ChaosConfig, type ChaosResult, type ChaosStep } from './engine';
 
-export type LostResponseCase = 'killed' | 'closed' | `rotated-then-${MockFailureKind}`;
+/**
+ * 'disposed' (the client disposed mid-refresh, the page staying open), 'remounted' (the client unmounted and mounted
+ * again mid-refresh) and 'rotated-then-mistyped' (a rotated 200 with a mistyped optional field) lost the rotation
+ * before issue #9; since then the answer is awaited and stored (and the mistyped field repaired), so they are in the
+ * table to show that. 'closed' is a page that closes: it cannot wait for the answer.
+ */
+export type LostResponseCase = 'killed' | 'closed' | 'disposed' | 'remounted' | `rotated-then-${MockFailureKind}`;
 
 export const LOST_RESPONSE_CASES: LostResponseCase[] = [
   'killed',
   'closed',
+  'disposed',
+  'remounted',
+  'rotated-then-mistyped',
   'rotated-then-server-error',
   'rotated-then-rate-limited',
   'rotated-then-network',
@@ -87,6 +96,9 @@ export function lostResponseTrial(cell: LostResponseCell, trial: number): { conf
   schedule.push({ at: 20, do: 'sign-in', tab: 'tab-1' });
   if (cell.case === 'killed') schedule.push({ at: ARM_AT, do: 'kill-in-flight' });
   else if (cell.case === 'closed') schedule.push({ at: ARM_AT, do: 'close-in-flight' });
+  else if (cell.case === 'disposed') schedule.push({ at: ARM_AT, do: 'dispose-in-flight' });
+  else if (cell.case === 'remounted') schedule.push({ at: ARM_AT, do: 'remount-in-flight', afterMs: 0 });
+  else if (cell.case === 'rotated-then-mistyped') schedule.push({ at: ARM_AT, do: 'server-failures', kind: 'mistyped', count: 1, field: MISTYPED_FIELDS[trial % MISTYPED_FIELDS.length]! });
   else schedule.push({ at: ARM_AT, do: 'server-failures', kind: cell.case.slice('rotated-then-'.length) as MockFailureKind, count: 1, rotate: true });
   // The app keeps using the token: every few seconds some tab asks for it.
   for (let at = 1_000 + Math.floor(random() * 2_000); at < config.durationMs; at += 2_000 + Math.floor(random() * 4_000)) {

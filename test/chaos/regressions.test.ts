@@ -9,7 +9,12 @@ import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
 import type { TabSimulation } from '../../src/testing';
 import { createSimulatedClock } from '../../src/testing/simulatedClock';
 import { strictSimulation } from '../sim/helpers';
-import { runChaos, type ChaosConfig, type ChaosStep } from './engine';
+import { runChaos, type ChaosConfig, type ChaosStep, type InvariantName } from './engine';
+
+async function invariantsOf(config: ChaosConfig, schedule: ChaosStep[]): Promise<InvariantName[]> {
+  const result = await runChaos(config, schedule);
+  return [...new Set(result.violations.map((violation) => violation.invariant))];
+}
 
 let sim: TabSimulation | undefined;
 afterEach(async () => {
@@ -268,5 +273,184 @@ describe('kill-after-announce: the leader dies after announcing a pair and befor
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);
+  });
+});
+
+describe('issue #9: a refresh-lock holder whose write fails, and a second refresher (fixed in "Fix #9.10")', () => {
+  // The lock was released when the answer was in, stored or not; the next holder (a follower rescue, or the next
+  // leader after an unmount mid-refresh) re-read storage, still the old pair, and sent the used token before the
+  // holder's message arrived. Now no tab refreshes while another tab holds a rotation storage lacks.
+  it('a follower rescue whose write fails mid-request; the leader retries under the Web Lock before the rescued pair reaches it (seed 2833)', async () => {
+    const config: ChaosConfig = {"seed":2833,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":60,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":1812,"do":"server-failures","kind":"server-error","count":2},
+      {"at":7779,"do":"server-latency","ms":6379},
+      {"at":15066,"do":"message-faults","drop":0.03,"duplicate":0.13,"delayMs":1672},
+      {"at":37483,"do":"open","tab":"tab-5"},
+      {"at":39521,"do":"get-token","tab":"tab-5"},
+      {"at":45309,"do":"storage-faults","tab":"tab-5","writes":"throw"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
+  });
+  it('a leader unmounted mid-refresh whose write then fails; the next leader takes the Web Lock first (seed 7615)', async () => {
+    const config: ChaosConfig = {"seed":7615,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":0,"do":"open","tab":"tab-5"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":30735,"do":"remount-in-flight","afterMs":980},
+      {"at":36740,"do":"server-latency","ms":5531},
+      {"at":92124,"do":"storage-faults","tab":"tab-1","writes":"throw"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
+  });
+});
+
+describe('getAccessToken() never resolves with a token the server calls expired (fixed in "Fix #9.11")', () => {
+  it('a slow answer: the lifetime counts from when the request left, not from when the answer arrived (seed 19)', async () => {
+    // 10 s tokens, answers 8.8 s late: counted from the answer's arrival, the client's clock for the pair started
+    // 8.8 s after the server's, and the pair looked fresh (not even due) for seconds after the server expired it.
+    const config: ChaosConfig = {"seed":19,"profile":"recoverable","storage":"indexeddb","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":1000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":30848,"do":"open","tab":"tab-4"},
+      {"at":32254,"do":"open","tab":"tab-5"},
+      {"at":37554,"do":"refresh-401","tab":"tab-5"},
+      {"at":70255,"do":"server-latency","ms":8805},
+      {"at":86065,"do":"get-token","tab":"tab-4"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('a stored pair written by a clock ahead of the reader counts as expired (unknown age) for a tab that reads it (seed 1)', async () => {
+    // The leader's wall clock is 1.7 h ahead; a tab opened later reads the pair from storage: its receivedAt is "in
+    // the future", the age is clamped to 0 and the tab trusts the whole lifetime (the server expired it 60 s ago).
+    // It used to count as brand new (age clamped to 0); a record from the future has an unknown age.
+    const config: ChaosConfig = {"seed":1,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-3"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":23877,"do":"skew-leader","ms":6134077},
+      {"at":51452,"do":"global-offline"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('expires_in: 1e306 is capped by the JWT\'s own 60 s: the pair is refreshed in time (seed 13)', async () => {
+    // The repair keeps the pair; it used to trust the clamped 400 days, although the access token's own exp is 60 s.
+    const config: ChaosConfig = {"seed":13,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":60,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":77690,"do":"server-failures","kind":"mistyped","count":1,"field":"expires_in-huge"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('refresh({ rejectedVersion }) of a tab frozen mid-refresh ends on a sign-in made meanwhile that has expired: it gets a new pair (seed 14)', async () => {
+    // The flight started before the freeze finds the newer (signed-in) pair when it resumes and returns it without a
+    // refresh; that pair is minutes old, 10 s tokens. refresh() used to hand it out as is.
+    const config: ChaosConfig = {"seed":14,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-1"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":40425,"do":"server-failures","kind":"timeout","count":4},
+      {"at":47085,"do":"refresh-401","tab":"tab-1"},
+      {"at":63606,"do":"freeze","tab":"tab-1"},
+      {"at":170061,"do":"open","tab":"tab-7"},
+      {"at":223205,"do":"sign-in","tab":"tab-1"},
+      {"at":355796,"do":"resume","tab":"tab-1"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
+describe('the marker of an unstored rotation goes once storage holds it (fixed in "Fix #9.12")', () => {
+  it('a tab whose write failed, unmounted mid-refresh, later stores its pair: the new leader refreshes again (seed 4964)', async () => {
+    // tab-2 refreshes while its writes fail (the pair is announced as unpersisted), is unmounted mid-refresh later
+    // and stores the next pair once its writes work. Its marker stayed held (the unmount stopped its retries, and the
+    // pair it stored was not the one the marker was for), so the next leader (tab-6) refused to refresh for good:
+    // "another tab holds a rotation storage lacks" (Fix #9.10); every tab ended on an expired pair.
+    const config: ChaosConfig = {"seed":4964,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":45513,"do":"storage-faults","tab":"tab-2","writes":"throw"},
+      {"at":58152,"do":"open","tab":"tab-6"},
+      {"at":83286,"do":"refresh-401","tab":"tab-6"},
+      {"at":88925,"do":"remount-in-flight","afterMs":0},
+      {"at":97733,"do":"storage-faults","tab":"tab-2"},
+      {"at":177019,"do":"message-faults","drop":0,"duplicate":0,"delayMs":0},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
+describe('a follower whose view of a fresh pair comes from storage does not cause refresh after refresh (fixed in "Fix #9.13")', () => {
+  it('the leader\'s clock is 1.3 h behind, messages are lost: followers read each new pair from storage as expired (seed 24)', async () => {
+    // A pair read from storage gets its age from the writer's wall clock; with the leader's clock 1.3 h behind, every
+    // pair it writes looks old to a follower, which asks again at once, and the leader forces a refresh for each
+    // request (rotations at pair ages of 3.6 s and 0.8 s of 120 s). Now the leader answers a request for a pair it
+    // measures as fresh with that pair and its age (no 401 reported), and the follower takes that age.
+    const config: ChaosConfig = {"seed":24,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":0,"do":"open","tab":"tab-3"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":69659,"do":"open","tab":"tab-7"},
+      {"at":70129,"do":"open","tab":"tab-8"},
+      {"at":114440,"do":"open","tab":"tab-12"},
+      {"at":119196,"do":"message-faults","drop":0.35,"duplicate":0.4,"delayMs":2147},
+      {"at":122366,"do":"server-failures","kind":"timeout","count":3},
+      {"at":136527,"do":"skew-leader","ms":-4757085},
+      {"at":203906,"do":"get-token","tab":"tab-12"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('a thawed leader does not confirm a pair whose age it only took from a message held while it was frozen (seed 186)', async () => {
+    // tab-2 was frozen for nine minutes; on resume it adopts v4 from a queued message with the age v4 had when sent
+    // (about 0) and, still leader, confirmed v4 to tab-19, which had measured it as expired: tab-19 handed out a token
+    // the server had expired 67 s before. A leader now confirms only pairs it made itself.
+    const config: ChaosConfig = {"seed":186,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-2"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":33114,"do":"freeze","tab":"tab-2"},
+      {"at":33919,"do":"open","tab":"tab-7"},
+      {"at":503908,"do":"force-leader","tab":"tab-7"},
+      {"at":507390,"do":"open","tab":"tab-19"},
+      {"at":510742,"do":"offline","tab":"tab-7"},
+      {"at":532794,"do":"open","tab":"tab-20"},
+      {"at":539014,"do":"get-token","tab":"tab-20"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+  it('a pair stored by a tab whose clock is 8.7 s ahead looks 8.7 s younger to a tab that opens later: due, not taken as made for this call (seed 4151)', async () => {
+    // tab-6 (clock 8.7 s ahead) rescues v23 with 4.2 s answers and stores v24; tab-10 reads v24 from storage, where
+    // the wall clock is the only measure of its age. Seen as 9.2 s old (10 s tokens) it is due, not expired, and
+    // getAccessToken() took it as "a newer pair made for this call". Now a due pair whose age is only a wall-clock
+    // estimate is not taken that way: the tab asks again (and rescues: every message is lost).
+    const config: ChaosConfig = {"seed":4151,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":0,"do":"open","tab":"tab-5"},
+      {"at":20,"do":"sign-in","tab":"tab-1"},
+      {"at":12514,"do":"open","tab":"tab-6"},
+      {"at":38336,"do":"open","tab":"tab-7"},
+      {"at":71418,"do":"skew","tab":"tab-6","ms":8746},
+      {"at":97647,"do":"message-faults","drop":1,"duplicate":0.48,"delayMs":2987},
+      {"at":104329,"do":"sign-out","tab":"tab-5","revoke":true},
+      {"at":121451,"do":"sign-in","tab":"tab-7"},
+      {"at":122149,"do":"server-latency","ms":4222},
+      {"at":126088,"do":"refresh-401","tab":"tab-6"},
+      {"at":131061,"do":"open","tab":"tab-10"},
+      {"at":145082,"do":"get-token","tab":"tab-10"},
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });

@@ -4,7 +4,18 @@
  * that must release every timer and listener, and last the search for leaked token strings.
  */
 import type { MockTokenServer, SimTab } from '../../src/testing';
-import { checkClosedTab, checkEverythingReleased, describeDivergence, describeError, divergence, watchServer, type Violation } from './invariants';
+import {
+  checkClosedTab,
+  checkEverythingReleased,
+  checkForgedVersionGone,
+  checkTimers,
+  checkUserActionsWon,
+  describeDivergence,
+  describeError,
+  divergence,
+  watchServer,
+  type Violation,
+} from './invariants';
 import { captureConsole, checkNoTokenLeaked } from './leakCheck';
 import { convergenceBoundMs, type ChaosConfig, type ChaosStep } from './schedule';
 import { applyStep } from './steps';
@@ -80,6 +91,7 @@ async function applySchedule(world: ChaosWorld, sorted: ChaosStep[]): Promise<bo
       world.violate('crash', `step ${JSON.stringify(step)} threw: ${describeError(error)}`);
     }
     await world.sim.settle();
+    checkTimers(world);
     trace(world, JSON.stringify(step));
     if (stopAtFirstViolation && world.violations.length > 0) return false;
   }
@@ -91,15 +103,19 @@ async function runQuietTail(world: ChaosWorld, sorted: ChaosStep[]): Promise<voi
   const end = Math.max(world.config.durationMs, sorted.at(-1)?.at ?? 0);
   if (end > world.elapsed()) await world.sim.advance(end - world.elapsed());
   world.stepIndex = sorted.length;
+  // With the storage lease, a clock that jumps back to the true time must not land in a refresh (see jumpClocks).
+  for (let waited = 0; waited < 60_000 && world.clockJumpMs !== 0 && (await world.leaseHeld()); waited += 100) await world.sim.advance(100);
   const tailStart = world.elapsed();
   liftEveryFault(world);
   // A tab opened now must find the newest pair in storage (a reload after the faults).
   openTab(world, 'tail-probe');
   await world.sim.settle();
   world.convergenceMs = await timeToConvergence(world, tailStart);
-  if (world.convergenceMs === null && world.config.profile === 'recoverable') {
-    world.violate('no-convergence', await describeDivergence(world));
-  }
+  checkTimers(world);
+  if (world.config.profile !== 'recoverable') return;
+  if (world.convergenceMs === null) world.violate('no-convergence', await describeDivergence(world));
+  await checkUserActionsWon(world);
+  await checkForgedVersionGone(world);
 }
 
 function liftEveryFault(world: ChaosWorld): void {
@@ -109,15 +125,21 @@ function liftEveryFault(world: ChaosWorld): void {
   world.applyMessageFaults();
   world.globalOffline = false;
   world.tabOffline.clear();
-  world.killInFlightArmed = null;
+  world.inFlightArmed = null;
+  world.signingArmed = null;
   world.killAfterAnnounceArmed = false;
-  world.writeFaulted.clear();
+  world.stepStorageFaults.clear();
+  world.signingFaulted.clear();
+  world.clockJumpMs = 0;
+  world.tabSkewMs.clear();
+  world.leaderSkew = null;
   for (const record of world.liveRecords()) {
     record.stalled = false;
-    record.tab.setStorageFaults(null);
-    record.tab.setSkewMs(0);
+    world.applyStorageFaults(record);
+    world.applySkew(record);
     world.setOnline(record);
     if (record.tab.frozen) record.tab.resume();
+    record.tab.remount();
   }
 }
 
@@ -145,6 +167,7 @@ async function closeEveryTab(world: ChaosWorld): Promise<void> {
     await checkClosedTab(world, record);
   }
   await checkEverythingReleased(world);
+  checkTimers(world);
 }
 
 /** One trace line: what just happened, then every live tab's state and the server's counters. */
@@ -155,7 +178,7 @@ function trace(world: ChaosWorld, what: string): void {
 function stateLine(world: ChaosWorld): string {
   const tabs = [...world.liveRecords()].map((record) => {
     const snapshot = record.tab.client.getSnapshot();
-    const flags = `${snapshot.isLeader ? 'L' : ''}${record.tab.frozen ? 'F' : ''}${record.tab.environment.isOnline() ? '' : 'O'}`;
+    const flags = `${snapshot.isLeader ? 'L' : ''}${record.tab.frozen ? 'F' : ''}${record.tab.environment.isOnline() ? '' : 'O'}${record.tab.mounted ? '' : 'U'}`;
     return `${record.tab.name}:v${snapshot.version}${snapshot.status === 'authenticated' ? '' : `(${snapshot.status})`}${flags ? `[${flags}]` : ''}`;
   });
   const counters = world.server.counters;

@@ -3,10 +3,13 @@
  * that is gone (or frozen, where the app would have to act), faults the configuration excludes, and kills refused in
  * the recoverable profile do not count as applied.
  */
-import { checkClosedTab, checkUserActionFailure } from './invariants';
+import { PROTOCOL } from '../../src/core/coordination/tabMessages';
+import type { StoredAuthState } from '../../src/core';
+import { checkClosedTab } from './invariants';
 import type { ChaosStep } from './schedule';
 import { callToken, openTab } from './tabs';
-import type { ChaosWorld, TabRecord } from './world';
+import { userSignIn, userSignOut } from './userActions';
+import { STATE_KEY, type ChaosWorld, type TabRecord } from './world';
 
 type Step<K extends ChaosStep['do']> = Extract<ChaosStep, { do: K }>;
 
@@ -49,10 +52,20 @@ export function applyStep(world: ChaosWorld, step: ChaosStep): boolean | Promise
       return signOut(world, step);
     case 'kill-in-flight':
     case 'close-in-flight':
+    case 'dispose-in-flight':
+    case 'remount-in-flight':
       return armInFlight(world, step);
     case 'kill-after-announce':
       world.killAfterAnnounceArmed = true;
       return true;
+    case 'clock-jump':
+      return jumpClocks(world, step);
+    case 'skew-leader':
+      return skewLeader(world, step);
+    case 'forge-version':
+      return forgeVersion(world, step);
+    case 'sign-racing-refresh':
+      return armSigning(world, step);
   }
 }
 
@@ -74,6 +87,7 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
     record.tab.kill();
     world.count('tab-kill');
   } else {
+    record.closing = true;
     await record.tab.close();
     world.count('tab-close');
     await checkClosedTab(world, record);
@@ -83,25 +97,30 @@ async function closeOrKill(world: ChaosWorld, step: Step<'close' | 'kill'>): Pro
 
 /**
  * Recoverable profile: would losing this tab lose a rotation the server already performed? That is when the tab
- * has a refresh in flight, or holds (or just received) the newest pair of its family, and that pair is neither in
- * storage nor held by another live tab that can write it there. (A pair kept only in the memory of tabs whose
- * storage writes fail is not durable: if the next leader misses the message, it starts from the older record.)
+ * has a refresh in flight (a closed page never sees its answer), or holds (or just received) the newest pair of its
+ * family, and that pair is neither in storage nor held by another live tab that can write it there. (A pair kept only in the memory of tabs
+ * whose storage writes fail, or of unmounted ones, is not durable: if the next leader misses the message, it starts
+ * from the older record.) The same for a user's sign-out that only this tab holds.
  */
 async function losesRotation(world: ChaosWorld, record: TabRecord): Promise<boolean> {
   if (world.config.profile !== 'recoverable') return false;
   const { server } = world;
-  const own = record.tab.client.getSnapshot().tokens?.accessToken;
+  const snapshot = record.tab.client.getSnapshot();
+  const own = snapshot.tokens?.accessToken;
   const families = new Set<string>();
   if (record.inFlight > 0 && world.familyOf(own)) families.add(world.familyOf(own)!);
-  if (own && world.isNewest({ tokens: record.tab.client.getSnapshot().tokens })) families.add(world.familyOf(own)!);
+  if (own && world.isNewest({ tokens: snapshot.tokens })) families.add(world.familyOf(own)!);
   if (record.lastResponse && server.validateAccessToken(record.lastResponse).newest) families.add(world.familyOf(record.lastResponse)!);
+  const stored = await world.readStored();
+  const others = [...world.records.values()]
+    .filter((other) => other !== record && other.tab.alive && other.tab.mounted && !world.writeFaulted.has(other.tab.name))
+    .map((other) => other.tab.client.getSnapshot());
+  // A user's sign-out this tab made (or adopted) that neither storage nor a tab able to write it has yet.
+  if (snapshot.status === 'signed-out' && snapshot.signedOutReason === 'user' && (stored?.version ?? 0) < snapshot.version) {
+    if (!others.some((other) => other.version >= snapshot.version)) return true;
+  }
   if (families.size === 0) return false;
-  const holders = [
-    await world.readStored(),
-    ...[...world.records.values()]
-      .filter((other) => other !== record && other.tab.alive && !world.writeFaulted.has(other.tab.name))
-      .map((other) => other.tab.client.getSnapshot()),
-  ];
+  const holders = [stored, ...others];
   for (const family of families) {
     const held = holders.some((holder) => holder?.tokens && world.familyOf(holder.tokens.accessToken) === family && world.isNewest(holder));
     if (!held && server.isFamilyValid(family)) return true;
@@ -144,8 +163,8 @@ function setGlobalOnline(world: ChaosWorld, step: Step<'global-offline' | 'globa
 
 function injectServerFailures(world: ChaosWorld, step: Step<'server-failures'>): boolean {
   if (step.rotate && world.config.profile === 'recoverable') return false;
-  world.server.injectFailures({ kind: step.kind, count: step.count, rotate: step.rotate === true });
-  world.count(step.rotate ? `server-${step.kind}-rotated` : `server-${step.kind}`);
+  world.server.injectFailures({ kind: step.kind, count: step.count, rotate: step.rotate === true, ...(step.field ? { field: step.field } : {}) });
+  world.count(step.kind === 'mistyped' ? `server-mistyped-${step.field ?? 'expires_in-negative'}` : step.rotate ? `server-${step.kind}-rotated` : `server-${step.kind}`);
   return true;
 }
 
@@ -169,8 +188,83 @@ function setMessageFaults(world: ChaosWorld, step: Step<'message-faults'>): bool
 function skewClock(world: ChaosWorld, step: Step<'skew'>): boolean {
   const record = world.live(step.tab);
   if (!record || Math.abs(step.ms) > world.config.maxSkewMs) return false;
-  record.tab.setSkewMs(step.ms);
+  world.tabSkewMs.set(step.tab, step.ms);
+  world.applySkew(record);
   if (step.ms !== 0) world.count('clock-skew');
+  return true;
+}
+
+/**
+ * Every tab's wall clock jumps (tabs of one browser share one clock). With the storage lease a jump never lands
+ * while a lease is held: the lease compares wall-clock expiry times, so a jump mid-refresh can let a second tab in
+ * (a known limitation of browsers without Web Locks, see the profile notes in schedule.ts).
+ */
+async function jumpClocks(world: ChaosWorld, step: Step<'clock-jump'>): Promise<boolean> {
+  if (step.ms === world.clockJumpMs) return false;
+  if (world.config.profile === 'recoverable' && (await world.leaseHeld())) return false;
+  const previous = world.clockJumpMs;
+  world.clockJumpMs = step.ms;
+  for (const record of world.liveRecords()) world.applySkew(record);
+  if (step.ms !== 0) world.count(step.ms < previous ? 'clock-jump-back' : 'clock-jump-forward');
+  return true;
+}
+
+/** Only the leader's clock is off, by hours (Web Locks only in the recoverable profile, like any large skew). */
+function skewLeader(world: ChaosWorld, step: Step<'skew-leader'>): boolean {
+  if (world.config.profile === 'recoverable' && world.config.locks !== 'web-locks') return false;
+  if (step.ms === 0) {
+    const skewed = world.leaderSkew;
+    if (!skewed) return false;
+    world.leaderSkew = null;
+    const record = world.live(skewed.tab);
+    if (record) world.applySkew(record);
+    return true;
+  }
+  if (world.leaderSkew) return false;
+  const leader = world.sim.network.leaders().map((name) => world.live(name)).find((record) => record !== undefined);
+  if (!leader) return false;
+  world.leaderSkew = { tab: leader.tab.name, ms: step.ms };
+  world.applySkew(leader);
+  world.count('leader-skew');
+  return true;
+}
+
+/**
+ * A forged version near Number.MAX_SAFE_INTEGER: a state message from a sender that is no tab, or a record written
+ * to storage behind every tab's back. It carries a copy of the stored pair (or a tombstone).
+ */
+async function forgeVersion(world: ChaosWorld, step: Step<'forge-version'>): Promise<boolean> {
+  const stored = await world.readStored();
+  // A record written over storage destroys what storage held. Recoverable profile: only once every live tab holds that
+  // record too; otherwise it is data loss (like clearing site data mid-session): a leader that missed the newest pair
+  // would find nothing readable and start from the older pair in its memory.
+  if (step.via === 'storage' && world.config.profile === 'recoverable') {
+    const behind = [...world.liveRecords()].some((record) => record.tab.client.getSnapshot().version !== (stored?.version ?? 0));
+    if (behind) return false;
+  }
+  const forged: StoredAuthState = {
+    schema: 1,
+    version: step.version,
+    tokens: step.content === 'pair' && stored?.tokens ? { ...stored.tokens } : null,
+    signedOutReason: step.content === 'pair' && stored?.tokens ? null : 'user',
+    updatedAt: world.clock.now(),
+  };
+  world.forgedVersion = Math.min(world.forgedVersion ?? Infinity, step.version);
+  if (step.via === 'storage') {
+    await world.sim.storage.update(STATE_KEY, () => forged);
+  } else {
+    const { channel } = world.sim.network.coordination(`forger-${world.stepIndex}`)('tabauth:default');
+    await channel.post({ protocol: PROTOCOL, namespace: 'default', from: `forged-sender-${world.stepIndex}`, type: 'state', state: forged });
+    await channel.close();
+  }
+  world.count(`forged-version-${step.via}`);
+  return true;
+}
+
+/** Arms a user's sign-in or sign-out under write faults, taken while another tab's refresh answer is on its way. */
+function armSigning(world: ChaosWorld, step: Step<'sign-racing-refresh'>): boolean {
+  if (!world.config.storageWriteFaults || world.signingArmed) return false;
+  world.signingArmed = step;
   return true;
 }
 
@@ -187,57 +281,53 @@ function setStorageFaults(world: ChaosWorld, step: Step<'storage-faults'>): bool
   const record = world.live(step.tab);
   if (!record) return false;
   if ((step.writes && !config.storageWriteFaults) || (step.reads && !config.storageReadFaults)) return false;
+  // Lease seeds: not while a tab that no longer leads still has its request out (the next leader needs the lease).
+  if (step.writes && config.profile === 'recoverable' && world.orphanedRequestOut()) return false;
   const faultsOn = step.writes !== undefined || step.reads !== undefined;
   record.stalled = false; // a kill-after-announce waiting for its moment: the write goes ahead now
-  record.tab.setStorageFaults(faultsOn ? { writes: step.writes, reads: step.reads } : null);
-  if (step.writes) world.writeFaulted.add(step.tab);
-  else world.writeFaulted.delete(step.tab);
+  if (faultsOn) world.stepStorageFaults.set(step.tab, { writes: step.writes, reads: step.reads });
+  else world.stepStorageFaults.delete(step.tab);
+  world.applyStorageFaults(record);
   if (step.writes) world.count('storage-writes-throw');
   if (step.reads) world.count(`storage-reads-${step.reads}`);
   return true;
 }
 
 function tokenCall(world: ChaosWorld, step: Step<'get-token' | 'refresh-401'>): boolean {
-  // A frozen page runs no code at all: its app cannot ask for a token until it is resumed.
+  // A frozen page runs no code at all: its app cannot ask for a token until it is resumed. Nor does an app whose
+  // AuthProvider is unmounted (its components are gone with it).
   const record = world.live(step.tab);
-  if (!record || record.tab.frozen) return false;
+  if (!record || record.tab.frozen || !record.tab.mounted) return false;
   callToken(world, record, step.do);
   return true;
 }
 
+/** A tab where the user can click: alive, running, its AuthProvider mounted. */
+const usable = (record: TabRecord | undefined): record is TabRecord =>
+  record !== undefined && record.tab.alive && !record.closing && !record.tab.frozen && record.tab.mounted;
+
 function signIn(world: ChaosWorld, step: Step<'sign-in'>): boolean {
   // The user signs in again in whichever tab is open (the named one may have gone since the schedule was made).
-  const record = world.live(step.tab) ?? [...world.records.values()].find((candidate) => candidate.tab.alive && !candidate.tab.frozen);
-  if (!record || record.tab.frozen) return false;
-  // The mock server issues no id token; a login response usually carries one, so the run adds one to check it too.
-  const issued = { ...world.server.issueTokens({ subject: 'user-1', scope: 'openid offline_access' }), id_token: fakeIdToken(world.random) };
-  world.collectSecrets(issued);
-  record.tab.client.signIn(issued).catch((error: unknown) => {
-    world.thrown.push(error);
-    checkUserActionFailure(world, `${step.tab} signIn`, error);
-  });
+  const named = world.live(step.tab);
+  const record = usable(named) ? named : [...world.records.values()].find(usable);
+  if (!record) return false;
+  userSignIn(world, record, 'user-1');
   return true;
 }
 
 function signOut(world: ChaosWorld, step: Step<'sign-out'>): boolean {
   const record = world.live(step.tab);
-  if (!record || record.tab.frozen) return false;
-  world.userSignOuts++;
+  if (!usable(record)) return false;
   world.count('sign-out');
-  record.tab.client.signOut({ revoke: step.revoke }).catch((error: unknown) => {
-    world.thrown.push(error);
-    checkUserActionFailure(world, `${step.tab} signOut`, error);
-  });
+  userSignOut(world, record, step.revoke);
   return true;
 }
 
-function armInFlight(world: ChaosWorld, step: Step<'kill-in-flight' | 'close-in-flight'>): boolean {
-  if (world.config.profile === 'recoverable') return false;
-  world.killInFlightArmed = step.do === 'kill-in-flight' ? 'kill' : 'close';
+function armInFlight(world: ChaosWorld, step: Step<'kill-in-flight' | 'close-in-flight' | 'dispose-in-flight' | 'remount-in-flight'>): boolean {
+  const lost = step.do === 'kill-in-flight' || step.do === 'close-in-flight';
+  if (lost && world.config.profile === 'recoverable') return false;
+  if (world.inFlightArmed) return false;
+  world.inFlightArmed =
+    step.do === 'remount-in-flight' ? { kind: 'remount', afterMs: step.afterMs } : { kind: step.do === 'kill-in-flight' ? 'kill' : step.do === 'close-in-flight' ? 'close' : 'dispose' };
   return true;
-}
-
-function fakeIdToken(random: () => number): string {
-  const part = (length: number) => Array.from({ length }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[Math.floor(random() * 64)]).join('');
-  return `eyJhbGciOiJSUzI1NiJ9.${part(60)}.${part(43)}`;
 }

@@ -5,14 +5,16 @@
  */
 import { IDBFactory } from 'fake-indexeddb';
 import type { StoredAuthState, TokenResponse } from '../../src/core';
-import { createMockTokenServer, createTabSimulation, type MockTokenServer, type SimTab, type TabSimulation } from '../../src/testing';
+import { validateStoredState } from '../../src/core/storedRecord';
+import { createMockTokenServer, createTabSimulation, type MockTokenServer, type SimTab, type StorageFaults, type TabSimulation } from '../../src/testing';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { seededRandom } from '../sim/helpers';
 import type { InvariantName, Violation } from './invariants';
 import type { RunOptions } from './run';
-import type { ChaosConfig } from './schedule';
+import type { ChaosConfig, ChaosStep } from './schedule';
 
-const STATE_KEY = 'tabauth:default:state';
+export const STATE_KEY = 'tabauth:default:state';
+export const LEASE_KEY = 'tabauth:default:refresh-lease';
 
 export interface TabRecord {
   tab: SimTab;
@@ -23,10 +25,37 @@ export interface TabRecord {
   revoking: number;
   /** Family of the last pair this tab held. */
   family: string | null;
+  /** Non-finite timer delays of this tab already reported. */
+  nonFiniteTimers: number;
+  /** An expired token this tab handed out was reported already. */
+  expiredTokenReported: boolean;
+  /** The tab is closing (its close or dispose is under way): it is going away, steps no longer pick it. */
+  closing: boolean;
+  /** The tab has held a pair at some point. */
+  everAuthenticated: boolean;
   /** Armed kill-after-announce: the access token of the rotation this tab dies announcing. */
   killAfterAnnounce: string | null;
   /** Its writes stall (between its announcement and the kill). */
   stalled: boolean;
+}
+
+/** What the next refresh request to reach the server sets off in the tab that sent it. */
+export type InFlightFault = { kind: 'kill' } | { kind: 'close' } | { kind: 'dispose' } | { kind: 'remount'; afterMs: number };
+
+/**
+ * A user's sign-in or sign-out, in call order. The last one that resolved is what every tab and storage must end on
+ * (a refresh that started before it never wins over it).
+ */
+export interface UserAction {
+  kind: 'sign-in' | 'sign-out';
+  tab: string;
+  /** Simulated ms from the start of the run. */
+  at: number;
+  /** The family a sign-in started. */
+  family: string | null;
+  /** The tab's storage writes were throwing when the user acted (the call may then reject: it could not take effect). */
+  writesFailing: boolean;
+  outcome: 'pending' | 'resolved' | 'rejected';
 }
 
 export interface MessageFaults {
@@ -67,8 +96,26 @@ export class ChaosWorld {
   readonly tabOffline = new Set<string>();
   /** Tabs whose storage writes currently throw. */
   readonly writeFaulted = new Set<string>();
+  /** Storage faults set by 'storage-faults' steps, per tab. */
+  readonly stepStorageFaults = new Map<string, StorageFaults>();
+  /** Tabs whose writes throw for a sign-in or sign-out racing a refresh. */
+  readonly signingFaulted = new Set<string>();
   messageFaults: MessageFaults = { drop: 0, duplicate: 0, delayMs: 0 };
-  killInFlightArmed: 'kill' | 'close' | null = null;
+  inFlightArmed: InFlightFault | null = null;
+  signingArmed: Extract<ChaosStep, { do: 'sign-racing-refresh' }> | null = null;
+  /** Wall-clock jump of every tab (ms off the true time). */
+  clockJumpMs = 0;
+  /** Per-tab skew from 'skew' steps. */
+  readonly tabSkewMs = new Map<string, number>();
+  /** The leader whose clock a 'skew-leader' step moved, and by how much. */
+  leaderSkew: { tab: string; ms: number } | null = null;
+  /** The smallest forged version injected so far (null: none). */
+  forgedVersion: number | null = null;
+  readonly userActions: UserAction[] = [];
+  /** Per family: when its newest pair was minted (true time), and the age at which that pair's predecessor was replaced if early. */
+  readonly families = new Map<string, { mintedAt: number; earlyAge: number | null }>();
+  /** Per family: the last time the app reported a 401 (a `refresh({ rejectedVersion })` call). */
+  readonly appRejections = new Map<string, number>();
   /** A kill-after-announce step is waiting for the next rotation. */
   killAfterAnnounceArmed = false;
   userSignOuts = 0;
@@ -151,14 +198,31 @@ export class ChaosWorld {
     return validation.newest === true && validation.familyId !== undefined && this.server.isFamilyValid(validation.familyId);
   }
 
+  /** The stored record as a reload would read it: null for nothing stored and for a record the core calls corrupted. */
   async readStored(): Promise<StoredAuthState | null> {
-    const raw = (await this.sim.storage.get(STATE_KEY)) as StoredAuthState | null | undefined;
-    return raw && typeof raw === 'object' && 'version' in raw ? raw : null;
+    try {
+      return validateStoredState(await this.sim.storage.get(STATE_KEY));
+    } catch {
+      return null;
+    }
   }
 
+  /** The named tab if it is alive and not on its way out (a close or dispose under way). */
   live(name: string): TabRecord | undefined {
     const record = this.records.get(name);
-    return record && record.tab.alive ? record : undefined;
+    return record && record.tab.alive && !record.closing ? record : undefined;
+  }
+
+  /**
+   * Without Web Locks: some tab's refresh request is out while that tab no longer leads (it was unmounted, mounted
+   * again as a follower, or is closing). The next leader must be able to take the storage lease then (see
+   * handsOnToUnleasedLeader in tabs.ts).
+   */
+  orphanedRequestOut(): boolean {
+    return (
+      this.config.locks === 'lease' &&
+      [...this.records.values()].some((record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing || !record.tab.client.getSnapshot().isLeader))
+    );
   }
 
   /** The records of live tabs, checked one by one as the iteration reaches them. */
@@ -168,5 +232,33 @@ export class ChaosWorld {
 
   setOnline(record: TabRecord): void {
     record.tab.environment.setOnline(!this.globalOffline && !this.tabOffline.has(record.tab.name));
+  }
+
+  /** How far the tab's wall clock is off the true time: the jump every tab shares, its own skew, a leader's skew. */
+  skewOf(name: string): number {
+    const leader = this.leaderSkew?.tab === name ? this.leaderSkew.ms : 0;
+    return this.clockJumpMs + (this.tabSkewMs.get(name) ?? 0) + leader;
+  }
+
+  applySkew(record: TabRecord): void {
+    record.tab.setSkewMs(this.skewOf(record.tab.name));
+  }
+
+  /** The tab's storage faults: a 'storage-faults' step's, plus throwing writes while it signs in or out racing a refresh. */
+  applyStorageFaults(record: TabRecord): void {
+    const name = record.tab.name;
+    const faults: StorageFaults = { ...this.stepStorageFaults.get(name) };
+    if (this.signingFaulted.has(name)) faults.writes = 'throw';
+    if (faults.writes) this.writeFaulted.add(name);
+    else this.writeFaulted.delete(name);
+    // A kill-after-announce holds the tab's writes back from its announcement until it dies (or the stall is lifted);
+    // not a write fault for the steps that look for a tab that can write (it is about to die).
+    if (record.stalled) faults.writes = 'stall';
+    record.tab.setStorageFaults(faults.writes || faults.reads ? faults : null);
+  }
+
+  /** Whether a storage lease (browsers without Web Locks) is held right now: some tab is inside a refresh. */
+  async leaseHeld(): Promise<boolean> {
+    return this.config.locks === 'lease' && (await this.sim.storage.get(LEASE_KEY)) !== undefined;
   }
 }

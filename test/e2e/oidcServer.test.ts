@@ -162,6 +162,52 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
     ]);
   });
 
+  it('holdNextRefresh: the provider rotates, the answer leaves only on release; the log fingerprints which token each refresh carried', async () => {
+    const initial = await server.obtainInitialTokens();
+    server.resetCounters();
+    const hold = server.holdNextRefresh();
+    let settled = false;
+    const pending = refresh(server, initial.refresh_token).finally(() => (settled = true));
+    const { status, issued } = await hold.processed;
+    expect(status).toBe(200);
+    expect(server.counters()).toMatchObject({ refreshSuccesses: 1 }); // rotated already
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    hold.release();
+    const first = await pending;
+    expect(first.status).toBe(200);
+    expect(hold.clientAborted).toBe(false);
+
+    const second = await refresh(server, first.body.refresh_token);
+    expect(second.status).toBe(200);
+    const [held, next] = server.events().filter((e) => e.type === 'token');
+    expect(held).toMatchObject({ ok: true, issued });
+    expect(next).toMatchObject({ ok: true, presented: issued });
+    expect(issued).toMatch(/^[0-9a-f]{16}$/);
+    expect(JSON.stringify(server.events())).not.toContain(first.body.refresh_token);
+  });
+
+  it('holdNextRefresh: a client that aborts while its answer is held has lost the rotation (the next refresh is reuse)', async () => {
+    const initial = await server.obtainInitialTokens();
+    server.resetCounters();
+    const hold = server.holdNextRefresh();
+    const controller = new AbortController();
+    const pending = fetch(server.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: initial.refresh_token, client_id: server.clientId }),
+      signal: controller.signal,
+    });
+    await hold.processed;
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    while (!hold.clientAborted) await new Promise((resolve) => setTimeout(resolve, 10));
+    hold.release();
+    const again = await refresh(server, initial.refresh_token);
+    expect(again.body.error).toBe('invalid_grant');
+    expect(server.counters()).toMatchObject({ refreshSuccesses: 1, reuseDetected: 1, grantsRevoked: 1 });
+  });
+
   it('a chain of rotations keeps working when every refresh uses the newest token', async () => {
     let tokens: TokenResponseBody = await server.obtainInitialTokens();
     server.resetCounters();

@@ -27,6 +27,21 @@ describe('client.markExpired() (devtools hook)', () => {
       expect(other.client.getSnapshot().expired).toBe(false);
       expect(((await sim.storage.get(`tabauth:default:state`)) as typeof stored).tokens.expiresAt).toBe(stored.tokens.expiresAt);
       expect(follower.client.getSnapshot().expired).toBe(true); // nothing undid the mark
+
+      // The follower's next call asks the leader as for a 401: the leader refreshes even though its own measure says
+      // the pair is fresh (Fix #9.13 answers a mere "I think it is due" with the pair instead).
+      const token = follower.client.getAccessToken();
+      await sim.advance(1_000);
+      expect((await token).length).toBeGreaterThan(0);
+      expect(sim.server.counters.refreshRequests).toBe(1);
+      expect(follower.client.getSnapshot().version).toBe(before.version + 1);
+      // Again, now on a pair the leader made itself by a refresh (the one it would otherwise confirm).
+      follower.client.markExpired!();
+      const again = follower.client.getAccessToken();
+      await sim.advance(1_000);
+      expect((await again).length).toBeGreaterThan(0);
+      expect(sim.server.counters.refreshRequests).toBe(2);
+      expect(follower.client.getSnapshot().version).toBe(before.version + 2);
     } finally {
       await sim.dispose();
     }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { jwtDecode } from 'jwt-decode';
-import { createMockTokenServer, type MockTokenServer, type MockTokenServerOptions } from '../../src/testing/mockTokenServer';
+import { createMockTokenServer, MISTYPED_FIELDS, type MockTokenServer, type MockTokenServerOptions } from '../../src/testing/mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from '../../src/testing/simulatedClock';
 import { parseTokenResponse } from '../../src/core/tokenResponse';
 import type { TokenResponse } from '../../src/core/types';
@@ -384,6 +384,42 @@ describe('failure injection', () => {
     second.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
     expect(server.counters.injectedFailures).toBe(2);
+  });
+
+  it("'mistyped' rotates and answers 200 with the new pair, one optional field wrong", async () => {
+    const { server } = setup();
+    const expected: Record<(typeof MISTYPED_FIELDS)[number], [string, unknown]> = {
+      'expires_in-negative': ['expires_in', -1],
+      'expires_in-string': ['expires_in', '60s'],
+      'expires_in-huge': ['expires_in', 1e306],
+      'scope-array': ['scope', ['openid', 'offline_access']],
+      'id_token-object': ['id_token', {}],
+      'token_type-number': ['token_type', 5],
+      'version-object': ['version', {}],
+    };
+    for (const field of MISTYPED_FIELDS) {
+      const t0 = server.issueTokens();
+      server.injectFailures({ kind: 'mistyped', field });
+      const before = server.counters.successes;
+      const response = await post(server, t0.refresh_token!);
+      expect(response.status, field).toBe(200);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(server.counters.successes, field).toBe(before + 1);
+      expect(server.validateAccessToken(body.access_token as string), field).toMatchObject({ valid: true, newest: true });
+      expect(body[expected[field][0]], field).toEqual(expected[field][1]);
+      // The new refresh token is the one the server now expects; the presented one is used up.
+      expect((await post(server, body.refresh_token as string)).status, field).toBe(200);
+      expect((await post(server, t0.refresh_token!)).status, field).toBe(400);
+    }
+    expect(server.counters.injectedFailures).toBe(MISTYPED_FIELDS.length);
+  });
+
+  it("'mistyped' answers a rejected refresh unchanged", async () => {
+    const { server } = setup();
+    server.injectFailures({ kind: 'mistyped', field: 'scope-array' });
+    const response = await post(server, 'unknown-token');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('does not apply injected failures to refresh() or the revocation endpoint', async () => {

@@ -19,6 +19,14 @@ describe('expiry', () => {
     const serverNow = NOW / 1000 + 3600;
     expect(computeExpiresAt(jwt({ iat: serverNow, exp: serverNow + 120 }), undefined, NOW)).toBe(NOW + 120_000);
   });
+  it("never trusts expires_in longer than a JWT access token's own exp (a huge or stale expires_in)", () => {
+    const serverNow = NOW / 1000 + 3600;
+    expect(computeExpiresAt(jwt({ iat: serverNow, exp: serverNow + 60 }), 1e306, NOW)).toBe(NOW + 60_000);
+    expect(computeExpiresAt(jwt({ exp: NOW / 1000 + 60 }), 3600, NOW)).toBe(NOW + 60_000);
+    // A shorter expires_in still wins, and an opaque token keeps expires_in.
+    expect(computeExpiresAt(jwt({ iat: serverNow, exp: serverNow + 60 }), 30, NOW)).toBe(NOW + 30_000);
+    expect(computeExpiresAt('opaque', 1e306, NOW)).toBe(NOW + MAX_LIFETIME_MS);
+  });
   it('uses the absolute exp when there is no iat', () => {
     expect(computeExpiresAt(jwt({ exp: NOW / 1000 + 60 }), undefined, NOW)).toBe(NOW + 60_000);
   });

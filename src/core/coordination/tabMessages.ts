@@ -31,12 +31,20 @@ export interface StateMessage extends Envelope {
    * whatever their wall clocks say). 0 for a pair the sender just received.
    */
   ageMs?: number;
+  /** The leader's answer to a refresh request for this very pair, which it measures as fresh (see `rejected`). */
+  confirms?: boolean;
 }
 
 /** A follower needs a pair newer than `version`; the leader refreshes once for any number of these. */
 export interface RefreshRequestMessage extends Envelope {
   type: 'refresh-request';
   version: number;
+  /**
+   * The app reported that the server rejected `version` (a 401, `refresh({ rejectedVersion })`). Without it the
+   * follower only thinks the pair is due, by its own estimate of the pair's age, and a leader that measures the pair
+   * as fresh answers with it (and its age) instead of refreshing.
+   */
+  rejected?: boolean;
 }
 
 /** The leader could not refresh `version` (after its retries); waiting followers stop waiting and surface the error. */
@@ -100,10 +108,14 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
   switch (message.type) {
     case 'state':
       if (!isStoredAuthState(message.state)) return { dropped: hasForgedVersion(message.state) ? 'version-out-of-range' : 'malformed' };
-      return isAge(message.ageMs) ? (message as unknown as StateMessage) : { dropped: 'malformed' };
+      return isAge(message.ageMs) && (message.confirms === undefined || typeof message.confirms === 'boolean')
+        ? (message as unknown as StateMessage)
+        : { dropped: 'malformed' };
     case 'refresh-request':
       if (hasForgedVersion(message)) return { dropped: 'version-out-of-range' };
-      return isVersion(message.version) ? (message as unknown as RefreshRequestMessage) : { dropped: 'malformed' };
+      return isVersion(message.version) && (message.rejected === undefined || typeof message.rejected === 'boolean')
+        ? (message as unknown as RefreshRequestMessage)
+        : { dropped: 'malformed' };
     case 'refresh-pending':
       return isVersion(message.version) ? (message as unknown as RefreshPendingMessage) : { dropped: 'malformed' };
     case 'refresh-failed':

@@ -1,4 +1,4 @@
-import { sleep, type Clock } from '../clock';
+import { monotonicNow, sleep, type Clock } from '../clock';
 import type { AuthEnvironment } from '../environment';
 import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, toWire, TransientRefreshError, type WireError } from '../errors';
 import type { DpopHandle } from '../dpop';
@@ -85,9 +85,9 @@ export class Refresher {
    * A follower's rescue of `version` when the leader does not answer: a refresh under the real lock, or undefined
    * when the lock cannot be taken for sure.
    */
-  async rescue(version: number): Promise<StoredAuthState | null | undefined> {
+  async rescue(version: number, force = true): Promise<StoredAuthState | null | undefined> {
     try {
-      return await this.refresh({ version, force: true, trigger: 'follower-rescue', exclusiveOnly: true });
+      return await this.refresh({ version, force, trigger: 'follower-rescue', exclusiveOnly: true });
     } catch (error) {
       if (error instanceof LockUnavailableError) return undefined;
       throw error;
@@ -210,6 +210,12 @@ export class Refresher {
   /** Sends the refresh token, then stores and announces what came back. */
   private async rotate(base: StoredAuthState, held: TokenSet, refreshToken: string, attempt: number): Promise<AttemptOutcome> {
     const { settings, parts } = this;
+    // The pair's lifetime counts from the moment the request left, on the monotonic clock: the server starts its own
+    // clock for the new token no earlier than that, so the client never believes a token longer than the server
+    // does. Counting from the answer's arrival made every pair's expiry late by the answer's latency (found by the
+    // chaos runs, seed 19: 8.8 s answers for 10 s tokens). The wall-clock receivedAt stored with it is the same
+    // moment, read back from now (a wall-clock jump while the request was out does not move it).
+    const sentAtMono = monotonicNow(settings.clock);
     const [sent, settled] = this.send(base, held, refreshToken);
     let response: unknown;
     try {
@@ -217,7 +223,8 @@ export class Refresher {
     } finally {
       settled();
     }
-    const read = readTokenResponse(response, settings.clock.now(), held);
+    const ageMs = (): number => Math.max(0, monotonicNow(settings.clock) - sentAtMono);
+    const read = readTokenResponse(response, settings.clock.now() - ageMs(), held);
     const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens: read.tokens, signedOutReason: null, updatedAt: settings.clock.now() };
     if (read.repaired.length > 0) parts.telemetry.emit({ type: 'token-response-repaired', version: next.version, fields: read.repaired });
     if (!read.accessTokenUnusable) {
@@ -228,7 +235,7 @@ export class Refresher {
     // until the write settles, and the compare-and-set rules are unchanged. If this tab dies in between, the tabs hold
     // a pair newer than storage: each receiver stores it too (a no-op once this write landed), and the next lock
     // holder refreshes from the newer of memory and storage, never from the spent stored one (see `attempt`).
-    parts.sync.publish(next, 0, true);
+    parts.sync.publish(next, ageMs(), true);
     const outcome = await this.store(base, next);
     if (outcome) return outcome;
     if (read.accessTokenUnusable) {

@@ -87,6 +87,8 @@ export interface ApiCallRecord {
   version: number;
   /** `jti` of the access token sent; null when no token was available. */
   jti: string | null;
+  /** When the call asked for a token (obtainedAt - requestedAt: how long it waited for one). */
+  requestedAt: number;
   /** When the token was handed to the call. */
   obtainedAt: number;
   /** When fetch was called. */
@@ -178,6 +180,9 @@ export interface TestApi {
   /** Starts a forced refresh of the current pair (tabauth modes) without waiting for it. */
   requestRefresh(): void;
   signOut(options?: { revoke?: boolean }): Promise<void>;
+  /** Starts `client.dispose()` and returns at once; `disposal()` says when (and whether) it resolved. tabauth modes. */
+  dispose(): void;
+  disposal(): { startedAt: number; resolvedAt: number | null; error: string | null } | null;
   /** Bare-platform probes for the bench's floors, measured in the same tabs as the libraries (bench/browser/). */
   probes: PlatformProbes;
   /** DPoP pages only. */

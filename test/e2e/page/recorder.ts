@@ -23,6 +23,8 @@ export interface ModeDriver {
   callApi?(): Promise<ApiCallRecord>;
   startApiLoop?(intervalMs: number): void;
   stopApiLoop?(): Promise<void>;
+  /** Optional: dispose the mode's client (tabauth modes). */
+  dispose?(): Promise<void>;
   /** Optional mode-specific state for the snapshot. */
   extra?(): Record<string, unknown>;
   /** Optional: the API request itself (DPoP: through authedFetch, which handles 401s, nonces and refreshes). */
@@ -48,6 +50,7 @@ export class Recorder {
   ready = false;
   private heldJtis = new Set<string>();
   seq = 0;
+  private disposal: { startedAt: number; resolvedAt: number | null; error: string | null } | null = null;
   private loop: { timer: ReturnType<typeof setTimeout> | null; inflight: Promise<unknown> | null; stopped: boolean } | null = null;
 
   constructor(readonly config: PageConfig) {
@@ -97,6 +100,7 @@ export class Recorder {
       seq: ++this.seq,
       version: -1,
       jti: null,
+      requestedAt: now(),
       obtainedAt: 0,
       sentAt: 0,
       doneAt: 0,
@@ -198,6 +202,19 @@ export class Recorder {
         void driver.forceRefresh?.().catch((error: unknown) => this.error(error));
       },
       signOut: (options) => driver.signOut(options),
+      dispose: () => {
+        if (!driver.dispose) throw new Error(`test page: mode ${this.config.mode} has no client to dispose`);
+        const disposal: { startedAt: number; resolvedAt: number | null; error: string | null } = { startedAt: now(), resolvedAt: null, error: null };
+        this.disposal = disposal;
+        driver.dispose().then(
+          () => (disposal.resolvedAt = now()),
+          (error: unknown) => {
+            disposal.resolvedAt = now();
+            disposal.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          },
+        );
+      },
+      disposal: () => (this.disposal ? { ...this.disposal } : null),
       probes: platformProbes(),
       ...(driver.dpop ? { dpop: driver.dpop } : {}),
     };

@@ -14,6 +14,11 @@ declare module 'oidc-provider' {
   }
 
   export interface ProviderContext {
+    /** Koa's request and response (the provider's context is a Koa context). */
+    req?: IncomingMessage;
+    res?: ServerResponse;
+    /** The response body once the endpoint has set it (the token endpoint: the token response object). */
+    body?: unknown;
     oidc?: {
       route?: string;
       params?: Record<string, unknown>;

@@ -126,14 +126,31 @@ export interface OidcServerDpopCounters {
   apiDpopRejected: number;
 }
 
-/** One entry of the server's chronological log (token endpoint outcomes and API calls). */
+/**
+ * One entry of the server's chronological log (token endpoint outcomes and API calls). For refresh_token grants,
+ * `presented` and `issued` are fingerprints (first 16 hex digits of SHA-256) of the refresh token the client sent and
+ * of the one the server answered with: enough to tell which token a request carried, never the token itself.
+ */
 export type OidcServerEvent =
-  | { type: 'token'; at: number; grantType: string; ok: true; grantId?: string }
-  | { type: 'token'; at: number; grantType: string; ok: false; error: string; detail?: string }
+  | { type: 'token'; at: number; grantType: string; ok: true; grantId?: string; presented?: string; issued?: string }
+  | { type: 'token'; at: number; grantType: string; ok: false; error: string; detail?: string; presented?: string }
   | { type: 'grant.revoked'; at: number; grantId: string }
   | { type: 'revocation'; at: number; status: number }
   | { type: 'api'; at: number; status: 200; sub: string; jti: string; newest: boolean }
   | { type: 'api'; at: number; status: 401; reason: string };
+
+/** A refresh answer the server holds back: see `OidcServer.holdNextRefresh`. */
+export interface HeldRefresh {
+  /**
+   * Resolves once the provider has processed the refresh (the presented refresh token is consumed and the new pair
+   * minted) and its answer is being held. `issued`: fingerprint of the new refresh token (see OidcServerEvent).
+   */
+  readonly processed: Promise<{ status: number; issued: string | null }>;
+  /** Sends the held answer now (to a client that went away in the meantime, nothing). */
+  release(): void;
+  /** True once the client closed the connection while its answer was held (a fetch aborted mid-request). */
+  readonly clientAborted: boolean;
+}
 
 export interface OidcServer {
   /** http://127.0.0.1:<port> (no trailing slash). */
@@ -195,6 +212,13 @@ export interface OidcServer {
   resetCounters(): void;
   /** DPoP: /api/me issues a new nonce (the previous one stays accepted until the next rotation). */
   rotateResourceNonce(): void;
+  /**
+   * Holds the answer to the next successful refresh_token grant: the provider rotates as usual, but the response
+   * leaves only when `release()` is called. For putting a client's refresh "at the server" while the test does
+   * something to the client (unmount, dispose). Other token requests queue behind it (the token endpoint is
+   * serialised).
+   */
+  holdNextRefresh(): HeldRefresh;
   close(): Promise<void>;
 }
 
@@ -226,6 +250,10 @@ function displayName(sub: string): string {
 }
 
 const base64url = (buf: Buffer) => buf.toString('base64url');
+
+/** A token's fingerprint for the log: which token it was, not the token. */
+const fingerprint = (token: unknown): string | undefined =>
+  typeof token === 'string' && token.length > 0 ? createHash('sha256').update(token).digest('hex').slice(0, 16) : undefined;
 
 /**
  * Map-based storage adapter for oidc-provider (the built-in memory adapter is an LRU that evicts
@@ -523,12 +551,24 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     issuedAccessTokens.set(token.jti, { grantId: token.grantId, sub: token.accountId, exp: token.exp });
     if (token.grantId) newestAccessToken.set(token.grantId, token.jti);
   });
+  let armedHold: ((res: ServerResponse, issued: string | null) => void) | null = null;
   provider.on('grant.success', (ctx: ProviderContext) => {
     const grantType = grantTypeOf(ctx);
-    if (grantType === 'refresh_token') counts.refreshSuccesses++;
     if (grantType === 'authorization_code') counts.codeExchanges++;
     const grant = ctx.oidc?.entities?.Grant as { jti?: string } | undefined;
-    log.push({ type: 'token', at: Date.now(), grantType, ok: true, grantId: grant?.jti });
+    if (grantType !== 'refresh_token') {
+      log.push({ type: 'token', at: Date.now(), grantType, ok: true, grantId: grant?.jti });
+      return;
+    }
+    counts.refreshSuccesses++;
+    const issued = fingerprint((ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token);
+    log.push({ type: 'token', at: Date.now(), grantType, ok: true, grantId: grant?.jti, presented: fingerprint(ctx.oidc?.params?.refresh_token), issued });
+    // Emitted after the grant is processed and before Koa writes the answer: the moment to hold it.
+    const hold = armedHold;
+    if (hold && ctx.res) {
+      armedHold = null;
+      hold(ctx.res, issued ?? null);
+    }
   });
   provider.on('grant.error', (ctx: ProviderContext, err: OidcError) => {
     const grantType = grantTypeOf(ctx);
@@ -538,8 +578,43 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     if (error === 'invalid_grant') counts.invalidGrant++;
     // error_detail is the provider's internal reason (the client only sees a generic description).
     if (error === 'invalid_grant' && err.error_detail === 'refresh token already used') counts.reuseDetected++;
-    log.push({ type: 'token', at: Date.now(), grantType, ok: false, error, detail: err.error_detail ?? err.error_description });
+    const presented = grantType === 'refresh_token' ? { presented: fingerprint(ctx.oidc?.params?.refresh_token) } : {};
+    log.push({ type: 'token', at: Date.now(), grantType, ok: false, error, detail: err.error_detail ?? err.error_description, ...presented });
   });
+
+  function holdNextRefresh(): HeldRefresh {
+    let release: () => void = () => {};
+    let released = false;
+    let clientAborted = false;
+    let resolveProcessed!: (value: { status: number; issued: string | null }) => void;
+    const processed = new Promise<{ status: number; issued: string | null }>((resolve) => (resolveProcessed = resolve));
+    armedHold = (res, issued) => {
+      res.once('close', () => {
+        if (!res.writableEnded) clientAborted = true;
+      });
+      const end = res.end;
+      // Koa finishes with res.end(body); until release() that call is kept, with the headers not yet sent.
+      res.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
+        release = () => {
+          res.end = end;
+          if (!clientAborted && !res.destroyed) (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+        };
+        resolveProcessed({ status: res.statusCode, issued });
+        if (released) release();
+        return res;
+      } as ServerResponse['end'];
+    };
+    return {
+      processed,
+      release() {
+        released = true;
+        release();
+      },
+      get clientAborted() {
+        return clientAborted;
+      },
+    };
+  }
   provider.on('grant.revoked', (_ctx: ProviderContext, grantId: string) => {
     counts.grantsRevoked++;
     revokedGrants.add(grantId);
@@ -881,6 +956,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     rotateResourceNonce() {
       resourceDpop?.rotateNonce();
     },
+    holdNextRefresh,
     close: () =>
       new Promise<void>((resolveClose, rejectClose) => {
         server.close((err) => (err ? rejectClose(err) : resolveClose()));

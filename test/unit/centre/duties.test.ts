@@ -28,7 +28,7 @@ describe('FollowerDuties', () => {
   it('a silent leader is rescued under the lock after retryMs; a leader that acks is waited for', async () => {
     const silent = parts();
     silent.peers.attach(recordingChannel().channel);
-    silent.state.adopt(record(1, silent.clock.now()), 'channel', 0);
+    silent.state.adopt(record(1, silent.clock.now()), 'channel', 60_000); // due: the follower asks because it is
     silent.mount.lock = { ...silent.mount.lock, unpersisted: { hold: async () => () => {}, anyHeld: async () => false } } as typeof silent.mount.lock;
     const rescued = follower(silent).request(1);
     await silent.clock.advance(1_000);
@@ -62,7 +62,7 @@ describe('LeaderDuties', () => {
       { state: p.state, shared: p.shared, sync: p.sync, peers: p.peers, refresher: p.refresher, telemetry: p.telemetry, freshness: p.freshness },
     );
     void leader;
-    p.state.adopt(record(3, p.clock.now()), 'this-tab');
+    p.state.adopt(record(3, p.clock.now()), 'this-tab', 60_000); // due by the leader's own measure
     posted.length = 0;
     deliver({ type: 'refresh-request', version: 2, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 3 }) })]);
@@ -74,5 +74,51 @@ describe('LeaderDuties', () => {
     expect(types.filter((type) => type === 'refresh-pending')).toHaveLength(2);
     expect(types.filter((type) => type === 'state')).toHaveLength(1); // one broadcast for the one new pair
     expect(p.state.version).toBe(4);
+  });
+
+  it('answers a request for a pair it measures as fresh with that pair and its age, unless the follower reports a 401', async () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    p.state.setLeadership({ isLeader: true });
+    new LeaderDuties(
+      { clock: p.clock, environment: p.environment, retry: resolveRetryOptions(), followerRetryMs: 1_000 },
+      { state: p.state, shared: p.shared, sync: p.sync, peers: p.peers, refresher: p.refresher, telemetry: p.telemetry, freshness: p.freshness },
+    );
+    // A fresh pair it adopted (not made) is refreshed as before: its age may be stale (a message held while frozen).
+    p.state.adopt(record(3, p.clock.now()), 'channel', 5_000);
+    deliver({ type: 'refresh-request', version: 3, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(p.state.version).toBe(4); // this one the leader made itself
+    await p.clock.advance(5_000);
+    posted.length = 0;
+    const started = p.events.filter((event) => event.type === 'refresh-started').length;
+    deliver({ type: 'refresh-request', version: 4, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 5_000, state: expect.objectContaining({ version: 4 }) })]);
+    expect(p.events.filter((event) => event.type === 'refresh-started')).toHaveLength(started);
+    deliver({ type: 'refresh-request', version: 4, rejected: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(p.state.version).toBe(5);
+  });
+});
+
+describe('FollowerDuties and a confirming leader', () => {
+  it("takes the leader's age for a pair it read from storage, and stops waiting", async () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    // Written by a wall clock an hour behind this tab's: by the wall clock the pair is long expired.
+    const stored = record(1, p.clock.now() - 3_600_000);
+    p.state.adopt(stored, 'storage');
+    expect(p.freshness.isExpired()).toBe(true);
+    const wait = follower(p).request(1);
+    await p.clock.settle();
+    expect(posted).toEqual([expect.objectContaining({ type: 'refresh-request', version: 1 })]);
+    expect(posted[0]).not.toHaveProperty('rejected');
+    deliver({ type: 'state', state: stored, ageMs: 2_000, confirms: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
+    expect((await wait)?.version).toBe(1);
+    expect(p.freshness.isDue()).toBe(false);
+    expect(p.events.some((event) => event.type === 'refresh-started')).toBe(false);
   });
 });

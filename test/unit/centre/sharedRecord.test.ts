@@ -43,6 +43,43 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     expect(holds).toEqual(['held', 'released']);
   });
 
+  it('the marker goes once storage holds this version or newer, whichever write got it there; an unmount only pauses the retries', async () => {
+    const p = parts();
+    let fail = true;
+    const real = p.storage;
+    p.shared.replaceStorage({ ...real, kind: real.kind, get: real.get, delete: real.delete, update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)) });
+    const holds: string[] = [];
+    p.shared.useMarker({ hold: async () => (holds.push('held'), () => holds.push('released')), anyHeld: async () => holds.length % 2 === 1 });
+    p.shared.setActive(true);
+    p.state.adopt(record(2, 0), 'this-tab');
+    await p.shared.persistCurrent();
+    await p.shared.markerHeld();
+    p.shared.setActive(false); // unmounted: no retries meanwhile
+    fail = false;
+    await p.clock.advance(60_000);
+    expect(p.shared.pendingWrite).toBe(true);
+    // A newer pair this tab stores itself (a refresh's compare-and-set) is storage catching up too.
+    p.state.adopt(record(3, 0), 'this-tab');
+    await p.shared.compareAndSet(2, record(3, 0));
+    await p.clock.settle();
+    expect(p.shared.pendingWrite).toBe(false);
+    expect(holds).toEqual(['held', 'released']);
+
+    // Mounted again with a write still pending: the retries resume.
+    fail = true;
+    p.shared.setActive(true);
+    p.state.adopt(record(4, 0), 'this-tab');
+    await p.shared.persistCurrent();
+    await p.shared.markerHeld();
+    p.shared.setActive(false);
+    fail = false;
+    p.shared.setActive(true);
+    await p.clock.advance(30_000); // the longest backoff
+    await p.clock.settle();
+    expect(p.shared.pendingWrite).toBe(false);
+    expect(holds).toEqual(['held', 'released', 'held', 'released']);
+  });
+
   it('reload adopts a newer stored record and repairs storage that is behind', async () => {
     const backing = new Map<string, unknown>();
     const p = parts({ backing });

@@ -5,7 +5,7 @@
  * `useAuth().signOut`. The state the tests read is what React committed, not the client's own snapshot.
  */
 import { QueryClientProvider, useQuery } from '@tanstack/react-query';
-import { lazy, StrictMode, Suspense, useEffect, useSyncExternalStore } from 'react';
+import { lazy, StrictMode, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
 import { createRoot } from 'react-dom/client';
 import { AuthProvider, useAccessToken, useAuth } from 'tabauth/react';
 import { createAuthedQueryClient } from 'tabauth/query';
@@ -21,6 +21,9 @@ interface Rendered {
   signedOutReason: string | null;
   subject: string | null;
   commits: number;
+  /** The AuthProvider's current `key` (the remount button gives it a new one) and how many times its subtree mounted. */
+  providerKey: number;
+  providerMounts: number;
 }
 
 /** A tiny external store for the API loop's interval (0 = stopped), so React re-renders when the harness sets it. */
@@ -46,7 +49,17 @@ const TabauthDevtools = lazy(() => import('tabauth/devtools/production').then((m
 
 export async function startReact(config: PageConfig, recorder: Recorder): Promise<ModeDriver> {
   const client = createTabauthClient(config, recorder);
-  const rendered: Rendered = { status: 'loading', version: 0, isLeader: false, accessToken: null, signedOutReason: null, subject: null, commits: 0 };
+  const rendered: Rendered = {
+    status: 'loading',
+    version: 0,
+    isLeader: false,
+    accessToken: null,
+    signedOutReason: null,
+    subject: null,
+    commits: 0,
+    providerKey: 0,
+    providerMounts: 0,
+  };
   const loop = createLoopStore();
 
   // The fetch authedFetch sends with: it only observes, recording each API call and the token it carried.
@@ -59,6 +72,7 @@ export async function startReact(config: PageConfig, recorder: Recorder): Promis
       seq: ++recorder.seq,
       version: recorder.held.find((h) => h.jti === jti)?.version ?? -1,
       jti,
+      requestedAt: now(), // authedFetch asked for the token before this fetch: its wait is not seen here
       obtainedAt: now(),
       sentAt: now(),
       doneAt: 0,
@@ -100,9 +114,13 @@ export async function startReact(config: PageConfig, recorder: Recorder): Promis
     return <output id="api">{query.data ? JSON.stringify(query.data) : query.error ? String(query.error) : ''}</output>;
   }
 
-  function Probe() {
+  function Probe({ providerKey }: { providerKey: number }) {
     const auth = useAuth();
     const token = useAccessToken();
+    useEffect(() => {
+      rendered.providerKey = providerKey;
+      rendered.providerMounts++;
+    }, [providerKey]);
     useEffect(() => {
       rendered.status = auth.status;
       rendered.version = token.version;
@@ -132,21 +150,37 @@ export async function startReact(config: PageConfig, recorder: Recorder): Promis
     );
   }
 
+  /**
+   * The remount button gives the AuthProvider a new `key`: React unmounts the provider (the client's mount count drops
+   * to 0) and mounts a new one in the same commit, as a route or layout change or HMR does.
+   */
+  function App() {
+    const [providerKey, setProviderKey] = useState(0);
+    return (
+      <>
+        <button id="remount" type="button" onClick={() => setProviderKey((key) => key + 1)}>
+          Remount the auth provider
+        </button>
+        <AuthProvider key={providerKey} client={client}>
+          <QueryClientProvider client={queryClient}>
+            <Probe providerKey={providerKey} />
+          </QueryClientProvider>
+          {config.devtools ? (
+            <Suspense fallback={null}>
+              <TabauthDevtools initialIsOpen />
+            </Suspense>
+          ) : null}
+        </AuthProvider>
+      </>
+    );
+  }
+
   const root = document.getElementById('root');
   if (!root) throw new Error('test page: no #root element');
   // The providers mount the auth client and the QueryClient (in effects); this page never calls client.mount().
   createRoot(root).render(
     <StrictMode>
-      <AuthProvider client={client}>
-        <QueryClientProvider client={queryClient}>
-          <Probe />
-        </QueryClientProvider>
-        {config.devtools ? (
-          <Suspense fallback={null}>
-            <TabauthDevtools initialIsOpen />
-          </Suspense>
-        ) : null}
-      </AuthProvider>
+      <App />
     </StrictMode>,
   );
   await client.ready();
@@ -183,6 +217,8 @@ export async function startReact(config: PageConfig, recorder: Recorder): Promis
         clientStatus: snapshot.status,
         renderedSubject: rendered.subject,
         commits: rendered.commits,
+        providerKey: rendered.providerKey,
+        providerMounts: rendered.providerMounts,
         domStatus: document.getElementById('status')?.textContent ?? null,
         domVersion: Number(document.getElementById('version')?.textContent ?? NaN),
         cachedQueries: queries.length,

@@ -111,6 +111,7 @@ export function tabauthDriver(client: AuthClient, recorder: Recorder): ModeDrive
     async forceRefresh() {
       await client.refresh();
     },
+    dispose: () => client.dispose(),
   };
 }
 
