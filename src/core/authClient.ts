@@ -1,7 +1,8 @@
 import { AccessTokens, assertRejectedVersion } from './accessTokens';
-import { systemClock, type Clock } from './clock';
+import { systemClock } from './clock';
 import { defaultCoordination } from './coordination/defaultCoordination';
-import { browserEnvironment, type AuthEnvironment } from './environment';
+import type { CoordinationContext } from './coordination/transport';
+import { browserEnvironment } from './environment';
 import type { DpopHandle } from './dpop';
 import { AuthError, DisposedError } from './errors';
 import type { AuthEventListener } from './events';
@@ -24,7 +25,7 @@ import { createIndexedDbStorage } from './storage/indexedDbStorage';
 import { TabState } from './tabState';
 import { Telemetry } from './telemetry';
 import { parseTokenResponse } from './tokenResponse';
-import type { AuthSnapshot, TokenResponse, TokenSet } from './types';
+import type { AuthSnapshot, RevokeFunction, TokenResponse, TokenSet } from './types';
 import { VersionWaiters } from './waiters';
 
 /** The auth client of one tab. Create it once per app (outside React), mount it, and read tokens from it. */
@@ -84,27 +85,55 @@ export interface AuthClient {
   readonly dpop?: DpopHandle | null;
 }
 
-/**
- * Creates the auth client of one tab. The facade only wires the parts (see the Design section of the README for the
- * module map) and counts mounts; each part owns its own state.
- */
-export function createAuthClient(options: AuthClientOptions): AuthClient {
+/** The options with their defaults applied, checked once. */
+function resolveSettings(options: AuthClientOptions) {
   if (typeof options?.refresh !== 'function') throw new TypeError('createAuthClient: options.refresh must be a function');
   const namespace = options.namespace ?? 'default';
   const dpop = options.dpop ?? null;
   // One key per namespace: a handle made for another namespace would sign with (and delete) another app's key.
   if (dpop && dpop.namespace !== namespace) throw new TypeError('createAuthClient: dpop namespace differs');
-  const clock: Clock = options.clock ?? systemClock;
-  const environment: AuthEnvironment = options.environment ?? browserEnvironment();
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const followerRetryMs = options.followerRetryMs ?? 5_000;
-  const policy: RefreshPolicy = { leewayMs: options.refreshLeewayMs ?? 30_000, lifetimeRatio: options.refreshLifetimeRatio ?? 0.1 };
-  const tabId = randomId();
-  const storage = options.storage ?? createIndexedDbStorage();
+  return {
+    namespace,
+    dpop,
+    clientType: options.clientType ?? 'web',
+    clock: options.clock ?? systemClock,
+    environment: options.environment ?? browserEnvironment(),
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    followerRetryMs: options.followerRetryMs ?? 5_000,
+    policy: { leewayMs: options.refreshLeewayMs ?? 30_000, lifetimeRatio: options.refreshLifetimeRatio ?? 0.1 } satisfies RefreshPolicy,
+    retry: resolveRetryOptions(options.retry),
+    storage: options.storage ?? createIndexedDbStorage(),
+    tabId: randomId(),
+  };
+}
 
-  const telemetry = new Telemetry(options.clientType ?? 'web', options.onEvent);
-  // DPoP events (key created, nonce retries) are this client's events, counted like the others.
-  const stopDpopEvents = dpop?.subscribe((event) => telemetry.emit(event));
+type Settings = ReturnType<typeof resolveSettings>;
+
+/** What a coordination that runs the refresh elsewhere (a SharedWorker) may know of this client: plain settings. */
+function coordinationContext(options: AuthClientOptions, settings: Settings): Omit<CoordinationContext, 'report'> {
+  const { namespace, clientType, policy, requestTimeoutMs, followerRetryMs, clock } = settings;
+  return {
+    refresh: options.refresh,
+    clock,
+    settings: {
+      namespace,
+      clientType,
+      refreshLeewayMs: policy.leewayMs,
+      refreshLifetimeRatio: policy.lifetimeRatio,
+      requestTimeoutMs,
+      followerRetryMs,
+      ...(options.retry ? { retry: options.retry } : {}),
+    },
+  };
+}
+
+/**
+ * Builds the parts of one tab's client and wires them to each other (see the Design section of the README for the
+ * module map). Each part owns its own state; calls go one way, from the facade inwards.
+ */
+function wireParts(options: AuthClientOptions, settings: Settings) {
+  const { namespace, dpop, clock, environment, requestTimeoutMs, followerRetryMs, policy, retry, storage, tabId } = settings;
+  const telemetry = new Telemetry(settings.clientType, options.onEvent);
   const state = new TabState(storage.kind);
   // Subscribers to a new record run in this order: its events, the rendered snapshot, its expiry anchor, waiting
   // callers, the token strings to redact, the leader's timer.
@@ -122,7 +151,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const sync = new RecordSync(state, peers, shared, freshness);
   const signing = new Signing(shared, sync, peers, clock);
   const slot = new MountSlot();
-  const retry = resolveRetryOptions(options.retry);
   const refresher = new Refresher(
     { clock, environment, retry, random: options.random ?? Math.random, requestTimeoutMs, refresh: options.refresh, dpop },
     { state, shared, sync, signing, peers, waiters, telemetry, mount: slot, freshness, secrets, inflight },
@@ -140,19 +168,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       clock,
       environment,
       coordination: options.coordination ?? defaultCoordination(),
-      coordinationContext: {
-        refresh: options.refresh,
-        clock,
-        settings: {
-          namespace,
-          clientType: options.clientType ?? 'web',
-          refreshLeewayMs: policy.leewayMs,
-          refreshLifetimeRatio: policy.lifetimeRatio,
-          requestTimeoutMs,
-          followerRetryMs,
-          ...(options.retry ? { retry: options.retry } : {}),
-        },
-      },
+      coordinationContext: coordinationContext(options, settings),
       refreshLock: options.refreshLock,
       requestTimeoutMs,
       peerQueryMs: options.peerQueryMs ?? 100,
@@ -160,6 +176,19 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     { slot, state, shared, peers, waiters, leader, tokens, telemetry, freshness, inflight, dpop },
   );
+  return { telemetry, state, freshness, inflight, signing, leader, tokens, lifecycle };
+}
+
+/**
+ * Creates the auth client of one tab. The facade only counts mounts and forwards each call to the part that owns
+ * it (built by `wireParts`).
+ */
+export function createAuthClient(options: AuthClientOptions): AuthClient {
+  const settings = resolveSettings(options);
+  const { namespace, tabId, clock, dpop } = settings;
+  const { telemetry, state, freshness, inflight, signing, leader, tokens, lifecycle } = wireParts(options, settings);
+  // DPoP events (key created, nonce retries) are this client's events, counted like the others.
+  const stopDpopEvents = dpop?.subscribe((event) => telemetry.emit(event));
   // The session read starts now, not at mount. Not on a server (no window) with the default storage: nothing to read.
   if (options.storage || typeof window !== 'undefined') lifecycle.readEarly();
   let mountCount = 0;
@@ -207,7 +236,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       if (lifecycle.isDisposed) throw new DisposedError();
       const previous = state.record?.tokens ?? null;
       await signing.signOut('user');
-      if (signOutOptions.revoke && options.revoke && previous?.refreshToken) await inflight.track(revoke(previous.refreshToken));
+      if (signOutOptions.revoke && options.revoke && previous?.refreshToken) {
+        await inflight.track(revokeAtSignOut(options.revoke, previous.refreshToken, settings, telemetry));
+      }
       // The key goes for every tab after the revocation (which may need it); the next login makes a new one. A key
       // that cannot be deleted leaves nothing usable: the tokens bound to it are gone.
       if (dpop) await inflight.track(dpop.deleteKey().catch(() => {}));
@@ -221,17 +252,18 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return version;
     },
   };
+}
 
-  /** RFC 7009 at sign-out: bounded by requestTimeoutMs; a failure is an event, never a failed sign-out. */
-  async function revoke(refreshToken: string): Promise<void> {
-    const controller = new AbortController();
-    const timer = clock.setTimeout(() => controller.abort(), requestTimeoutMs);
-    try {
-      await options.revoke!({ token: refreshToken, tokenTypeHint: 'refresh_token', signal: controller.signal });
-    } catch (error) {
-      telemetry.emit({ type: 'revocation-failed', errorCode: error instanceof AuthError ? error.code : 'revocation_failed' });
-    } finally {
-      clock.clearTimeout(timer);
-    }
+/** RFC 7009 at sign-out: bounded by requestTimeoutMs; a failure is an event, never a failed sign-out. */
+async function revokeAtSignOut(revoke: RevokeFunction, refreshToken: string, settings: Settings, telemetry: Telemetry): Promise<void> {
+  const { clock, requestTimeoutMs } = settings;
+  const controller = new AbortController();
+  const timer = clock.setTimeout(() => controller.abort(), requestTimeoutMs);
+  try {
+    await revoke({ token: refreshToken, tokenTypeHint: 'refresh_token', signal: controller.signal });
+  } catch (error) {
+    telemetry.emit({ type: 'revocation-failed', errorCode: error instanceof AuthError ? error.code : 'revocation_failed' });
+  } finally {
+    clock.clearTimeout(timer);
   }
 }
