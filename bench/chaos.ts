@@ -150,9 +150,14 @@ async function main() {
   for (const summary of summaries) for (const [kind, n] of Object.entries(summary.faults)) faults[kind] = (faults[kind] ?? 0) + n;
   const violations: Record<string, number> = {};
   const failingSeeds: number[] = [];
+  /** The first seeds that broke each invariant: where to start shrinking. */
+  const seedsByInvariant: Record<string, number[]> = {};
   for (const summary of summaries) {
     if (summary.violations.length > 0) failingSeeds.push(summary.seed);
-    for (const invariant of new Set(summary.violations.map((violation) => violation.invariant))) violations[invariant] = (violations[invariant] ?? 0) + 1;
+    for (const invariant of new Set(summary.violations.map((violation) => violation.invariant))) {
+      violations[invariant] = (violations[invariant] ?? 0) + 1;
+      (seedsByInvariant[invariant] ??= []).push(summary.seed);
+    }
   }
   const tokenFailures: Record<string, number> = {};
   for (const summary of summaries) for (const [code, n] of Object.entries(summary.tokenCalls.failed)) tokenFailures[code] = (tokenFailures[code] ?? 0) + n;
@@ -200,6 +205,7 @@ async function main() {
   console.log(`newest pair in every live tab after the faults stopped: p50 ${totals.convergenceAfterFaultsMs.p50} ms, p99 ${totals.convergenceAfterFaultsMs.p99} ms, max ${totals.convergenceAfterFaultsMs.max} ms, never ${totals.convergenceAfterFaultsMs.neverConverged}`);
   console.log(`invariant violations: ${totals.seedsWithViolations === 0 ? '0' : JSON.stringify(violations)}${profile === 'recoverable' ? ' (goal 0)' : ''}`);
   if (failingSeeds.length) console.log(`failing seeds: ${failingSeeds.slice(0, 50).join(', ')}${failingSeeds.length > 50 ? ' ...' : ''}`);
+  for (const [invariant, seeds] of Object.entries(seedsByInvariant)) console.log(`  ${invariant.padEnd(32)} seeds ${seeds.slice(0, 10).join(', ')}${seeds.length > 10 ? ' ...' : ''}`);
   console.log(`time: ${totals.wallSeconds} s on ${workers} worker(s)`);
   if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(totals, null, 2)}\n`);
 
