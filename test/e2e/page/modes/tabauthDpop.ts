@@ -27,6 +27,7 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
       timings.push(performance.now() - start);
     }
   };
+  let loginThumbprint: string | null = null;
   return {
     proofTimings: () => [...timings],
     startTogether() {
@@ -49,12 +50,16 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
       }
       return { proofMs, signMs };
     },
-    newKeyForLogin: async () => (await dpop.newKeyForLogin()).thumbprint,
+    async newKeyForLogin() {
+      loginThumbprint = (await dpop.newKeyForLogin()).thumbprint;
+      return loginThumbprint;
+    },
     async exchange(callback) {
       const issuer = new URL(config.issuer);
       const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }));
       const oauthClient: oauth.Client = { client_id: config.clientId };
-      const { keyPair } = await dpop.key();
+      // The login's key is pending until its tokens are stored: the exchange signs with it, not the current one.
+      const { keyPair } = (loginThumbprint ? await dpop.loginKey(loginThumbprint) : null) ?? (await dpop.key());
       const handle = oauth.DPoP(oauthClient, keyPair);
       const params = oauth.validateAuthResponse(as, oauthClient, new URL(callback.callbackUrl), callback.state);
       const redeem = () =>
@@ -73,6 +78,7 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
         result = await oauth.processAuthorizationCodeResponse(as, oauthClient, response, { expectedNonce: callback.nonce });
       }
       const body = { ...result } as Record<string, unknown>;
+      if (loginThumbprint) await dpop.promoteLoginKey(loginThumbprint);
       await client.signIn(body as never);
       return body;
     },
