@@ -105,8 +105,8 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
   };
 }
 
-/** Every value in tabauth's IndexedDB store that holds a DPoP key record. */
-async function storedKeys() {
+/** Every value in tabauth's IndexedDB store that holds a DPoP key record (pending login keys are not such values). */
+export async function storedKeys() {
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const request = indexedDB.open('tabauth');
     request.onsuccess = () => resolve(request.result);
@@ -124,7 +124,7 @@ async function storedKeys() {
   }
 }
 
-function jktOf(token: string): string | null {
+export function jktOf(token: string): string | null {
   try {
     const part = token.split('.')[1]!;
     const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { cnf?: { jkt?: string } };
