@@ -54,4 +54,19 @@ describe.skipIf(skipBrowserTests)('e2e: DPoP login with tabauth/oidc in real Chr
     for (const info of infos) expect(info).toEqual({ thumbprint: key, storedKeys: 1, storedThumbprint: key, tokenJkt: key });
     expect((await Promise.all(tabs.map(snapshot))).map((s) => s.status)).toEqual(['authenticated', 'authenticated', 'authenticated']);
   }, 150_000);
+
+  it('logout with revoke: the revocation of the DPoP-bound refresh token reaches the provider and revokes the grant', async () => {
+    world.server.resetCounters();
+    context = await newContext(world, { dpop: true });
+    const tabs = [await openAppTab(context, world, 'tab1'), await openAppTab(context, world, 'tab2')];
+    await logInThroughProvider(tabs[0]!, 'user-1');
+    await waitForTabs(tabs, (s) => s.every((one) => one.status === 'authenticated' && one.route === 'home'), 'signed in everywhere');
+
+    await tabs[1]!.page.locator('#logout').click();
+    await tabs[1]!.page.waitForURL((url) => url.pathname === '/session/end');
+    const events = world.server.events().filter((e) => e.type === 'revocation');
+    expect(events.map((e) => (e as { status: number }).status)).toEqual([200]);
+    expect(world.server.counters()).toMatchObject({ revocations: 1, grantsRevoked: 1 });
+    expect(await snapshot(tabs[0]!)).toMatchObject({ status: 'signed-out' });
+  }, 150_000);
 });
