@@ -36,7 +36,9 @@ const BUDGETS: Record<string, Budget> = {
   // authedFetch (+0.22 kB) together; with dependencies it still fits.
   'tabauth + react + query': { own: 20.45 * KB, withDeps: 20.85 * KB, onDemand: 5.35 * KB },
   // New with issue 12 (measured 4.47 / 5.96 kB): createDpop, the shared key and nonces; with dependencies the dpop package.
-  'tabauth/dpop': { own: 4.55 * KB, withDeps: 6.1 * KB, onDemand: 5.35 * KB },
+  // Raised from 4.55 / 6.1 (measured 4.76 / 6.25 kB) for the pending login key: newKeyForLogin no longer replaces
+  // the session's key (loginKey, promoteLoginKey, the clean-up of abandoned keys, their deletion at sign-out).
+  'tabauth/dpop': { own: 4.85 * KB, withDeps: 6.3 * KB, onDemand: 5.35 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();
