@@ -48,6 +48,11 @@ interface Row {
   /** use_dpop_nonce answers: at the token endpoint (refreshes) and at the API. */
   tokenNonceRoundTrips: number;
   apiNonceRoundTrips: number;
+  /**
+   * Why the API challenged: the proof carried no nonce (a tab that had not learnt one yet: its first call went out
+   * before another tab's challenge shared the nonce), or a nonce the API no longer accepts (renewed twice since).
+   */
+  apiNonceChallenges: { noNonce: number; staleNonce: number };
   nonceRoundTripsPer100Calls: number;
   /** Proofs signed for the run's own requests (ms), all tabs. */
   inRunProof: { samples: number; p50: number | null; p99: number | null };
@@ -132,6 +137,7 @@ async function runRow(browser: Browser, server: OidcServer, variant: Variant, ta
       apiFailed: apiCalls.filter((call) => call.status !== 200).length,
       tokenNonceRoundTrips,
       apiNonceRoundTrips: counters.apiNonceChallenges,
+      apiNonceChallenges: apiChallengeKinds(events),
       nonceRoundTripsPer100Calls: round(((tokenNonceRoundTrips + counters.apiNonceChallenges) / Math.max(1, apiCalls.length)) * 100)!,
       inRunProof: stats(inRun),
       isolatedProof: stats(measured.proofMs),
@@ -143,6 +149,13 @@ async function runRow(browser: Browser, server: OidcServer, variant: Variant, ta
     clearInterval(nonceTimer);
     await context.close().catch(() => {});
   }
+}
+
+/** The API's use_dpop_nonce answers by the verifier's reason (test/e2e/support/oidcServer.ts, dpopVerifier). */
+function apiChallengeKinds(events: ReturnType<OidcServer['events']>): Row['apiNonceChallenges'] {
+  const reasons = events.flatMap((e) => (e.type === 'api' && e.status === 401 && e.reason.startsWith('use_dpop_nonce') ? [e.reason] : []));
+  const noNonce = reasons.filter((reason) => reason.includes('nonce is required')).length;
+  return { noNonce, staleNonce: reasons.length - noNonce };
 }
 
 const fmt = (value: number | null | undefined, unit = ' ms') => (value === null || value === undefined ? 'n/a' : `${value}${unit}`);
@@ -200,7 +213,7 @@ async function main() {
       for (const variant of ['bearer', 'dpop'] as const) {
         const row = await runRow(browser, servers[variant], variant, tabCount);
         rows.push(row);
-        console.log(`${variant} x${tabCount}: ${row.refreshRequestsPerRotation} req/rotation, ${row.rotations} rotations, nonce round trips ${row.tokenNonceRoundTrips}/${row.apiNonceRoundTrips}`);
+        console.log(`${variant} x${tabCount}: ${row.refreshRequestsPerRotation} req/rotation, ${row.rotations} rotations, nonce round trips ${row.tokenNonceRoundTrips}/${row.apiNonceRoundTrips} (API: ${row.apiNonceChallenges.noNonce} without a nonce, ${row.apiNonceChallenges.staleNonce} stale)`);
       }
     }
   } finally {

@@ -21,6 +21,8 @@ export interface DpopProofOptions {
    * for every tab, and a tab must never refresh with another one.
    */
   rereadKey?: boolean;
+  /** Sign with this key instead of the namespace's (a login's code exchange: `loginKey`). */
+  key?: DpopKey;
 }
 
 /** One request `DpopHandle.fetchWithProof` sends with a proof. */
@@ -35,6 +37,8 @@ export interface DpopRequest {
   accessToken?: string;
   /** See `DpopProofOptions.rereadKey`. */
   rereadKey?: boolean;
+  /** See `DpopProofOptions.key`. */
+  key?: DpopKey;
   /** A body that can be sent only once (a stream): a nonce challenge is returned, not retried. */
   once?: boolean;
 }
@@ -79,11 +83,20 @@ export interface DpopHandle {
    */
   fetchWithProof(request: DpopRequest, send: (headers: Record<string, string>) => Promise<Response>): Promise<Response>;
   /**
-   * For a login: replaces the namespace's key with a new one and returns it. Call it before building the
-   * authorization request (for `dpop_jkt`) and use the returned pair for the code exchange.
+   * For a login: a new key, kept pending beside the namespace's key, which every tab goes on using (the current
+   * session's tokens are bound to it). Call it before building the authorization request (its thumbprint is
+   * `dpop_jkt`), sign the code exchange with it, and call `promoteLoginKey` before `signIn`. A login that never gets
+   * there changes nothing; its pending key is dropped by a later login or the sign-out.
    */
   newKeyForLogin(): Promise<DpopKey>;
-  /** Deletes the namespace's key for every tab (the client calls it on `signOut()`). */
+  /** The key of the login whose `dpop_jkt` is `thumbprint` (pending, or already promoted); null once it is gone. */
+  loginKey(thumbprint: string): Promise<DpopKey | null>;
+  /**
+   * Makes the login key of `thumbprint` the namespace's key for every tab. Call it after the code exchange and
+   * before `signIn` of its tokens. Resolves false when that key is gone (a sign-out deleted it meanwhile).
+   */
+  promoteLoginKey(thumbprint: string): Promise<boolean>;
+  /** Deletes the namespace's key, and the pending login keys, for every tab (the client calls it on `signOut()`). */
   deleteKey(): Promise<void>;
   /** Starts sharing with other tabs (the client calls it on mount); returns the function that stops it. */
   connect(): () => void;
@@ -96,7 +109,7 @@ export interface DpopHandle {
 
 /** DPoP events, delivered to `client.on(listener)` with the core's: never key material, proofs, nonces or tokens. */
 export type DpopEvent =
-  /** This tab created the namespace's key ('first-use': none was stored; 'login': `newKeyForLogin`). */
+  /** This tab created the namespace's key ('first-use': none was stored; 'login': `newKeyForLogin`, a pending key). */
   | { type: 'dpop-key-created'; reason: 'first-use' | 'login'; algorithm: DpopAlgorithm }
   /** This tab took the key another tab created ('race': it had created one too, and the other was stored first). */
   | { type: 'dpop-key-adopted'; source: 'storage' | 'race' | 'other-tab' }

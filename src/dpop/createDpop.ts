@@ -97,8 +97,8 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     algorithm,
     async proof(htm, htu, proofOptions = {}) {
       requireWebCrypto();
-      const record = proofOptions.rereadKey ? await key.reread() : await key.get();
-      return track(signProof(record.keyPair, htm, htu, proofOptions.nonce, proofOptions.accessToken));
+      const keyPair = proofOptions.key ? proofOptions.key.keyPair : (proofOptions.rereadKey ? await key.reread() : await key.get()).keyPair;
+      return track(signProof(keyPair, htm, htu, proofOptions.nonce, proofOptions.accessToken));
     },
     thumbprint: async () => (await key.get()).thumbprint,
     key: async () => toKey(await key.get()),
@@ -107,7 +107,12 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     fetchWithProof(request, send) {
       return fetchWithProof(handle, request, send, () => emit({ type: 'dpop-nonce-retry', server: request.server, origin: originOf(request.htu) }));
     },
-    newKeyForLogin: async () => toKey(await key.newForLogin()),
+    newKeyForLogin: async () => toKey(await key.newPendingForLogin(PENDING_MAX_AGE_MS)),
+    loginKey: async (thumbprint) => {
+      const record = await key.forLogin(thumbprint);
+      return record ? toKey(record) : null;
+    },
+    promoteLoginKey: (thumbprint) => key.promote(thumbprint),
     deleteKey: () => key.delete(),
     connect() {
       if (connections++ === 0 && channelFactory) {
@@ -145,6 +150,12 @@ export const DPOP_COUNTERS = {
   keysCreated: 'dpop_keys_created',
   nonceRetries: 'dpop_nonce_retries',
 } as const;
+
+/**
+ * A pending login key older than this is an abandoned login's: the next login drops it. Longer than tabauth/oidc's
+ * default attempt lifetime (10 minutes), after which that login's callback is refused anyway.
+ */
+const PENDING_MAX_AGE_MS = 15 * 60_000;
 
 function defaultLocks(): WebLocksLike | null {
   const locks = typeof navigator === 'undefined' ? undefined : (navigator as { locks?: WebLocksLike }).locks;

@@ -30,7 +30,21 @@ export interface DpopKeyStore {
   /** Stores `record` in place of whatever is stored (a new login). */
   replace(record: StoredDpopKey): Promise<void>;
   delete(): Promise<void>;
+  /**
+   * Keys of logins in progress, not yet the namespace's key (a second slot: `tabauth:<ns>:dpop-key:pending`). Adds
+   * `record` and drops pending keys created more than `maxAgeMs` before it (abandoned logins), keeping the newest few.
+   */
+  addPending(record: StoredDpopKey, maxAgeMs: number): Promise<void>;
+  /** The pending key of that thumbprint, if any. */
+  readPending(thumbprint: string): Promise<StoredDpopKey | null>;
+  /** Removes the pending key of that thumbprint (it was promoted). */
+  removePending(thumbprint: string): Promise<void>;
+  /** Deletes every pending key (sign-out). */
+  deletePending(): Promise<void>;
 }
+
+/** At most this many logins in progress keep a pending key (tabs of one browser rarely have more than one). */
+const MAX_PENDING = 4;
 
 export const ALGORITHMS: readonly DpopAlgorithm[] = ['ES256', 'Ed25519', 'RS256', 'PS256'];
 
@@ -39,8 +53,15 @@ export function dpopKeyStorageKey(namespace: string): string {
   return `tabauth:${namespace}:dpop-key`;
 }
 
+/** The storage key of a namespace's pending login keys (see `DpopKeyStore.addPending`). */
+export function dpopPendingKeyStorageKey(namespace: string): string {
+  return `tabauth:${namespace}:dpop-key:pending`;
+}
+
 export function createDpopKeyStore(storage: AuthStorage, namespace: string): DpopKeyStore {
   const key = dpopKeyStorageKey(namespace);
+  const pendingKey = dpopPendingKeyStorageKey(namespace);
+  const pendingOf = (value: unknown): StoredDpopKey[] => (Array.isArray(value) ? value.filter(isStoredDpopKey) : []);
   return {
     async read() {
       const raw = await storage.get(key);
@@ -64,6 +85,21 @@ export function createDpopKeyStore(storage: AuthStorage, namespace: string): Dpo
     },
     async delete() {
       await storage.delete(key);
+    },
+    async addPending(record, maxAgeMs) {
+      await storage.update(pendingKey, (current) => {
+        const kept = pendingOf(current).filter((old) => record.createdAt - old.createdAt <= maxAgeMs);
+        return [...kept, record].slice(-MAX_PENDING);
+      });
+    },
+    async readPending(thumbprint) {
+      return pendingOf(await storage.get(pendingKey)).find((record) => record.thumbprint === thumbprint) ?? null;
+    },
+    async removePending(thumbprint) {
+      await storage.update(pendingKey, (current) => pendingOf(current).filter((record) => record.thumbprint !== thumbprint));
+    },
+    async deletePending() {
+      await storage.delete(pendingKey);
     },
   };
 }

@@ -15,7 +15,7 @@ export async function fetchWithProof(
   const origin = new URL(request.htu).origin;
   for (let attempt = 1; ; attempt++) {
     const nonce = await dpop.nonceFor(origin, request.server);
-    const proof = await dpop.proof(request.htm, request.htu, { nonce, accessToken: request.accessToken, rereadKey: request.rereadKey });
+    const proof = await dpop.proof(request.htm, request.htu, { nonce, accessToken: request.accessToken, rereadKey: request.rereadKey, key: request.key });
     const headers: Record<string, string> = { DPoP: proof };
     if (request.accessToken !== undefined) headers.Authorization = `DPoP ${request.accessToken}`;
     const response = await send(headers);

@@ -73,21 +73,50 @@ export class SharedKey {
     return winner;
   }
 
-  async newForLogin(): Promise<StoredDpopKey> {
+  /**
+   * A login's key, kept pending beside the namespace's key: every tab goes on signing with the current key (the
+   * session's refresh tokens are bound to it) until `promote` makes this one current. A login that is abandoned, or
+   * that fails, therefore leaves the session alone; its pending key is dropped by a later login or the sign-out.
+   */
+  async newPendingForLogin(maxAgeMs: number): Promise<StoredDpopKey> {
+    const record = await this.create();
+    await this.options.store.addPending(record, maxAgeMs);
+    this.options.emit({ type: 'dpop-key-created', reason: 'login', algorithm: record.algorithm });
+    return record;
+  }
+
+  /** The key a login with that thumbprint exchanges its code with: pending, or already current; null once gone. */
+  async forLogin(thumbprint: string): Promise<StoredDpopKey | null> {
+    const pending = await this.options.store.readPending(thumbprint);
+    if (pending) return pending;
+    const current = await this.options.store.read();
+    return current?.thumbprint === thumbprint ? current : null;
+  }
+
+  /**
+   * Makes the pending key of that thumbprint the namespace's key for every tab. The caller does it after the code
+   * exchange and before storing its tokens (signIn): a refresh never meets tokens bound to a key that is not stored.
+   * False when that key is gone (a sign-out deleted it meanwhile).
+   */
+  async promote(thumbprint: string): Promise<boolean> {
     return this.locked(async () => {
-      const record = await this.create();
-      await this.options.store.replace(record);
+      const { store } = this.options;
+      const pending = await store.readPending(thumbprint);
+      if (!pending) return (await store.read())?.thumbprint === thumbprint;
+      await store.replace(pending);
       this.invalidate();
-      this.cached = record;
-      this.options.post({ type: 'key-changed', id: record.id });
-      this.options.emit({ type: 'dpop-key-created', reason: 'login', algorithm: record.algorithm });
-      return record;
+      this.cached = pending;
+      this.options.post({ type: 'key-changed', id: pending.id });
+      await store.removePending(thumbprint).catch(() => {}); // a leftover is dropped by the next login's clean-up
+      return true;
     });
   }
 
   async delete(): Promise<void> {
     await this.locked(async () => {
       await this.options.store.delete();
+      // Keys of logins still in progress go too: a sign-out ends them (their callbacks fail with dpop-key-changed).
+      await this.options.store.deletePending();
       this.invalidate();
       this.options.post({ type: 'key-deleted' });
       this.options.emit({ type: 'dpop-key-deleted', source: 'this-tab' });

@@ -17,7 +17,8 @@ export async function startLogin(ctx: OidcContext, options: LoginOptions, mode: 
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
   const redirectUri = mode === 'popup' ? ctx.popupRedirectUri : ctx.redirectUri;
-  // DPoP: a new login gets a new key (for every tab of the namespace), and its code is bound to it by dpop_jkt
+  // DPoP: a new login gets a new key, pending until its tokens are stored (the current session keeps its own key),
+  // and its code is bound to it by dpop_jkt
   // (RFC 9449 section 10), so a code intercepted on the way back cannot be redeemed with another key.
   const dpopJkt = ctx.dpop ? (await ctx.dpop.newKeyForLogin()).thumbprint : undefined;
 

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { AuthClient, DpopHandle } from 'tabauth';
+import type { AuthClient, DpopHandle, DpopKey } from 'tabauth';
 import { MalformedTokenResponseError, type TokenResponse } from 'tabauth';
 import type { LoginAttempt } from './attemptStore';
 import type { OidcContext } from './context';
@@ -33,7 +33,8 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
       throw authorizationResponseError(error);
     }
     const dpop = ctx.dpop ?? client.dpop ?? null;
-    const http = dpop ? await withProofs(ctx, dpop, attempt) : ctx.http;
+    const loginKey = dpop ? await keyOfLogin(dpop, attempt) : null;
+    const http = dpop && loginKey ? withProofs(ctx, dpop, loginKey) : ctx.http;
     let result: oauth.TokenEndpointResponse;
     try {
       const response = await oauth.authorizationCodeGrantRequest(as, ctx.oauthClient, oauth.None(), parameters, attempt.redirectUri, attempt.codeVerifier, http);
@@ -53,6 +54,9 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
     }
     checkIssuedAt(ctx, result);
     await client.ready();
+    // The login's key becomes every tab's before its tokens are stored, never after: a refresh of the new tokens
+    // signed with the old key would be refused (invalid_grant) and sign every tab out.
+    if (dpop && loginKey && !(await dpop.promoteLoginKey(loginKey.thumbprint))) throw keyChanged();
     await client.signIn(toTokenResponse(result));
     return attempt.returnTo;
   } finally {
@@ -63,20 +67,33 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
 }
 
 /**
- * The code exchange's fetch with DPoP: a proof signed with the namespace's key on the request, and the token
- * endpoint's nonce challenge (400 use_dpop_nonce) sent again at once, once, with its nonce, which every tab then
- * knows (the handle's `fetchWithProof`, the same rule as the refresh grant's). The key must still be the one the
- * code is bound to.
+ * The key this login's code is bound to (`dpop_jkt`): its pending key, or the current one for an attempt saved
+ * without a thumbprint. Gone (a sign-out, or abandoned logins cleaned up) means the code cannot be redeemed.
  */
-async function withProofs(ctx: OidcContext, dpop: DpopHandle, attempt: LoginAttempt): Promise<HttpOptions> {
-  if (attempt.dpopJkt !== undefined && (await dpop.thumbprint()) !== attempt.dpopJkt) {
-    throw new LoginCallbackError('dpop-key-changed', 'The DPoP key this login was bound to has been replaced (a newer login or a sign-out); start a new login');
-  }
+async function keyOfLogin(dpop: DpopHandle, attempt: LoginAttempt): Promise<DpopKey> {
+  if (attempt.dpopJkt === undefined) return dpop.key();
+  const key = await dpop.loginKey(attempt.dpopJkt);
+  if (!key) throw keyChanged();
+  return key;
+}
+
+function keyChanged(): LoginCallbackError {
+  return new LoginCallbackError('dpop-key-changed', 'The DPoP key this login was bound to is gone (a sign-out, or a login abandoned long ago); start a new login');
+}
+
+/**
+ * The code exchange's fetch with DPoP: a proof signed with the login's key on the request, and the token endpoint's
+ * nonce challenge (400 use_dpop_nonce) sent again at once, once, with its nonce, which every tab then knows (the
+ * handle's `fetchWithProof`, the same rule as the refresh grant's).
+ */
+function withProofs(ctx: OidcContext, dpop: DpopHandle, key: DpopKey): HttpOptions {
   const send = ctx.http[oauth.customFetch]!;
   return {
     ...ctx.http,
     [oauth.customFetch]: (url, init) =>
-      dpop.fetchWithProof({ htm: init.method ?? 'POST', htu: url, server: 'authorization' }, (headers) => send(url, { ...init, headers: { ...init.headers, ...headers } })),
+      dpop.fetchWithProof({ htm: init.method ?? 'POST', htu: url, server: 'authorization', key }, (headers) =>
+        send(url, { ...init, headers: { ...init.headers, ...headers } }),
+      ),
   };
 }
 

@@ -64,8 +64,8 @@ export type CallbackFailure =
   /** A response type tabauth does not accept (implicit or hybrid tokens in the URL, JARM). */
   | 'unsupported-response'
   /**
-   * DPoP: the namespace's key is no longer the one this login's code is bound to (`dpop_jkt`): another login started
-   * since (in any tab) replaced it, or a sign-out deleted it. Nothing was exchanged; start a new login.
+   * DPoP: the key this login's code is bound to (`dpop_jkt`, pending until the login completes) is gone: a sign-out
+   * deleted it, or it was left so long that later logins cleaned it up. Nothing was stored; start a new login.
    */
   | 'dpop-key-changed';
 

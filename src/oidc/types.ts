@@ -82,9 +82,10 @@ export interface OidcLoginOptions {
   /** Time source for attempt expiry. Default Date.now. */
   now?: () => number;
   /**
-   * DPoP (RFC 9449): the same `createDpop()` handle the auth client gets. Each login then replaces the namespace's
-   * key (every tab signs with the new one), binds the code to it with `dpop_jkt`, and sends the code exchange with a
-   * proof (a nonce challenge is retried at once, once). The callback also finds the handle on `client.dpop`; this
+   * DPoP (RFC 9449): the same `createDpop()` handle the auth client gets. Each login then makes a new key, pending
+   * until it completes (every tab keeps the current session's key meanwhile), binds the code to it with `dpop_jkt`,
+   * sends the code exchange with a proof of it (a nonce challenge is retried at once, once), and makes it every
+   * tab's key just before storing the tokens. The callback also finds the handle on `client.dpop`; this
    * option is what the authorization request needs, as it runs before any client is involved.
    */
   dpop?: DpopHandle;

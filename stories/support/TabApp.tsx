@@ -211,10 +211,13 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
     return () => clearInterval(timer);
   }, [client, callApi, config.autoApiMs]);
 
-  // A new login gets a new key (DPoP): its thumbprint goes to the server as `dpop_jkt` and binds the new family.
+  // A new login gets a new key (DPoP): its thumbprint goes to the server as `dpop_jkt` and binds the new family. It
+  // stays pending until the login's tokens are stored, so it is promoted to every tab's key just before signIn.
   const signIn = useCallback(async () => {
     const jkt = client.dpop ? (await client.dpop.newKeyForLogin()).thumbprint : undefined;
-    await auth.signIn(hub.login(jkt));
+    const response = hub.login(jkt);
+    if (client.dpop && jkt) await client.dpop.promoteLoginKey(jkt);
+    await auth.signIn(response);
   }, [auth, client, hub]);
   const thumbprint = useDpopThumbprint(client, auth.status === 'authenticated' ? auth.version : -1);
 

@@ -518,6 +518,8 @@ export class DemoHub {
       const dpop = createDpop({ namespace: this.namespace });
       try {
         jkt = (await dpop.newKeyForLogin()).thumbprint;
+        // Pending until promoted: the login page's tokens are bound to it, so it becomes every tab's key now.
+        await dpop.promoteLoginKey(jkt);
         this.extra.dpopKeysCreated++;
       } finally {
         dpop.close();

@@ -132,8 +132,9 @@ describe('refresh with DPoP proofs across tabs', () => {
     await s.settle();
     const first = await a.client.dpop!.thumbprint(); // a caches key 1
     s.network.setFaults({ drop: () => true }); // a will not hear of the new key
-    const login = await b.client.dpop!.newKeyForLogin(); // key 2, as a login in b would
+    const login = await b.client.dpop!.newKeyForLogin(); // key 2, as a login in b would, promoted as it completes
     expect(login.thumbprint).not.toBe(first);
+    expect(await b.client.dpop!.promoteLoginKey(login.thumbprint)).toBe(true);
     await s.advance(10);
     s.network.setFaults(null);
     await a.client.signIn(s.server.issueTokens({ jkt: login.thumbprint })); // a family bound to key 2

@@ -127,13 +127,17 @@ describe('with Web Locks (the tab simulation)', () => {
 });
 
 describe('a new login, sign-out, bad records', () => {
-  it('newKeyForLogin replaces the key for every tab: the others drop their copy on the message and sign with the new key', async () => {
+  it('newKeyForLogin keeps every tab on the current key; promoteLoginKey switches them all: the others drop their copy on the message', async () => {
     sim = createTabSimulation({ indexedDB: new IDBFactory(), dpop: true, locks: 'web-locks' });
     const [a, b] = [sim.openTab(), sim.openTab()];
     const before = await b.client.dpop!.thumbprint();
     expect(await a.client.dpop!.thumbprint()).toBe(before);
     const fresh = await a.client.dpop!.newKeyForLogin();
     expect(fresh.thumbprint).not.toBe(before);
+    await sim.advance(10);
+    expect([await a.client.dpop!.thumbprint(), await b.client.dpop!.thumbprint()]).toEqual([before, before]);
+
+    expect(await a.client.dpop!.promoteLoginKey(fresh.thumbprint)).toBe(true);
     await sim.advance(10); // the channel message reaches b
     expect(await b.client.dpop!.thumbprint()).toBe(fresh.thumbprint);
     const proof = await b.client.dpop!.proof('GET', 'https://api.example/x');

@@ -10,6 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { broadcastChannelCoordination, createAuthClient, createMemoryStorage, MalformedTokenResponseError, type AuthClient, type AuthEvent } from '../../src/core';
 import { createDpop, dpopKeyStorageKey, type Dpop } from '../../src/dpop';
+import { dpopPendingKeyStorageKey } from '../../src/dpop/keyStore';
 import { createOidcLogin, LoginCallbackError, type OidcLogin } from '../../src/oidc';
 import { createDpopVerifier, type DpopVerifier } from '../../src/testing/dpopVerifier';
 import { CLIENT_ID, createFakeProvider, fakePage, ISSUER, REDIRECT_URI, rejectionOf, type FakePage, type FakeProvider } from './support';
@@ -24,6 +25,8 @@ interface Gate {
   jktOfCode: Map<string, string>;
   /** Answer bearer tokens although the proof was fine (a server that ignores DPoP). */
   ignoreProofs: boolean;
+  /** Thumbprint of the proof key of every refresh grant that passed the proof check, in order. */
+  refreshJkts: string[];
 }
 
 function dpopGate(provider: FakeProvider, verifier: DpopVerifier): Gate {
@@ -31,6 +34,7 @@ function dpopGate(provider: FakeProvider, verifier: DpopVerifier): Gate {
     requests: [],
     jktOfCode: new Map(),
     ignoreProofs: false,
+    refreshJkts: [],
     fetch: async (input, init) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       if (!url.startsWith(TOKEN_ENDPOINT)) return provider.fetch(input, init);
@@ -43,6 +47,7 @@ function dpopGate(provider: FakeProvider, verifier: DpopVerifier): Gate {
         const headers = check.error === 'use_dpop_nonce' ? { 'DPoP-Nonce': verifier.nonce } : undefined;
         return Response.json({ error: check.error, error_description: check.description }, { status: 400, headers });
       }
+      if (params.get('grant_type') === 'refresh_token') gate.refreshJkts.push(check.jkt);
       const boundTo = params.get('grant_type') === 'authorization_code' ? gate.jktOfCode.get(params.get('code') ?? '') : undefined;
       if (boundTo !== undefined && boundTo !== check.jkt) {
         record(400);
@@ -107,11 +112,13 @@ afterEach(async () => {
 describe('tabauth/oidc with DPoP', () => {
   it('binds the code to a new key (dpop_jkt), exchanges it with a proof, retries the nonce challenge at once, and the refresh reuses the nonce', async () => {
     const url = await callbackUrl();
-    const jkt = new URL(page.navigations[0]!).searchParams.get('dpop_jkt');
-    expect(jkt).toBe(await dpop.thumbprint());
+    const jkt = new URL(page.navigations[0]!).searchParams.get('dpop_jkt')!;
+    expect((await dpop.loginKey(jkt))?.thumbprint).toBe(jkt); // pending: not yet the namespace's key
+    expect(backing.has(dpopKeyStorageKey(namespace))).toBe(false);
     expect(events.filter((event) => event.type === 'dpop-key-created').map((event) => (event as { reason: string }).reason)).toEqual(['login']);
 
     await oidc.handleCallback(client, url);
+    expect(await dpop.thumbprint()).toBe(jkt); // promoted with the sign-in
     // One challenge (no nonce yet), then the same exchange again with the nonce: two requests, both with a proof.
     expect(gate.requests).toEqual([
       { grantType: 'authorization_code', proof: true, status: 400 },
@@ -134,8 +141,10 @@ describe('tabauth/oidc with DPoP', () => {
     expect(second).not.toBe(first);
     expect(client.getSnapshot().tokens?.tokenType).toBe('DPoP');
 
+    expect(await dpop.thumbprint()).toBe(second);
     await client.signOut();
     expect(backing.has(dpopKeyStorageKey(namespace))).toBe(false);
+    expect(backing.has(dpopPendingKeyStorageKey(namespace))).toBe(false);
     expect(events.filter((event) => event.type === 'dpop-key-deleted')).toHaveLength(1);
   });
 
@@ -146,9 +155,36 @@ describe('tabauth/oidc with DPoP', () => {
     expect(client.getSnapshot().status).toBe('signed-out');
   });
 
-  it('a callback whose key was replaced by a newer login fails before any exchange (dpop-key-changed)', async () => {
+  it('a login started and abandoned while signed in leaves the session on its key: the refresh signs with it', async () => {
+    await oidc.handleCallback(client, await callbackUrl());
+    const session = await dpop.thumbprint();
+    await oidc.login(); // re-authentication, or another account: started, never finished
+    const abandoned = new URL(page.navigations.at(-1)!).searchParams.get('dpop_jkt');
+    expect(abandoned).not.toBe(session);
+
+    await client.refresh();
+    await client.refresh();
+    expect(await dpop.thumbprint()).toBe(session);
+    expect(gate.refreshJkts).toEqual([session, session]);
+    expect(gate.requests.filter((request) => request.grantType === 'refresh_token').map((request) => request.status)).toEqual([200, 200]);
+    expect(client.getSnapshot().status).toBe('authenticated');
+  });
+
+  it('two logins in progress: the first one completes with its own key, the second one is not broken by it', async () => {
+    const first = await callbackUrl();
+    const second = await callbackUrl(); // another login started meanwhile (another tab)
+    await oidc.handleCallback(client, first);
+    const firstJkt = new URL(page.navigations[0]!).searchParams.get('dpop_jkt');
+    expect(await dpop.thumbprint()).toBe(firstJkt);
+    expect(client.getSnapshot().tokens?.tokenType).toBe('DPoP');
+    // The attempts are per tab; the second one was cleared with the first callback, as for every login of one tab.
+    expect(await rejectionOf(oidc.handleCallback(client, second))).toBeInstanceOf(LoginCallbackError);
+    expect(await dpop.thumbprint()).toBe(firstJkt);
+  });
+
+  it('a callback whose pending key a sign-out deleted fails before any exchange (dpop-key-changed)', async () => {
     const stale = await callbackUrl();
-    await dpop.newKeyForLogin(); // another login started meanwhile, in any tab
+    await client.signOut(); // deletes the namespace key and every pending login key
     const error = await rejectionOf(oidc.handleCallback(client, stale));
     expect(error).toBeInstanceOf(LoginCallbackError);
     expect((error as LoginCallbackError).reason).toBe('dpop-key-changed');

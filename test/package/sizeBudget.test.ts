@@ -31,8 +31,8 @@ const BUDGETS: Record<string, Budget> = {
   'tabauth/react': { own: 18.0 * KB, withDeps: 18.3 * KB, onDemand: 5.3 * KB },
   'tabauth/query': { own: 2.75 * KB, withDeps: 2.75 * KB, onDemand: 5.3 * KB }, // it imports the core as 'tabauth', default coordination included
   'tabauth + react + query': { own: 21.8 * KB, withDeps: 22.1 * KB, onDemand: 5.3 * KB },
-  // createDpop, the shared key and nonces; with dependencies the dpop package.
-  'tabauth/dpop': { own: 4.55 * KB, withDeps: 6.1 * KB, onDemand: 5.3 * KB },
+  // createDpop, the shared key and nonces, the pending login key; with dependencies the dpop package.
+  'tabauth/dpop': { own: 4.85 * KB, withDeps: 6.3 * KB, onDemand: 5.3 * KB },
   // Both sides of the SharedWorker coordination (the tabs' sharedWorkerCoordination, the worker's startAuthWorker)
   // with the core; kept out of the core entry so apps that do not use it pay only the context plumbing.
   'tabauth/worker': { own: 19.0 * KB, withDeps: 19.3 * KB, onDemand: 5.3 * KB },

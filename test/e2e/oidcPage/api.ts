@@ -32,8 +32,20 @@ export interface OwnLogin {
   sub: string | null;
 }
 
+/** With DPoP on (`localStorage['e2e:dpop'] === '1'`): the key as IndexedDB holds it and the token's binding. */
+export interface OidcDpopInfo {
+  thumbprint: string;
+  /** DPoP key records in tabauth's IndexedDB store (the namespace's key; pending login keys are kept apart). */
+  storedKeys: number;
+  storedThumbprint: string | null;
+  /** `cnf.jkt` of the access token the tab holds. */
+  tokenJkt: string | null;
+}
+
 export interface OidcTestApi {
   snapshot(): OidcPageSnapshot;
+  /** Present when the page runs with DPoP. */
+  dpopInfo?: () => Promise<OidcDpopInfo>;
   logins: OwnLogin[];
   events: Array<{ type: string } & Record<string, unknown>>;
 }

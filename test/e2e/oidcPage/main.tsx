@@ -6,12 +6,17 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createAuthClient, isAuthError, type AuthClient, type TokenResponse } from 'tabauth';
+import { createDpop } from 'tabauth/dpop';
 import { createOidcLogin } from 'tabauth/oidc';
+import { jktOf, storedKeys } from '../page/modes/tabauthDpop';
 import { AuthCallback, AuthProvider, SignedIn, SignedOut, useAuth } from 'tabauth/react';
 import { claimOf, type OidcPageSnapshot, type OwnLogin } from './api';
 
 const origin = window.location.origin;
+// DPoP is switched on per browser context by the test (an init script), so it holds across the login's redirects.
+const dpop = localStorage.getItem('e2e:dpop') === '1' ? createDpop({ namespace: 'oidc-e2e' }) : undefined;
 const oidc = createOidcLogin({
+  ...(dpop ? { dpop } : {}),
   issuer: origin,
   clientId: 'tabauth-e2e',
   redirectUri: `${origin}/callback`,
@@ -27,6 +32,7 @@ const client = createAuthClient({
   refreshLifetimeRatio: 0.5,
   followerRetryMs: 2_000,
   onEvent: (event) => events.push({ ...event }),
+  ...(dpop ? { dpop } : {}),
 });
 
 // Observes the pairs this tab's own callbacks store (a wrapper: the app code below sees a normal client).
@@ -108,6 +114,15 @@ const loadId = Math.random().toString(36).slice(2);
 window.oidcTest = {
   logins,
   events,
+  ...(dpop
+    ? {
+        async dpopInfo() {
+          const stored = await storedKeys();
+          const token = client.getSnapshot().tokens?.accessToken;
+          return { thumbprint: await dpop.thumbprint(), storedKeys: stored.length, storedThumbprint: stored[0]?.thumbprint ?? null, tokenJkt: token ? jktOf(token) : null };
+        },
+      }
+    : {}),
   snapshot() {
     const snapshot = client.getSnapshot();
     return {

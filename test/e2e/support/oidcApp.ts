@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import type { OidcPageSnapshot, OidcTestApi, OwnLogin } from '../oidcPage/api';
 import { chromiumAvailable, chromiumPath, launchChromium } from './chromium';
-import { startOidcServer, type OidcServer } from './oidcServer';
+import { startOidcServer, type OidcServer, type OidcServerOptions } from './oidcServer';
 import { buildTestPage, oidcPageDir } from './page';
 import { delay } from './tabs';
 
@@ -16,9 +16,10 @@ export interface OidcWorld {
   close(): Promise<void>;
 }
 
-export async function startOidcWorld(options: { accessTokenTtlSeconds: number }): Promise<OidcWorld> {
+export async function startOidcWorld(options: { accessTokenTtlSeconds: number; dpop?: OidcServerOptions['dpop'] }): Promise<OidcWorld> {
   if (!chromiumAvailable()) throw new Error(`Chromium not found at ${chromiumPath()}: CI must install it (see .ci/run)`);
-  const [dir, server] = await Promise.all([buildTestPage(oidcPageDir), startOidcServer({ accessTokenTtlSeconds: options.accessTokenTtlSeconds })]);
+  const serverOptions = { accessTokenTtlSeconds: options.accessTokenTtlSeconds, ...(options.dpop ? { dpop: options.dpop } : {}) };
+  const [dir, server] = await Promise.all([buildTestPage(oidcPageDir), startOidcServer(serverOptions)]);
   server.serveStatic(dir, { routes: ['/callback'] });
   let browser: Browser;
   try {
@@ -41,8 +42,10 @@ export async function startOidcWorld(options: { accessTokenTtlSeconds: number })
  * A browser context (own IndexedDB, sessionStorage, cookies) whose requests stay on the server's origin: the
  * provider's pages @import a web font, and this machine has no network.
  */
-export async function newContext(world: OidcWorld): Promise<BrowserContext> {
+export async function newContext(world: OidcWorld, options: { dpop?: boolean } = {}): Promise<BrowserContext> {
   const context = await world.browser.newContext();
+  // The page turns DPoP on from localStorage, set before any of its scripts run, on every page of the context.
+  if (options.dpop) await context.addInitScript(() => localStorage.setItem('e2e:dpop', '1'));
   await context.route(
     (url) => url.origin !== world.server.origin,
     (route) => route.abort(),

@@ -27,6 +27,8 @@ function scriptedHandle(namespace = 'ns') {
     newKeyForLogin: async () => {
       throw new Error('not used');
     },
+    loginKey: async () => null,
+    promoteLoginKey: async () => false,
     deleteKey: async () => void calls.push('deleteKey'),
     connect: () => {
       calls.push('connect');

@@ -27,6 +27,7 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
       timings.push(performance.now() - start);
     }
   };
+  let loginThumbprint: string | null = null;
   return {
     proofTimings: () => [...timings],
     startTogether() {
@@ -49,12 +50,16 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
       }
       return { proofMs, signMs };
     },
-    newKeyForLogin: async () => (await dpop.newKeyForLogin()).thumbprint,
+    async newKeyForLogin() {
+      loginThumbprint = (await dpop.newKeyForLogin()).thumbprint;
+      return loginThumbprint;
+    },
     async exchange(callback) {
       const issuer = new URL(config.issuer);
       const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }));
       const oauthClient: oauth.Client = { client_id: config.clientId };
-      const { keyPair } = await dpop.key();
+      // The login's key is pending until its tokens are stored: the exchange signs with it, not the current one.
+      const { keyPair } = (loginThumbprint ? await dpop.loginKey(loginThumbprint) : null) ?? (await dpop.key());
       const handle = oauth.DPoP(oauthClient, keyPair);
       const params = oauth.validateAuthResponse(as, oauthClient, new URL(callback.callbackUrl), callback.state);
       const redeem = () =>
@@ -73,6 +78,7 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
         result = await oauth.processAuthorizationCodeResponse(as, oauthClient, response, { expectedNonce: callback.nonce });
       }
       const body = { ...result } as Record<string, unknown>;
+      if (loginThumbprint) await dpop.promoteLoginKey(loginThumbprint);
       await client.signIn(body as never);
       return body;
     },
@@ -99,8 +105,8 @@ export function dpopTestApi(client: AuthClient, config: PageConfig): DpopTestApi
   };
 }
 
-/** Every value in tabauth's IndexedDB store that holds a DPoP key record. */
-async function storedKeys() {
+/** Every value in tabauth's IndexedDB store that holds a DPoP key record (pending login keys are not such values). */
+export async function storedKeys() {
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const request = indexedDB.open('tabauth');
     request.onsuccess = () => resolve(request.result);
@@ -118,7 +124,7 @@ async function storedKeys() {
   }
 }
 
-function jktOf(token: string): string | null {
+export function jktOf(token: string): string | null {
   try {
     const part = token.split('.')[1]!;
     const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { cnf?: { jkt?: string } };
