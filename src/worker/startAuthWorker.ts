@@ -12,6 +12,8 @@ import {
   type AuthEnvironment,
   type AuthEventListener,
   type AuthStorage,
+  type DpopAlgorithm,
+  type DpopHandle,
   type OAuth2RefreshOptions,
   type RefreshFunction,
   type TransferableClientSettings,
@@ -51,6 +53,14 @@ export interface AuthWorkerOptions {
   scope?: AuthWorkerScope;
   /** Every event of the worker's clients (no token strings, as everywhere in tabauth). */
   onEvent?: AuthEventListener;
+  /**
+   * DPoP for tabs that use it: `createDpop` from `tabauth/dpop` (the prebuilt worker passes it), called once per
+   * namespace with the tabs' namespace and algorithm. The handle it returns opens the namespace's non-extractable key
+   * from IndexedDB and shares nonces over the BroadcastChannel, as a tab's does; no key ever crosses the port.
+   * Without it, a tab with DPoP is refused (`coordination-fallback` reason 'dpop-mismatch') and runs the election:
+   * a worker never refreshes a DPoP-bound token without a proof.
+   */
+  dpop?: (settings: { namespace: string; algorithm: DpopAlgorithm }) => DpopHandle;
 }
 
 /** A running worker: its clients per namespace, for tests and diagnostics. */
@@ -63,6 +73,8 @@ export interface AuthWorker {
 
 interface Entry {
   client: AuthClient;
+  /** Whether this client signs its refreshes with DPoP: tabs of the other kind are refused. */
+  dpop: boolean;
   /** Settles once this worker holds its liveness lock or is queued for it: only then may tabs rely on it. */
   ready: Promise<void>;
 }
@@ -103,9 +115,14 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     if (!entry) {
       const refresh = refreshFor(connect);
       if (!refresh) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'not-transferable' });
-      entry = start(settings, refresh);
+      const dpop = settings.dpop ? dpopFor(settings.namespace, settings.dpop.algorithm) : null;
+      if (settings.dpop && !dpop) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'dpop' });
+      entry = start(settings, refresh, dpop);
       entries.set(settings.namespace, entry);
     }
+    // The first tab decided: a tab of the other kind (another app version during a deploy) must not follow a worker
+    // that signs differently from it; it runs the election and serialises with the worker through the refresh lock.
+    if (entry.dpop !== Boolean(settings.dpop)) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'dpop' });
     await entry.ready;
     reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: true });
   }
@@ -122,12 +139,23 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     return null;
   }
 
+  /** The worker's own DPoP handle for a namespace; null when it has none or cannot make one (a bad algorithm). */
+  function dpopFor(namespace: string, algorithm: DpopAlgorithm): DpopHandle | null {
+    if (!options.dpop) return null;
+    try {
+      const handle = options.dpop({ namespace, algorithm });
+      // createAuthClient refuses a handle of another namespace: it would sign with another app's key.
+      return handle.namespace === namespace ? handle : null;
+    } catch {
+      return null; // TypeError for an algorithm it does not know: the tab refreshes itself.
+    }
+  }
+
   /**
    * The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are.
-   * DPoP seam (tabauth/dpop, another branch): the worker builds its own client here, so it can open the same
-   * non-extractable key from IndexedDB and give its refresher its own DPoP handle; no key or proof crosses the port.
+   * With DPoP the client gets the worker's own handle, over the same stored key and nonces as the tabs' handles.
    */
-  function start(settings: TransferableClientSettings, refresh: RefreshFunction): Entry {
+  function start(settings: TransferableClientSettings, refresh: RefreshFunction, dpop: DpopHandle | null): Entry {
     const client = createAuthClient({
       namespace: settings.namespace,
       clientType: settings.clientType,
@@ -141,9 +169,10 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
       coordination: nativeCoordination({ locks, page: null }),
       environment: workerEnvironment(),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(dpop ? { dpop } : {}),
     });
     client.mount();
-    return { client, ready: holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`), releases) };
+    return { client, dpop: dpop !== null, ready: holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`), releases) };
   }
 
   scope.addEventListener('connect', onConnect);
@@ -189,6 +218,7 @@ function validSettings(value: unknown): TransferableClientSettings | null {
   if (typeof s.namespace !== 'string' || s.namespace.length === 0 || s.namespace.length > 200) return null;
   if (typeof s.clientType !== 'string') return null;
   if (!['refreshLeewayMs', 'refreshLifetimeRatio', 'requestTimeoutMs', 'followerRetryMs'].every(positive)) return null;
+  if (s.dpop !== undefined && (!s.dpop || typeof (s.dpop as { algorithm?: unknown }).algorithm !== 'string')) return null;
   return value as TransferableClientSettings;
 }
 

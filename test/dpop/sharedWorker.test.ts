@@ -49,24 +49,32 @@ function world(workerOptions: (parts: { storage: ReturnType<typeof createMemoryS
     ...workerOptions({ storage, locks }),
   });
   const ports: MessagePort[] = [];
+  /** Everything the tabs sent over the worker's port. */
+  const sent: unknown[] = [];
   const sharedWorker = (): SharedWorkerLike => {
     const channel = new MessageChannel();
     ports.push(channel.port1, channel.port2);
     for (const listener of connects) listener({ ports: [channel.port2] } as unknown as MessageEvent);
-    return { port: channel.port1 as unknown as SharedWorkerLike['port'], addEventListener: () => {} };
+    const port = channel.port1 as unknown as SharedWorkerLike['port'];
+    const post = port.postMessage.bind(port);
+    port.postMessage = (message: unknown) => {
+      sent.push(message);
+      post(message);
+    };
+    return { port, addEventListener: () => {} };
   };
   const clients: AuthClient[] = [];
   const handles: Dpop[] = [];
-  const tab = (name: string) => {
+  const tab = (name: string, withDpop = true) => {
     const events: AuthEvent[] = [];
-    const dpop = createDpop({ namespace, storage, locks: locks.forTab(name) });
-    handles.push(dpop);
+    const dpop = withDpop ? createDpop({ namespace, storage, locks: locks.forTab(name) }) : undefined;
+    if (dpop) handles.push(dpop);
     const client = createAuthClient({
       namespace,
       // In the tabs this grant runs only on the fallback path.
       refresh: oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: server.fetch }),
       storage,
-      dpop,
+      ...(dpop ? { dpop } : {}),
       refreshLeewayMs: 0,
       followerRetryMs: 60_000,
       coordination: sharedWorkerCoordination({ worker: sharedWorker, locks: locks.forTab(name), page: null }),
@@ -74,7 +82,7 @@ function world(workerOptions: (parts: { storage: ReturnType<typeof createMemoryS
     });
     clients.push(client);
     client.mount();
-    return { client, events, dpop };
+    return { client, events, dpop: dpop! };
   };
   cleanups.push(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
@@ -82,7 +90,7 @@ function world(workerOptions: (parts: { storage: ReturnType<typeof createMemoryS
     handles.forEach((handle) => handle.close());
     ports.forEach((port) => port.close());
   });
-  return { tab, worker, server, storage, namespace, workerEvents };
+  return { tab, worker, server, storage, namespace, workerEvents, sent };
 }
 
 const signedOut = (events: AuthEvent[]) => events.filter((event) => event.type === 'signed-out' && event.reason !== 'user');
@@ -120,6 +128,21 @@ describe('DPoP with sharedWorkerCoordination', () => {
     // The worker signed with the stored key: it created none, and one key is stored.
     expect(w.workerEvents.filter((e) => e.type === 'dpop-key-created')).toEqual([]);
     expect(((await w.storage.get(dpopKeyStorageKey(w.namespace))) as { thumbprint: string }).thumbprint).toBe(jkt);
+    // The tabs told the worker the algorithm, nothing else about DPoP: no key, no proof, no token crossed the port.
+    expect(w.sent.map((message) => (message as { settings: { dpop?: unknown } }).settings.dpop)).toEqual([{ algorithm: 'ES256' }, { algorithm: 'ES256' }]);
+    const wire = JSON.stringify(w.sent);
+    for (const secret of [jkt, a.client.getSnapshot().tokens!.accessToken, a.client.getSnapshot().tokens!.refreshToken!]) expect(wire).not.toContain(secret);
+    expect(wire).not.toMatch(/keyPair|privateKey|"d"/);
+  });
+
+  it('a worker whose client for the namespace was started by a tab without DPoP: a DPoP tab does not follow it ("dpop-mismatch")', async () => {
+    const w = world(({ storage, locks }) => ({ dpop: (settings) => createDpop({ ...settings, storage, locks: locks.forTab('worker') }) }));
+    const plain = w.tab('plain', false);
+    await eventually(() => plain.events.some((e) => e.type === 'coordination-worker'), 'the tab without DPoP follows the worker');
+    const signer = w.tab('signer');
+    await eventually(() => signer.events.some((e) => e.type === 'coordination-fallback'), 'the DPoP tab falls back');
+    expect(signer.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([{ type: 'coordination-fallback', reason: 'dpop-mismatch' }]);
+    expect(w.worker.client(w.namespace)!.dpop).toBeNull();
   });
 
   it('a custom worker without DPoP: the tabs fall back ("dpop-mismatch"), one tab leads and refreshes with its proof', async () => {
