@@ -28,14 +28,7 @@ export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'tim
  * namespace was started with the other setting: a worker never refreshes a tab's tokens without the tab's proofs).
  */
 export type CoordinationFallbackReason =
-  | 'unsupported'
-  | 'blocked'
-  | 'worker-error'
-  | 'no-hello'
-  | 'not-transferable'
-  | 'rejected'
-  | 'worker-lost'
-  | 'dpop-mismatch';
+  'unsupported' | 'blocked' | 'worker-error' | 'no-hello' | 'not-transferable' | 'rejected' | 'worker-lost' | 'dpop-mismatch';
 
 /** Everything `client.on(listener)` and the `onEvent` option receive, discriminated by `type`. Never a token string. */
 export type AuthEvent =

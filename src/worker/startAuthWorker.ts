@@ -77,6 +77,8 @@ interface Entry {
   dpop: boolean;
   /** Settles once this worker holds its liveness lock or is queued for it: only then may tabs rely on it. */
   ready: Promise<void>;
+  /** Lets the liveness lock go (or withdraws the queued request): the tabs following this client fall back. */
+  release: () => void;
 }
 
 /**
@@ -95,7 +97,8 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
   if (!found) throw new TypeError('startAuthWorker: Web Locks are required (navigator.locks)');
   const locks: WebLocksLike = found;
   const entries = new Map<string, Entry>();
-  const releases: Array<() => void> = [];
+  /** Disposals of retired clients (see answer), awaited by close. */
+  const retiring = new Set<Promise<void>>();
 
   const onConnect = (event: MessageEvent) => {
     const port = event.ports[0] as AuthWorkerPort | undefined;
@@ -111,20 +114,51 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     if (connect.protocol !== WORKER_PROTOCOL) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'protocol' });
     const settings = validSettings(connect.settings);
     if (!settings) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'settings' });
-    let entry = entries.get(settings.namespace);
-    if (!entry) {
-      const refresh = refreshFor(connect);
-      if (!refresh) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'not-transferable' });
-      const dpop = settings.dpop ? dpopFor(settings.namespace, settings.dpop.algorithm) : null;
-      if (settings.dpop && !dpop) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'dpop' });
-      entry = start(settings, refresh, dpop);
-      entries.set(settings.namespace, entry);
-    }
-    // The first tab decided: a tab of the other kind (another app version during a deploy) must not follow a worker
-    // that signs differently from it; it runs the election and serialises with the worker through the refresh lock.
-    if (entry.dpop !== Boolean(settings.dpop)) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'dpop' });
+    const entry = entryFor(settings, connect);
+    if (typeof entry === 'string') return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: entry });
     await entry.ready;
     reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: true });
+  }
+
+  type Refusal = 'not-transferable' | 'dpop';
+
+  /** The namespace's client this tab may follow, started if needed; else why the tab must run the election. */
+  function entryFor(settings: TransferableClientSettings, connect: Partial<WorkerConnect>): Entry | Refusal {
+    const entry = entries.get(settings.namespace);
+    if (entry && settings.dpop && !entry.dpop) return replaceWithSigner(entry, settings, connect);
+    if (entry) {
+      // The first tab decided: a tab without DPoP (another app version during a deploy) must not follow a client that
+      // signs differently from it; it runs the election and serialises with the worker through the refresh lock.
+      return entry.dpop === Boolean(settings.dpop) ? entry : 'dpop';
+    }
+    const refresh = refreshFor(connect);
+    if (!refresh) return 'not-transferable';
+    const dpop = settings.dpop ? dpopFor(settings.namespace, settings.dpop.algorithm) : null;
+    if (settings.dpop && !dpop) return 'dpop';
+    const started = start(settings, refresh, dpop, holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`)));
+    entries.set(settings.namespace, started);
+    return started;
+  }
+
+  /**
+   * A tab without DPoP (another app version) started this namespace's client, and a DPoP tab arrives: that client
+   * would refresh the DPoP tabs' bound tokens without proofs, so it retires (after its in-flight request is answered
+   * and stored). With `dpop`, a client that signs takes its place and keeps its liveness lock, so the tabs following
+   * the worker keep following it; without, the lock goes, they fall back ('worker-lost') and the DPoP tab is refused.
+   */
+  function replaceWithSigner(entry: Entry, settings: TransferableClientSettings, connect: Partial<WorkerConnect>): Entry | Refusal {
+    const refresh = refreshFor(connect);
+    const dpop = refresh ? dpopFor(settings.namespace, settings.dpop!.algorithm) : null;
+    entries.delete(settings.namespace);
+    const disposal = entry.client.dispose().finally(() => retiring.delete(disposal));
+    retiring.add(disposal);
+    if (!refresh || !dpop) {
+      entry.release();
+      return refresh ? 'dpop' : 'not-transferable';
+    }
+    const replacement = start(settings, refresh, dpop, { ready: entry.ready, release: entry.release });
+    entries.set(settings.namespace, replacement);
+    return replacement;
   }
 
   /** The refresh of this worker: its own, else the tab's grant rebuilt (a bad one is refused, never thrown here). */
@@ -155,7 +189,7 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
    * The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are.
    * With DPoP the client gets the worker's own handle, over the same stored key and nonces as the tabs' handles.
    */
-  function start(settings: TransferableClientSettings, refresh: RefreshFunction, dpop: DpopHandle | null): Entry {
+  function start(settings: TransferableClientSettings, refresh: RefreshFunction, dpop: DpopHandle | null, liveness: Pick<Entry, 'ready' | 'release'>): Entry {
     const client = createAuthClient({
       namespace: settings.namespace,
       clientType: settings.clientType,
@@ -172,7 +206,7 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
       ...(dpop ? { dpop } : {}),
     });
     client.mount();
-    return { client, dpop: dpop !== null, ready: holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`), releases) };
+    return { client, dpop: dpop !== null, ...liveness };
   }
 
   scope.addEventListener('connect', onConnect);
@@ -180,8 +214,8 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     client: (namespace) => entries.get(namespace)?.client,
     async close() {
       scope.removeEventListener('connect', onConnect);
-      await Promise.all([...entries.values()].map((entry) => entry.client.dispose()));
-      releases.splice(0).forEach((release) => release());
+      await Promise.all([...entries.values()].map((entry) => entry.client.dispose()).concat([...retiring]));
+      [...entries.values()].forEach((entry) => entry.release());
     },
   };
 }
@@ -191,24 +225,30 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
  * worker URLs during a deploy), this one queues behind it and answers anyway: the tabs' own requests queue behind
  * both, so they run the election only when no worker is left.
  */
-function holdLivenessLock(locks: WebLocksLike, name: string, releases: Array<() => void>): Promise<void> {
-  const hold = () =>
-    new Promise<void>((resolve) => {
-      releases.push(resolve);
-    });
-  return new Promise<void>((ready) => {
+function holdLivenessLock(locks: WebLocksLike, name: string): { ready: Promise<void>; release: () => void } {
+  let released = false;
+  const holders: Array<() => void> = [];
+  const withdraw = new AbortController();
+  const hold = () => (released ? Promise.resolve() : new Promise<void>((resolve) => holders.push(resolve)));
+  const ready = new Promise<void>((ready) => {
     locks
       .request(name, { mode: 'exclusive', ifAvailable: true }, (lock) => {
         if (lock) {
           ready();
           return hold();
         }
-        void locks.request(name, { mode: 'exclusive' }, hold).catch(() => {});
+        void locks.request(name, { mode: 'exclusive', signal: withdraw.signal }, hold).catch(() => {});
         ready();
         return Promise.resolve();
       })
       .catch(() => ready());
   });
+  const release = () => {
+    released = true;
+    withdraw.abort();
+    holders.splice(0).forEach((resolve) => resolve());
+  };
+  return { ready, release };
 }
 
 function validSettings(value: unknown): TransferableClientSettings | null {

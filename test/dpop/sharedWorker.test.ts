@@ -29,7 +29,9 @@ async function eventually(condition: () => boolean, what: string): Promise<void>
 }
 
 /** Tabs and one worker of one origin; `workerOptions` decides what the worker can do. */
-function world(workerOptions: (parts: { storage: ReturnType<typeof createMemoryStorage>; locks: ReturnType<typeof createSimulatedWebLocks> }) => Partial<AuthWorkerOptions>) {
+function world(
+  workerOptions: (parts: { storage: ReturnType<typeof createMemoryStorage>; locks: ReturnType<typeof createSimulatedWebLocks> }) => Partial<AuthWorkerOptions>,
+) {
   const server = createMockTokenServer({ accessTokenTtlSeconds: 3600, dpop: {} });
   const locks = createSimulatedWebLocks();
   const storage = createMemoryStorage();
@@ -135,14 +137,48 @@ describe('DPoP with sharedWorkerCoordination', () => {
     expect(wire).not.toMatch(/keyPair|privateKey|"d"/);
   });
 
-  it('a worker whose client for the namespace was started by a tab without DPoP: a DPoP tab does not follow it ("dpop-mismatch")', async () => {
+  it('a worker whose client was started by a tab without DPoP: a DPoP tab makes it retire, a client that signs takes its place', async () => {
     const w = world(({ storage, locks }) => ({ dpop: (settings) => createDpop({ ...settings, storage, locks: locks.forTab('worker') }) }));
+    const plain = w.tab('plain', false);
+    await eventually(() => plain.events.some((e) => e.type === 'coordination-worker'), 'the tab without DPoP follows the worker');
+    const first = w.worker.client(w.namespace)!;
+    expect(first.dpop).toBeNull();
+    const signer = w.tab('signer');
+    await eventually(() => signer.events.some((e) => e.type === 'coordination-worker'), 'the DPoP tab follows the new client');
+    const second = w.worker.client(w.namespace)!;
+    expect(second).not.toBe(first);
+    expect(second.dpop).not.toBeNull();
+    await eventually(() => second.getSnapshot().isLeader, 'the signing client leads');
+    const jkt = await signer.dpop.thumbprint();
+    await signer.client.signIn(w.server.issueTokens({ subject: 'user-1', scope: 'openid offline_access', jkt }));
+    await eventually(() => second.getSnapshot().version === signer.client.getSnapshot().version, 'the worker has the login');
+    // Asked by the tab without DPoP (it follows whoever leads): refreshed by the signing client, with a proof.
+    const refreshed = await plain.client.refresh();
+    await eventually(() => signer.client.getSnapshot().version === refreshed.version, 'the signer has the new pair');
+    expect(w.server.counters.successes).toBe(1);
+    expect(w.server.counters.invalidGrant).toBe(0);
+    expect(w.server.dpopCounters.invalidProofs).toBe(0);
+    expect(signer.client.getSnapshot().tokens!.tokenType).toBe('DPoP');
+    expect([plain, signer].flatMap((t) => signedOut(t.events))).toEqual([]);
+    // The liveness lock went from the retired client to the new one: the first tab never stopped following the worker.
+    expect(plain.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([{ type: 'coordination-worker' }]);
+    expect([plain, signer].map((t) => t.client.getSnapshot().isLeader)).toEqual([false, false]);
+  });
+
+  it('the same in a custom worker without DPoP: the client retires and the DPoP tab runs the election ("dpop-mismatch")', async () => {
+    const w = world(() => ({}));
     const plain = w.tab('plain', false);
     await eventually(() => plain.events.some((e) => e.type === 'coordination-worker'), 'the tab without DPoP follows the worker');
     const signer = w.tab('signer');
     await eventually(() => signer.events.some((e) => e.type === 'coordination-fallback'), 'the DPoP tab falls back');
+    await eventually(() => plain.events.some((e) => e.type === 'coordination-fallback'), 'the tab of the retired client falls back');
     expect(signer.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([{ type: 'coordination-fallback', reason: 'dpop-mismatch' }]);
-    expect(w.worker.client(w.namespace)!.dpop).toBeNull();
+    expect(plain.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([
+      { type: 'coordination-worker' },
+      { type: 'coordination-fallback', reason: 'worker-lost' },
+    ]);
+    expect(w.worker.client(w.namespace)).toBeUndefined();
+    await eventually(() => [plain, signer].filter((t) => t.client.getSnapshot().isLeader).length === 1, 'one tab leads');
   });
 
   it('a custom worker without DPoP: the tabs fall back ("dpop-mismatch"), one tab leads and refreshes with its proof', async () => {
@@ -150,7 +186,8 @@ describe('DPoP with sharedWorkerCoordination', () => {
     const a = w.tab('a');
     const b = w.tab('b');
     await eventually(() => [a, b].every((t) => t.events.some((e) => e.type === 'coordination-fallback')), 'both tabs fall back');
-    for (const t of [a, b]) expect(t.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([{ type: 'coordination-fallback', reason: 'dpop-mismatch' }]);
+    for (const t of [a, b])
+      expect(t.events.filter((e) => e.type.startsWith('coordination-'))).toEqual([{ type: 'coordination-fallback', reason: 'dpop-mismatch' }]);
     // The worker started no client for the namespace: nothing there can refresh without a proof.
     expect(w.worker.client(w.namespace)).toBeUndefined();
     await eventually(() => [a, b].filter((t) => t.client.getSnapshot().isLeader).length === 1, 'one tab leads');

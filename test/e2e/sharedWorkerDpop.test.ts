@@ -71,7 +71,9 @@ describe.skipIf(skipBrowserTests)('e2e: DPoP with SharedWorker coordination agai
     for (const tab of alive(tabs)) expect(await coordinationEvents(tab)).toEqual(['worker']);
     // The worker's first refresh met the token endpoint's nonce challenge (retried at once); its second carried the
     // nonce it had learnt and stored for every tab.
-    const refreshChallenges = world.server.events().filter((e) => e.type === 'token' && e.grantType === 'refresh_token' && !e.ok && e.error === 'use_dpop_nonce');
+    const refreshChallenges = world.server
+      .events()
+      .filter((e) => e.type === 'token' && e.grantType === 'refresh_token' && !e.ok && e.error === 'use_dpop_nonce');
     expect(refreshChallenges).toHaveLength(1);
 
     // One key in IndexedDB, the one every tab signs with, non-extractable; the tokens the worker got are bound to it.
