@@ -111,7 +111,7 @@ type Settings = ReturnType<typeof resolveSettings>;
 
 /** What a coordination that runs the refresh elsewhere (a SharedWorker) may know of this client: plain settings. */
 function coordinationContext(options: AuthClientOptions, settings: Settings): Omit<CoordinationContext, 'report'> {
-  const { namespace, clientType, policy, requestTimeoutMs, followerRetryMs, clock } = settings;
+  const { namespace, clientType, policy, requestTimeoutMs, followerRetryMs, clock, dpop } = settings;
   return {
     refresh: options.refresh,
     clock,
@@ -123,6 +123,8 @@ function coordinationContext(options: AuthClientOptions, settings: Settings): Om
       requestTimeoutMs,
       followerRetryMs,
       ...(options.retry ? { retry: options.retry } : {}),
+      // Only the algorithm: a worker opens the namespace's key from IndexedDB itself, nothing else is sent.
+      ...(dpop ? { dpop: { algorithm: dpop.algorithm } } : {}),
     },
   };
 }

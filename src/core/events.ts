@@ -24,9 +24,11 @@ export type RefreshFailureReason = 'transient' | 'terminal' | 'malformed' | 'tim
  * script failed to load or run), 'no-hello' (no answer within `helloTimeoutMs`), 'not-transferable' (the default
  * worker cannot run this client's refresh: a custom function, or an oauth2RefreshGrant with a function option),
  * 'rejected' (the worker refused the connection, e.g. an older protocol), 'worker-lost' (the worker went away after
- * it answered).
+ * it answered), 'dpop-mismatch' (the tab signs with DPoP and the worker cannot, or the worker's client for the
+ * namespace was started with the other setting: a worker never refreshes a tab's tokens without the tab's proofs).
  */
-export type CoordinationFallbackReason = 'unsupported' | 'blocked' | 'worker-error' | 'no-hello' | 'not-transferable' | 'rejected' | 'worker-lost';
+export type CoordinationFallbackReason =
+  'unsupported' | 'blocked' | 'worker-error' | 'no-hello' | 'not-transferable' | 'rejected' | 'worker-lost' | 'dpop-mismatch';
 
 /** Everything `client.on(listener)` and the `onEvent` option receive, discriminated by `type`. Never a token string. */
 export type AuthEvent =

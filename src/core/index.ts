@@ -64,6 +64,7 @@ export type {
   TabChannel,
   TabCoordination,
   TransferableClientSettings,
+  TransferableDpopSettings,
 } from './coordination/transport';
 export {
   defaultRefreshLock,

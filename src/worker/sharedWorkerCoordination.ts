@@ -166,7 +166,7 @@ class WorkerFollower {
   private onHello(data: unknown): void {
     const hello = data as { type?: unknown; ok?: unknown; reason?: unknown } | null;
     if (this.phase !== 'connecting' || hello?.type !== 'tabauth-worker:hello') return;
-    if (hello.ok !== true) return this.fallBack(hello.reason === 'not-transferable' ? 'not-transferable' : 'rejected');
+    if (hello.ok !== true) return this.fallBack(refusalReason(hello.reason));
     this.clearHelloTimer();
     this.phase = 'worker';
     this.context?.report({ type: 'coordination-worker' });
@@ -241,6 +241,13 @@ class WorkerFollower {
     if (this.helloTimer !== null) this.clock.clearTimeout(this.helloTimer);
     this.helloTimer = null;
   }
+}
+
+/** The fallback reason a tab reports for the worker's refusal. */
+function refusalReason(reason: unknown): CoordinationFallbackReason {
+  if (reason === 'not-transferable') return 'not-transferable';
+  if (reason === 'dpop') return 'dpop-mismatch';
+  return 'rejected';
 }
 
 /**

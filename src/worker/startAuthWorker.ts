@@ -12,6 +12,8 @@ import {
   type AuthEnvironment,
   type AuthEventListener,
   type AuthStorage,
+  type DpopAlgorithm,
+  type DpopHandle,
   type OAuth2RefreshOptions,
   type RefreshFunction,
   type TransferableClientSettings,
@@ -51,6 +53,14 @@ export interface AuthWorkerOptions {
   scope?: AuthWorkerScope;
   /** Every event of the worker's clients (no token strings, as everywhere in tabauth). */
   onEvent?: AuthEventListener;
+  /**
+   * DPoP for tabs that use it: `createDpop` from `tabauth/dpop` (the prebuilt worker passes it), called once per
+   * namespace with the tabs' namespace and algorithm. The handle it returns opens the namespace's non-extractable key
+   * from IndexedDB and shares nonces over the BroadcastChannel, as a tab's does; no key ever crosses the port.
+   * Without it, a tab with DPoP is refused (`coordination-fallback` reason 'dpop-mismatch') and runs the election:
+   * a worker never refreshes a DPoP-bound token without a proof.
+   */
+  dpop?: (settings: { namespace: string; algorithm: DpopAlgorithm }) => DpopHandle;
 }
 
 /** A running worker: its clients per namespace, for tests and diagnostics. */
@@ -63,8 +73,12 @@ export interface AuthWorker {
 
 interface Entry {
   client: AuthClient;
+  /** Whether this client signs its refreshes with DPoP: tabs of the other kind are refused. */
+  dpop: boolean;
   /** Settles once this worker holds its liveness lock or is queued for it: only then may tabs rely on it. */
   ready: Promise<void>;
+  /** Lets the liveness lock go (or withdraws the queued request): the tabs following this client fall back. */
+  release: () => void;
 }
 
 /**
@@ -83,7 +97,8 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
   if (!found) throw new TypeError('startAuthWorker: Web Locks are required (navigator.locks)');
   const locks: WebLocksLike = found;
   const entries = new Map<string, Entry>();
-  const releases: Array<() => void> = [];
+  /** Disposals of retired clients (see answer), awaited by close. */
+  const retiring = new Set<Promise<void>>();
 
   const onConnect = (event: MessageEvent) => {
     const port = event.ports[0] as AuthWorkerPort | undefined;
@@ -99,15 +114,51 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     if (connect.protocol !== WORKER_PROTOCOL) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'protocol' });
     const settings = validSettings(connect.settings);
     if (!settings) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'settings' });
-    let entry = entries.get(settings.namespace);
-    if (!entry) {
-      const refresh = refreshFor(connect);
-      if (!refresh) return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: 'not-transferable' });
-      entry = start(settings, refresh);
-      entries.set(settings.namespace, entry);
-    }
+    const entry = entryFor(settings, connect);
+    if (typeof entry === 'string') return reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: false, reason: entry });
     await entry.ready;
     reply({ type: 'tabauth-worker:hello', protocol: WORKER_PROTOCOL, ok: true });
+  }
+
+  type Refusal = 'not-transferable' | 'dpop';
+
+  /** The namespace's client this tab may follow, started if needed; else why the tab must run the election. */
+  function entryFor(settings: TransferableClientSettings, connect: Partial<WorkerConnect>): Entry | Refusal {
+    const entry = entries.get(settings.namespace);
+    if (entry && settings.dpop && !entry.dpop) return replaceWithSigner(entry, settings, connect);
+    if (entry) {
+      // The first tab decided: a tab without DPoP (another app version during a deploy) must not follow a client that
+      // signs differently from it; it runs the election and serialises with the worker through the refresh lock.
+      return entry.dpop === Boolean(settings.dpop) ? entry : 'dpop';
+    }
+    const refresh = refreshFor(connect);
+    if (!refresh) return 'not-transferable';
+    const dpop = settings.dpop ? dpopFor(settings.namespace, settings.dpop.algorithm) : null;
+    if (settings.dpop && !dpop) return 'dpop';
+    const started = start(settings, refresh, dpop, holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`)));
+    entries.set(settings.namespace, started);
+    return started;
+  }
+
+  /**
+   * A tab without DPoP (another app version) started this namespace's client, and a DPoP tab arrives: that client
+   * would refresh the DPoP tabs' bound tokens without proofs, so it retires (after its in-flight request is answered
+   * and stored). With `dpop`, a client that signs takes its place and keeps its liveness lock, so the tabs following
+   * the worker keep following it; without, the lock goes, they fall back ('worker-lost') and the DPoP tab is refused.
+   */
+  function replaceWithSigner(entry: Entry, settings: TransferableClientSettings, connect: Partial<WorkerConnect>): Entry | Refusal {
+    const refresh = refreshFor(connect);
+    const dpop = refresh ? dpopFor(settings.namespace, settings.dpop!.algorithm) : null;
+    entries.delete(settings.namespace);
+    const disposal = entry.client.dispose().finally(() => retiring.delete(disposal));
+    retiring.add(disposal);
+    if (!refresh || !dpop) {
+      entry.release();
+      return refresh ? 'dpop' : 'not-transferable';
+    }
+    const replacement = start(settings, refresh, dpop, { ready: entry.ready, release: entry.release });
+    entries.set(settings.namespace, replacement);
+    return replacement;
   }
 
   /** The refresh of this worker: its own, else the tab's grant rebuilt (a bad one is refused, never thrown here). */
@@ -122,12 +173,23 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     return null;
   }
 
+  /** The worker's own DPoP handle for a namespace; null when it has none or cannot make one (a bad algorithm). */
+  function dpopFor(namespace: string, algorithm: DpopAlgorithm): DpopHandle | null {
+    if (!options.dpop) return null;
+    try {
+      const handle = options.dpop({ namespace, algorithm });
+      // createAuthClient refuses a handle of another namespace: it would sign with another app's key.
+      return handle.namespace === namespace ? handle : null;
+    } catch {
+      return null; // TypeError for an algorithm it does not know: the tab refreshes itself.
+    }
+  }
+
   /**
    * The first tab of a namespace decides its settings; later tabs (another app version mid-deploy) join as they are.
-   * DPoP seam (tabauth/dpop, another branch): the worker builds its own client here, so it can open the same
-   * non-extractable key from IndexedDB and give its refresher its own DPoP handle; no key or proof crosses the port.
+   * With DPoP the client gets the worker's own handle, over the same stored key and nonces as the tabs' handles.
    */
-  function start(settings: TransferableClientSettings, refresh: RefreshFunction): Entry {
+  function start(settings: TransferableClientSettings, refresh: RefreshFunction, dpop: DpopHandle | null, liveness: Pick<Entry, 'ready' | 'release'>): Entry {
     const client = createAuthClient({
       namespace: settings.namespace,
       clientType: settings.clientType,
@@ -141,9 +203,10 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
       coordination: nativeCoordination({ locks, page: null }),
       environment: workerEnvironment(),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(dpop ? { dpop } : {}),
     });
     client.mount();
-    return { client, ready: holdLivenessLock(locks, workerLockName(`tabauth:${settings.namespace}`), releases) };
+    return { client, dpop: dpop !== null, ...liveness };
   }
 
   scope.addEventListener('connect', onConnect);
@@ -151,8 +214,8 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
     client: (namespace) => entries.get(namespace)?.client,
     async close() {
       scope.removeEventListener('connect', onConnect);
-      await Promise.all([...entries.values()].map((entry) => entry.client.dispose()));
-      releases.splice(0).forEach((release) => release());
+      await Promise.all([...entries.values()].map((entry) => entry.client.dispose()).concat([...retiring]));
+      [...entries.values()].forEach((entry) => entry.release());
     },
   };
 }
@@ -162,24 +225,30 @@ export function startAuthWorker(options: AuthWorkerOptions = {}): AuthWorker {
  * worker URLs during a deploy), this one queues behind it and answers anyway: the tabs' own requests queue behind
  * both, so they run the election only when no worker is left.
  */
-function holdLivenessLock(locks: WebLocksLike, name: string, releases: Array<() => void>): Promise<void> {
-  const hold = () =>
-    new Promise<void>((resolve) => {
-      releases.push(resolve);
-    });
-  return new Promise<void>((ready) => {
+function holdLivenessLock(locks: WebLocksLike, name: string): { ready: Promise<void>; release: () => void } {
+  let released = false;
+  const holders: Array<() => void> = [];
+  const withdraw = new AbortController();
+  const hold = () => (released ? Promise.resolve() : new Promise<void>((resolve) => holders.push(resolve)));
+  const ready = new Promise<void>((ready) => {
     locks
       .request(name, { mode: 'exclusive', ifAvailable: true }, (lock) => {
         if (lock) {
           ready();
           return hold();
         }
-        void locks.request(name, { mode: 'exclusive' }, hold).catch(() => {});
+        void locks.request(name, { mode: 'exclusive', signal: withdraw.signal }, hold).catch(() => {});
         ready();
         return Promise.resolve();
       })
       .catch(() => ready());
   });
+  const release = () => {
+    released = true;
+    withdraw.abort();
+    holders.splice(0).forEach((resolve) => resolve());
+  };
+  return { ready, release };
 }
 
 function validSettings(value: unknown): TransferableClientSettings | null {
@@ -189,6 +258,7 @@ function validSettings(value: unknown): TransferableClientSettings | null {
   if (typeof s.namespace !== 'string' || s.namespace.length === 0 || s.namespace.length > 200) return null;
   if (typeof s.clientType !== 'string') return null;
   if (!['refreshLeewayMs', 'refreshLifetimeRatio', 'requestTimeoutMs', 'followerRetryMs'].every(positive)) return null;
+  if (s.dpop !== undefined && (!s.dpop || typeof (s.dpop as { algorithm?: unknown }).algorithm !== 'string')) return null;
   return value as TransferableClientSettings;
 }
 

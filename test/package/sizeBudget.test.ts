@@ -34,8 +34,10 @@ const BUDGETS: Record<string, Budget> = {
   // createDpop, the shared key and nonces, the pending login key; with dependencies the dpop package.
   'tabauth/dpop': { own: 4.85 * KB, withDeps: 6.3 * KB, onDemand: 5.3 * KB },
   // Both sides of the SharedWorker coordination (the tabs' sharedWorkerCoordination, the worker's startAuthWorker)
-  // with the core; kept out of the core entry so apps that do not use it pay only the context plumbing.
-  'tabauth/worker': { own: 19.0 * KB, withDeps: 19.3 * KB, onDemand: 5.3 * KB },
+  // with the core; kept out of the core entry so apps that do not use it pay only the context plumbing. +0.35 kB
+  // own and with dependencies (19.13 kB own measured, 18.80 before) for DPoP in the worker: the dpop setting, the
+  // worker's own handle per namespace and the retiring of a client without DPoP (#12 x #15).
+  'tabauth/worker': { own: 19.35 * KB, withDeps: 19.65 * KB, onDemand: 5.3 * KB },
 };
 
 const results = new Map<string, { own: Measured; withDeps: Measured }>();

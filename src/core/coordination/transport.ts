@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import type { DpopAlgorithm } from '../dpop';
 import type { AuthError } from '../errors';
 import type { CoordinationFallbackReason } from '../events';
 import type { RetryOptions } from '../refresh/backoff';
@@ -64,6 +65,17 @@ export interface TransferableClientSettings {
   followerRetryMs: number;
   /** See AuthClientOptions.retry; absent for the defaults. */
   retry?: RetryOptions;
+  /** Present when the client has a DPoP handle: the refresh there must sign with the namespace's key too. */
+  dpop?: TransferableDpopSettings;
+}
+
+/**
+ * A client's DPoP settings as plain data. Never key material: the key is a non-extractable CryptoKeyPair in
+ * IndexedDB, which a worker opens itself (`createDpop` there) instead of receiving it.
+ */
+export interface TransferableDpopSettings {
+  /** Algorithm of keys the handle creates (a stored key of another algorithm is used as it is). */
+  algorithm: DpopAlgorithm;
 }
 
 /** What the client tells its coordination when it creates it (on mount). Coordinations that only pass messages ignore it. */
