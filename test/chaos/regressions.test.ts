@@ -454,3 +454,71 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });
+
+// Found after merging perf2 (announce before write: the lock is held until the write lands, well after the answer)
+// with chaos2 (dispose-in-flight, clock jumps). Both seeds use the storage lease.
+describe('Fix #9.14: a tab that cannot write the lease still honours the live lease of another tab (chaos seed 2684)', () => {
+  it('seed 2684: a client disposed with its answer in, still writing it, while the next leader cannot write storage', async () => {
+    // tab-7 sends v2's refresh token under the lease and is disposed as the server rotates; its announcement of v3
+    // goes nowhere (unmounted) and its write stalls (kill-after-announce). tab-12 leads next, its writes throw, so
+    // tryAcquire failed and the refresh ran "under leadership alone": the re-read found v2 and sent its spent token.
+    // tab-12 can still read the lease, which tab-7 holds until its write lands: it now waits for it.
+    const config: ChaosConfig = {"seed":2684,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":1000,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const schedule: ChaosStep[] = [
+      {"at":28542,"do":"open","tab":"tab-7"},
+      {"at":73409,"do":"sign-in","tab":"tab-8"},
+      {"at":102443,"do":"open","tab":"tab-12"},
+      {"at":134572,"do":"message-faults","drop":1,"duplicate":0.28,"delayMs":127},
+      {"at":220058,"do":"kill-after-announce"},
+      {"at":224813,"do":"message-faults","drop":0,"duplicate":0,"delayMs":0},
+      {"at":227415,"do":"refresh-401","tab":"tab-12"},
+      {"at":238018,"do":"dispose-in-flight"},
+      {"at":245635,"do":"refresh-401","tab":"tab-12"},
+      {"at":251159,"do":"storage-faults","tab":"tab-12","writes":"throw"},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.server.reuseDetections).toBe(0);
+    expect(result.violations).toEqual([]);
+  });
+
+  it('the plain scenario: a lease write that fails waits while another tab holds a live lease, then runs', async () => {
+    const clock = createSimulatedClock();
+    const backing = new Map<string, unknown>();
+    const holder = leaseRefreshLock({ storage: createMemoryStorage(backing), key: 'lease', owner: 'holder', clock, ttlMs: 20_000, retryDelayMs: 100 });
+    // The second tab reads the shared lease but every write of its storage throws (quota, aborted transaction).
+    const failing = { ...createMemoryStorage(backing), update: async () => Promise.reject(new Error('quota')) };
+    const blind = leaseRefreshLock({ storage: failing, key: 'lease', owner: 'blind', clock, ttlMs: 20_000, retryDelayMs: 100 });
+    const order: string[] = [];
+    let finishHolder!: () => void;
+    const held = holder.run(async () => {
+      order.push('holder:start');
+      await new Promise<void>((resolve) => (finishHolder = resolve));
+      order.push('holder:end');
+    });
+    await clock.advance(10);
+    const blindRun = blind.run(async () => void order.push('blind'));
+    await clock.advance(5_000);
+    expect(order).toEqual(['holder:start']);
+    finishHolder();
+    await held;
+    await clock.advance(500);
+    await blindRun;
+    expect(order).toEqual(['holder:start', 'holder:end', 'blind']);
+  });
+
+  it('waits no longer than one lease lifetime: a lease whose holder died does not block a tab that cannot write', async () => {
+    const clock = createSimulatedClock();
+    // A lease far in the future (written before a wall-clock jump back): only the bound on the wait lets the work run.
+    const backing = new Map<string, unknown>([['lease', { owner: 'dead-tab', expiresAt: clock.now() + 3_600_000 }]]);
+    const failing = { ...createMemoryStorage(backing), update: async () => Promise.reject(new Error('quota')) };
+    const failures: unknown[] = [];
+    const lock = leaseRefreshLock({ storage: failing, key: 'lease', owner: 'b', clock, ttlMs: 2_000, retryDelayMs: 100, onStorageFailure: (error) => failures.push(error) });
+    let ran = false;
+    const run = lock.run(async () => void (ran = true));
+    await clock.advance(5_000);
+    await run;
+    expect(ran).toBe(true);
+    // Reported once per run, not once per attempt.
+    expect(failures).toHaveLength(1);
+  });
+});
