@@ -179,14 +179,42 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   }
 }
 
+/** The runs waiting on one signal, behind one abort listener (see untilSettledOrAborted). */
+interface SignalWaiters {
+  rejects: Set<(reason: unknown) => void>;
+  onAbort: () => void;
+}
+const signalWaiters = new WeakMap<AbortSignal, SignalWaiters>();
+
+/**
+ * Waits for the previous run of this tab, or rejects when `signal` aborts. Every waiter of a signal shares one abort
+ * listener: a tab that leads beside another one (duplicate leaders) queues a run per version it hears of while the
+ * other holds the lease back to back, and a listener per waiter went past Node's limit of 10 on the mount's signal
+ * (found with chaos seed 114: 15 runs queued behind 8 s refreshes). The listener goes with the last waiter.
+ */
 function untilSettledOrAborted(previous: Promise<void>, signal?: AbortSignal): Promise<void> {
   if (!signal) return previous;
   if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+  let waiters = signalWaiters.get(signal);
+  if (!waiters) {
+    const rejects = new Set<(reason: unknown) => void>();
+    const onAbort = () => {
+      signalWaiters.delete(signal);
+      for (const reject of rejects) reject(signal.reason);
+    };
+    waiters = { rejects, onAbort };
+    signalWaiters.set(signal, waiters);
     signal.addEventListener('abort', onAbort, { once: true });
+  }
+  const group = waiters;
+  return new Promise((resolve, reject) => {
+    group.rejects.add(reject);
     void previous.then(() => {
-      signal.removeEventListener('abort', onAbort);
+      group.rejects.delete(reject);
+      if (group.rejects.size === 0 && signalWaiters.get(signal) === group) {
+        signalWaiters.delete(signal);
+        signal.removeEventListener('abort', group.onAbort);
+      }
       resolve();
     });
   });
