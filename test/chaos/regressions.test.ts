@@ -522,3 +522,25 @@ describe('Fix #9.14: a tab that cannot write the lease still honours the live le
     expect(failures).toHaveLength(1);
   });
 });
+
+describe('the chaos harness: the quiet tail does not jump the clock back to the true time inside a refresh (seed 114)', () => {
+  it('seed 114: answers slower than most of a pair\'s life keep the lease held; the tail lifts them before the jump', async () => {
+    // A harness fault, not a core one: with 8 s answers and 10 s tokens the leader holds the lease back to back; the
+    // tail waited 60 s for a free lease, gave up, and undid the -2 h clock jump inside a refresh. Every tab then saw
+    // the holder's lease as expired by 2 h, and the duplicate leader took it and sent the same token: the documented
+    // limit of the lease (wall-clock expiry), which the recoverable profile promises never to hit.
+    const config: ChaosConfig = {"seed":114,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":200,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const schedule: ChaosStep[] = [
+      {"at":118130,"do":"open","tab":"tab-8"},
+      {"at":131245,"do":"sign-in","tab":"tab-7"},
+      {"at":208854,"do":"clock-jump","ms":-7200000},
+      {"at":281314,"do":"open","tab":"tab-14"},
+      {"at":369953,"do":"force-leader","tab":"tab-14"},
+      {"at":371727,"do":"server-latency","ms":8055},
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.faults['clock-jump-back']).toBe(1);
+    expect(result.server.reuseDetections).toBe(0);
+    expect(result.violations).toEqual([]);
+  });
+});
