@@ -9,7 +9,7 @@ import { createMemoryStorage } from '../../src/core/storage/memoryStorage';
 import type { TabSimulation } from '../../src/testing';
 import { createSimulatedClock } from '../../src/testing/simulatedClock';
 import { strictSimulation } from '../sim/helpers';
-import { runChaos, type ChaosConfig, type ChaosStep, type InvariantName } from './engine';
+import { generateConfig, generateSchedule, runChaos, type ChaosConfig, type ChaosStep, type InvariantName } from './engine';
 
 async function invariantsOf(config: ChaosConfig, schedule: ChaosStep[]): Promise<InvariantName[]> {
   const result = await runChaos(config, schedule);
@@ -542,5 +542,17 @@ describe('the chaos harness: the quiet tail does not jump the clock back to the 
     expect(result.faults['clock-jump-back']).toBe(1);
     expect(result.server.reuseDetections).toBe(0);
     expect(result.violations).toEqual([]);
+  });
+
+  it('seed 114, whole schedule: a kill-after-announce stall no longer outlasts the room the lease has for one answer', async () => {
+    // tab-14 (a forced duplicate leader) took the lease, got an 8 s answer, was unmounted with it (so its announcement
+    // reached no tab) and its write stalled 10 s for a kill that never came; tab-11, its clock 3.5 s ahead, saw the
+    // 20 s lease as expired 12 ms early, re-read the stored pair tab-14 had spent and sent it. Answer plus stall plus
+    // skew must stay inside the lease's ttl, as the recoverable profile promises for answers; the stall now does.
+    const config = generateConfig(114, 'recoverable');
+    const result = await runChaos(config, generateSchedule(config));
+    expect(config.locks).toBe('lease');
+    expect(result.server.reuseDetections).toBe(0);
+    expect(result.violations.filter((violation) => ['refresh-token-reused', 'family-revoked', 'signed-out-while-valid'].includes(violation.invariant))).toEqual([]);
   });
 });
