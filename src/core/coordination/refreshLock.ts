@@ -120,6 +120,16 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   const release = async () => {
     await options.storage.update(options.key, (current) => (isLease(current) && current.owner === options.owner ? undefined : current));
   };
+  // Whether storage shows a lease of another tab that has not expired. A read that fails shows nothing.
+  const heldByAnother = async (): Promise<boolean> => {
+    try {
+      const current = await options.storage.get(options.key);
+      return isLease(current) && current.owner !== options.owner && current.expiresAt > options.clock.now();
+    } catch {
+      return false;
+    }
+  };
+
   // One holder at a time inside this tab as well. The lease is keyed by the tab, so a second run of the same tab
   // (a newer refresh started while an older one waited, e.g. offline) would re-take it, and the first run's release
   // would then free it under the second: another tab got in and sent the same refresh token (found by the chaos
@@ -142,13 +152,21 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
 
   async function runLeased<T>(work: () => Promise<T>, signal: AbortSignal | undefined, requireExclusive: boolean): Promise<T> {
     let held = false;
+    let failures = 0;
     for (;;) {
       try {
         held = await tryAcquire();
       } catch (error) {
-        options.onStorageFailure?.(error);
+        if (failures++ === 0) options.onStorageFailure?.(error);
         if (requireExclusive) throw new LockUnavailableError();
-        break;
+        // This tab cannot write the lease, but it may still read one: a live lease of another tab means that tab is
+        // inside a refresh (its request out, or its answer not stored yet), and the storage this tab would re-read is
+        // behind it. Running now sent the spent token (Fix #9.14, found by chaos seed 2684: a client disposed after its
+        // answer, still writing it, while the next leader's writes failed). Waits at most one lease lifetime, then
+        // runs under leadership alone as before (a dead holder's lease, or a clock that jumped back).
+        if (failures * retryDelayMs > options.ttlMs || !(await heldByAnother())) break;
+        await sleep(options.clock, retryDelayMs, signal);
+        continue;
       }
       if (held) break;
       await sleep(options.clock, retryDelayMs, signal);
@@ -161,14 +179,42 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   }
 }
 
+/** The runs waiting on one signal, behind one abort listener (see untilSettledOrAborted). */
+interface SignalWaiters {
+  rejects: Set<(reason: unknown) => void>;
+  onAbort: () => void;
+}
+const signalWaiters = new WeakMap<AbortSignal, SignalWaiters>();
+
+/**
+ * Waits for the previous run of this tab, or rejects when `signal` aborts. Every waiter of a signal shares one abort
+ * listener: a tab that leads beside another one (duplicate leaders) queues a run per version it hears of while the
+ * other holds the lease back to back, and a listener per waiter went past Node's limit of 10 on the mount's signal
+ * (found with chaos seed 114: 15 runs queued behind 8 s refreshes). The listener goes with the last waiter.
+ */
 function untilSettledOrAborted(previous: Promise<void>, signal?: AbortSignal): Promise<void> {
   if (!signal) return previous;
   if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+  let waiters = signalWaiters.get(signal);
+  if (!waiters) {
+    const rejects = new Set<(reason: unknown) => void>();
+    const onAbort = () => {
+      signalWaiters.delete(signal);
+      for (const reject of rejects) reject(signal.reason);
+    };
+    waiters = { rejects, onAbort };
+    signalWaiters.set(signal, waiters);
     signal.addEventListener('abort', onAbort, { once: true });
+  }
+  const group = waiters;
+  return new Promise((resolve, reject) => {
+    group.rejects.add(reject);
     void previous.then(() => {
-      signal.removeEventListener('abort', onAbort);
+      group.rejects.delete(reject);
+      if (group.rejects.size === 0 && signalWaiters.get(signal) === group) {
+        signalWaiters.delete(signal);
+        signal.removeEventListener('abort', group.onAbort);
+      }
       resolve();
     });
   });
