@@ -46,7 +46,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\.\\./\\.\\./core(/|$)|^\\.\\./\\.\\./\\.\\./core(/|$)', message: "Import the core as 'tabauth' (its public entry), not by a relative path." }] },
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./\\.\\./core(/|$)|^\\.\\./\\.\\./\\.\\./core(/|$)',
+              message: "Import the core as 'tabauth' (its public entry), not by a relative path.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -123,22 +123,24 @@ async function main() {
   } else {
     const self = fileURLToPath(import.meta.url);
     await Promise.all(
-      Array.from({ length: workers }, (_, w) =>
-        new Promise<void>((resolve, reject) => {
-          const child = fork(self, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, TABAUTH_CHAOS_WORKER: '1' } });
-          child.on('message', (message: SeedSummary | 'done') => {
-            if (message === 'done') {
-              child.kill();
-              resolve();
-              return;
-            }
-            summaries.push(message);
-            report();
-          });
-          child.on('error', reject);
-          child.on('exit', (code) => (code === 0 || code === null ? resolve() : reject(new Error(`chaos worker exited with ${code}`))));
-          child.send({ seeds: seeds.filter((_, i) => i % workers === w), profile });
-        }),
+      Array.from(
+        { length: workers },
+        (_, w) =>
+          new Promise<void>((resolve, reject) => {
+            const child = fork(self, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, TABAUTH_CHAOS_WORKER: '1' } });
+            child.on('message', (message: SeedSummary | 'done') => {
+              if (message === 'done') {
+                child.kill();
+                resolve();
+                return;
+              }
+              summaries.push(message);
+              report();
+            });
+            child.on('error', reject);
+            child.on('exit', (code) => (code === 0 || code === null ? resolve() : reject(new Error(`chaos worker exited with ${code}`))));
+            child.send({ seeds: seeds.filter((_, i) => i % workers === w), profile });
+          }),
       ),
     );
   }
@@ -161,7 +163,10 @@ async function main() {
   }
   const tokenFailures: Record<string, number> = {};
   for (const summary of summaries) for (const [code, n] of Object.entries(summary.tokenCalls.failed)) tokenFailures[code] = (tokenFailures[code] ?? 0) + n;
-  const convergence = summaries.map((summary) => summary.convergenceMs).filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+  const convergence = summaries
+    .map((summary) => summary.convergenceMs)
+    .filter((ms): ms is number => ms !== null)
+    .sort((a, b) => a - b);
   const quantile = (q: number) => (convergence.length ? convergence[Math.min(convergence.length - 1, Math.floor(q * convergence.length))]! : null);
 
   const totals = {
@@ -187,7 +192,12 @@ async function main() {
       revocations: sum((s) => s.server.revocations),
     },
     tokenCalls: { ok: sum((s) => s.tokenCalls.ok), failedByCode: tokenFailures },
-    convergenceAfterFaultsMs: { p50: quantile(0.5), p99: quantile(0.99), max: convergence.at(-1) ?? null, neverConverged: summaries.length - convergence.length },
+    convergenceAfterFaultsMs: {
+      p50: quantile(0.5),
+      p99: quantile(0.99),
+      max: convergence.at(-1) ?? null,
+      neverConverged: summaries.length - convergence.length,
+    },
     tabsSignedOutWithoutUser: sum((s) => s.signedOutTabs),
     invariantViolations: violations,
     seedsWithViolations: failingSeeds.length,
@@ -196,16 +206,25 @@ async function main() {
     workers,
   };
 
-  console.log(`chaos (${profile}): ${totals.seeds} seeds (${from}..${from + count - 1}), ${totals.steps} steps (${totals.stepsApplied} applied), ${totals.simulatedHours} simulated hours`);
+  console.log(
+    `chaos (${profile}): ${totals.seeds} seeds (${from}..${from + count - 1}), ${totals.steps} steps (${totals.stepsApplied} applied), ${totals.simulatedHours} simulated hours`,
+  );
   console.log(`faults injected: ${totals.faultsTotal}`);
   for (const [kind, n] of Object.entries(totals.faultsInjected)) console.log(`  ${kind.padEnd(32)} ${n}`);
-  console.log(`  (server failures applied to requests: ${totals.injectedServerFailuresApplied}; deliveries dropped ${totals.deliveriesDropped} and duplicated ${totals.deliveriesDuplicated} (${totals.messagesPosted} messages posted, each delivered to every other tab); kills/closes refused as lost responses: ${totals.killsRefusedAsLostResponse})`);
-  console.log(`server: ${totals.server.refreshRequests} refresh requests, ${totals.server.rotations} rotations, ${totals.server.reuseDetections} reuse detections, ${totals.server.familiesRevoked} families revoked (${totals.server.revocations} revocation requests), ${totals.server.graceReplays} grace replays`);
+  console.log(
+    `  (server failures applied to requests: ${totals.injectedServerFailuresApplied}; deliveries dropped ${totals.deliveriesDropped} and duplicated ${totals.deliveriesDuplicated} (${totals.messagesPosted} messages posted, each delivered to every other tab); kills/closes refused as lost responses: ${totals.killsRefusedAsLostResponse})`,
+  );
+  console.log(
+    `server: ${totals.server.refreshRequests} refresh requests, ${totals.server.rotations} rotations, ${totals.server.reuseDetections} reuse detections, ${totals.server.familiesRevoked} families revoked (${totals.server.revocations} revocation requests), ${totals.server.graceReplays} grace replays`,
+  );
   console.log(`token calls: ${totals.tokenCalls.ok} ok, failed ${JSON.stringify(totals.tokenCalls.failedByCode)}`);
-  console.log(`newest pair in every live tab after the faults stopped: p50 ${totals.convergenceAfterFaultsMs.p50} ms, p99 ${totals.convergenceAfterFaultsMs.p99} ms, max ${totals.convergenceAfterFaultsMs.max} ms, never ${totals.convergenceAfterFaultsMs.neverConverged}`);
+  console.log(
+    `newest pair in every live tab after the faults stopped: p50 ${totals.convergenceAfterFaultsMs.p50} ms, p99 ${totals.convergenceAfterFaultsMs.p99} ms, max ${totals.convergenceAfterFaultsMs.max} ms, never ${totals.convergenceAfterFaultsMs.neverConverged}`,
+  );
   console.log(`invariant violations: ${totals.seedsWithViolations === 0 ? '0' : JSON.stringify(violations)}${profile === 'recoverable' ? ' (goal 0)' : ''}`);
   if (failingSeeds.length) console.log(`failing seeds: ${failingSeeds.slice(0, 50).join(', ')}${failingSeeds.length > 50 ? ' ...' : ''}`);
-  for (const [invariant, seeds] of Object.entries(seedsByInvariant)) console.log(`  ${invariant.padEnd(32)} seeds ${seeds.slice(0, 10).join(', ')}${seeds.length > 10 ? ' ...' : ''}`);
+  for (const [invariant, seeds] of Object.entries(seedsByInvariant))
+    console.log(`  ${invariant.padEnd(32)} seeds ${seeds.slice(0, 10).join(', ')}${seeds.length > 10 ? ' ...' : ''}`);
   console.log(`time: ${totals.wallSeconds} s on ${workers} worker(s)`);
   if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(totals, null, 2)}\n`);
 

@@ -213,7 +213,9 @@ async function main() {
       for (const variant of ['bearer', 'dpop'] as const) {
         const row = await runRow(browser, servers[variant], variant, tabCount);
         rows.push(row);
-        console.log(`${variant} x${tabCount}: ${row.refreshRequestsPerRotation} req/rotation, ${row.rotations} rotations, nonce round trips ${row.tokenNonceRoundTrips}/${row.apiNonceRoundTrips} (API: ${row.apiNonceChallenges.noNonce} without a nonce, ${row.apiNonceChallenges.staleNonce} stale)`);
+        console.log(
+          `${variant} x${tabCount}: ${row.refreshRequestsPerRotation} req/rotation, ${row.rotations} rotations, nonce round trips ${row.tokenNonceRoundTrips}/${row.apiNonceRoundTrips} (API: ${row.apiNonceChallenges.noNonce} without a nonce, ${row.apiNonceChallenges.staleNonce} stale)`,
+        );
       }
     }
   } finally {

@@ -113,7 +113,12 @@ async function runNaive(tabs: number): Promise<Row> {
   const tracker = new PropagationTracker(tabs);
   const storages = Array.from({ length: tabs }, () => createIndexedDbStorage({ indexedDB }));
   const first = server.issueTokens();
-  await storages[0]!.update(key, () => ({ accessToken: first.access_token, refreshToken: first.refresh_token, expiresAt: Date.now() + TTL_SECONDS * 1000, version: 1 }));
+  await storages[0]!.update(key, () => ({
+    accessToken: first.access_token,
+    refreshToken: first.refresh_token,
+    expiresAt: Date.now() + TTL_SECONDS * 1000,
+    version: 1,
+  }));
   tracker.write(1);
   const naiveTabs = storages.map((storage, index) => {
     const tab = createNaiveTab({ storage, server, clock: systemClock, bufferMs: 300, key });
@@ -134,7 +139,14 @@ async function runNaive(tabs: number): Promise<Row> {
   return row('naive', tabs, server, naiveTabs.filter((tab) => tab.signedOut).length, tracker, started);
 }
 
-function row(client: Row['client'], tabs: number, server: ReturnType<typeof createMockTokenServer>, signedOutTabs: number, tracker: PropagationTracker, started: number): Row {
+function row(
+  client: Row['client'],
+  tabs: number,
+  server: ReturnType<typeof createMockTokenServer>,
+  signedOutTabs: number,
+  tracker: PropagationTracker,
+  started: number,
+): Row {
   const { refreshRequests, successes, reuseDetections, familiesRevoked } = server.counters;
   const latencies = tracker.latencies();
   return {
@@ -155,7 +167,8 @@ function row(client: Row['client'], tabs: number, server: ReturnType<typeof crea
 const round = (value: number | null) => (value === null ? null : Number(value.toFixed(1)));
 
 function table(rows: Row[]): string {
-  const header = '| client | tabs | rotations | refresh requests | requests / rotation | reuse detections | families revoked | tabs signed out | write → last tab p50 (ms) | p99 (ms) |';
+  const header =
+    '| client | tabs | rotations | refresh requests | requests / rotation | reuse detections | families revoked | tabs signed out | write → last tab p50 (ms) | p99 (ms) |';
   const line = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows.map(
     (r) =>

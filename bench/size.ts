@@ -33,7 +33,12 @@ const subjects: Subject[] = [
     dependencies: tabauthDependencies,
     note: 'the panel itself (what tabauth/devtools costs in development, or when opted in): React component, styles and the devtools core, plus the core code it uses',
   },
-  { label: 'tabauth/devtools/core', entry: './src/devtools/core/index.ts', dependencies: tabauthDependencies, note: 'the framework-free devtools bridge, plus the core code it uses' },
+  {
+    label: 'tabauth/devtools/core',
+    entry: './src/devtools/core/index.ts',
+    dependencies: tabauthDependencies,
+    note: 'the framework-free devtools bridge, plus the core code it uses',
+  },
   {
     label: 'tabauth/oidc',
     entry: './src/oidc/index.ts',
@@ -46,7 +51,11 @@ const subjects: Subject[] = [
     dependencies: tabauthDependencies,
     note: 'a complete app: login, refresh, React, Query',
   },
-  { label: `oidc-client-ts ${versionOf('oidc-client-ts')}`, entry: 'oidc-client-ts', dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')) },
+  {
+    label: `oidc-client-ts ${versionOf('oidc-client-ts')}`,
+    entry: 'oidc-client-ts',
+    dependencies: dependenciesOf(resolve(root, 'node_modules/oidc-client-ts/package.json')),
+  },
   {
     label: `@auth0/auth0-spa-js ${versionOf('@auth0/auth0-spa-js')}`,
     entry: '@auth0/auth0-spa-js',

@@ -21,7 +21,11 @@ export interface BfcacheRow {
   forcedSignOuts: number;
 }
 
-async function trial(world: BenchWorld, library: PageMode, index: number): Promise<{ restored: boolean; reasons: string[]; newest: boolean; invalidGrant: number; forced: number }> {
+async function trial(
+  world: BenchWorld,
+  library: PageMode,
+  index: number,
+): Promise<{ restored: boolean; reasons: string[]; newest: boolean; invalidGrant: number; forced: number }> {
   const { server, browser } = world;
   const context = await browser.newContext();
   try {

@@ -24,7 +24,15 @@ function table(header: string[], rows: Array<Array<string | number>>, leftColumn
 export function correctnessTable(rows: Row[]): string {
   return table(
     ['library', 'tabs', 'refresh req. / rotation', 'invalid_grant', 'revoked grants', 'forced sign-outs (re-logins)', 'API 401s / calls'],
-    rows.map((r) => [r.mode, r.tabs, r.refreshRequestsPerRotation.toFixed(2), r.invalidGrant, r.grantsRevoked, `${r.forcedSignOuts} (${r.relogins})`, `${r.api401} / ${r.apiCalls}`]),
+    rows.map((r) => [
+      r.mode,
+      r.tabs,
+      r.refreshRequestsPerRotation.toFixed(2),
+      r.invalidGrant,
+      r.grantsRevoked,
+      `${r.forcedSignOuts} (${r.relogins})`,
+      `${r.api401} / ${r.apiCalls}`,
+    ]),
   );
 }
 
@@ -37,7 +45,16 @@ export function propagationTable(rows: Row[]): string {
 
 export function newTabTable(rows: Row[]): string {
   return table(
-    ['library', 'tabs', 'new tab usable: p50 / p99', 'floor: IndexedDB open + read p50 / p99', '÷ floor (p50)', 'own code: p50 / p99', 'floor own: p50 / p99', 'loading p50: library / floor'],
+    [
+      'library',
+      'tabs',
+      'new tab usable: p50 / p99',
+      'floor: IndexedDB open + read p50 / p99',
+      '÷ floor (p50)',
+      'own code: p50 / p99',
+      'floor own: p50 / p99',
+      'loading p50: library / floor',
+    ],
     rows.map((r) => {
       const { library, floor } = r.newTab;
       return [
@@ -57,7 +74,14 @@ export function newTabTable(rows: Row[]): string {
 export function takeoverTable(rows: Row[]): string {
   const tabauth = rows.filter((r) => r.takeover);
   return table(
-    ['tabs', 'leader closed: p50 / p99', 'floor: bare Web Lock let go on pagehide', 'bare Web Lock held to the end', 'leader crashed: p50 / p99', 'floor: bare Web Lock after crash'],
+    [
+      'tabs',
+      'leader closed: p50 / p99',
+      'floor: bare Web Lock let go on pagehide',
+      'bare Web Lock held to the end',
+      'leader crashed: p50 / p99',
+      'floor: bare Web Lock after crash',
+    ],
     tabauth.map((r) => {
       const t = r.takeover!;
       return [r.tabs, formatSummary(t.close), formatSummary(t.closeFloor), formatSummary(t.closeHeldLock), formatSummary(t.crash), formatSummary(t.crashFloor)];
@@ -68,7 +92,13 @@ export function takeoverTable(rows: Row[]): string {
 
 export function bfcacheTable(rows: BfcacheRow[]): string {
   return table(
-    ['library', 'restored from the back/forward cache', 'newest pair after coming back', 'invalid_grant / forced sign-outs', "Chromium's reasons when not restored"],
+    [
+      'library',
+      'restored from the back/forward cache',
+      'newest pair after coming back',
+      'invalid_grant / forced sign-outs',
+      "Chromium's reasons when not restored",
+    ],
     rows.map((r) => [
       r.library === 'idb-floor' ? 'bare page with IndexedDB (control)' : r.library,
       `${r.restored} / ${r.trials}`,

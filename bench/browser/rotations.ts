@@ -57,10 +57,11 @@ async function postFloorMessages(world: BenchWorld, tabs: Tab[], until: number):
   const { channelFloorIntervalMs, channelFloorPaddingChars } = world.settings;
   for (let id = 1; Date.now() < until; id++) {
     const from = id % tabs.length;
-    const at = await tabs[from]!.page.evaluate(
-      ([name, n, padding]) => window.tabauthTest!.probes.postChannel(name, n, padding),
-      [FLOOR_CHANNEL, id, channelFloorPaddingChars] as const,
-    );
+    const at = await tabs[from]!.page.evaluate(([name, n, padding]) => window.tabauthTest!.probes.postChannel(name, n, padding), [
+      FLOOR_CHANNEL,
+      id,
+      channelFloorPaddingChars,
+    ] as const);
     posted.push({ id, at, from });
     await delay(channelFloorIntervalMs * (0.5 + Math.random()));
   }

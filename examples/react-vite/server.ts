@@ -19,7 +19,10 @@ export interface Example {
 }
 
 export async function startExample(options: { port?: number; accessTokenTtlSeconds?: number } = {}): Promise<Example> {
-  const [dir, server] = await Promise.all([buildTestPage(appDir), startOidcServer({ port: options.port ?? 0, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 60 })]);
+  const [dir, server] = await Promise.all([
+    buildTestPage(appDir),
+    startOidcServer({ port: options.port ?? 0, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 60 }),
+  ]);
   const api = createTodosApi({ issuer: server.issuer, audience: server.resource, jwksUri: `${server.origin}/jwks` });
   server.handle('/api/todos', api.handle);
   server.serveStatic(dir, { routes: ['/callback', '/protected'] });

@@ -102,18 +102,21 @@ export class LeaderDuties {
     if (dueIn === null) return; // Opaque token of unknown lifetime: refreshed on 401 only.
     const pause = this.failedCycles === 0 ? 0 : Math.min(MAX_OUTAGE_DELAY_MS, Math.max(retry.maxDelayMs, 1_000) * 2 ** (this.failedCycles - 1));
     const version = held.version;
-    this.proactiveTimer = clock.setTimeout(() => {
-      this.proactiveTimer = undefined;
-      // Timers in background tabs fire late or not at all; wake and request handlers cover for that.
-      if (!environment.isOnline()) return;
-      this.refresh(version, false, 'proactive').then(
-        () => state.record?.version === version && this.schedule(),
-        () => {
-          this.failedCycles++;
-          this.schedule();
-        },
-      );
-    }, timerDelay(Math.max(dueIn, pause)));
+    this.proactiveTimer = clock.setTimeout(
+      () => {
+        this.proactiveTimer = undefined;
+        // Timers in background tabs fire late or not at all; wake and request handlers cover for that.
+        if (!environment.isOnline()) return;
+        this.refresh(version, false, 'proactive').then(
+          () => state.record?.version === version && this.schedule(),
+          () => {
+            this.failedCycles++;
+            this.schedule();
+          },
+        );
+      },
+      timerDelay(Math.max(dueIn, pause)),
+    );
   }
 
   private cancelTimer(): void {

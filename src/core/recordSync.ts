@@ -16,7 +16,13 @@ export class RecordSync {
     private readonly shared: SharedRecord,
     private readonly freshness: Freshness,
   ) {
-    peers.handle('state', (message) => this.receive(message.state, message.ageMs, { unpersisted: message.unpersisted === true, storing: message.storing === true, confirms: message.confirms === true }));
+    peers.handle('state', (message) =>
+      this.receive(message.state, message.ageMs, {
+        unpersisted: message.unpersisted === true,
+        storing: message.storing === true,
+        confirms: message.confirms === true,
+      }),
+    );
     peers.handle('leader-hello', () => this.resend());
   }
 

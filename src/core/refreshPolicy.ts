@@ -39,7 +39,6 @@ export function isExpired(tokens: TokenSet, now: number): boolean {
   return tokens.expiresAt !== null && now >= tokens.expiresAt;
 }
 
-
 /** The lifetime a pair claims, clamped to the documented maximum; null for tokens of unknown lifetime. */
 export function lifetimeMs(tokens: TokenSet): number | null {
   if (tokens.expiresAt === null) return null;

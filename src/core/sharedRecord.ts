@@ -253,7 +253,8 @@ export class SharedRecord {
       // itself): write that one too, or storage stays behind with no retry scheduled.
       if (this.pendingWrite && this.state.record !== record) void this.persistCurrent();
     } catch (error) {
-      if (bestEffort) this.telemetry.emit({ type: 'storage-error', operation: 'write', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
+      if (bestEffort)
+        this.telemetry.emit({ type: 'storage-error', operation: 'write', errorCode: error instanceof AuthError ? error.code : 'storage_failure' });
       else this.failed('write', error); // schedules the next attempt
     }
   }

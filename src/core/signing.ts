@@ -23,7 +23,10 @@ export class Signing {
   }
 
   async signOut(reason: SignOutReason): Promise<StoredAuthState> {
-    const record = await this.claim((version) => ({ schema: 1, version, tokens: null, signedOutReason: reason, updatedAt: this.clock.now() }), reason === 'user');
+    const record = await this.claim(
+      (version) => ({ schema: 1, version, tokens: null, signedOutReason: reason, updatedAt: this.clock.now() }),
+      reason === 'user',
+    );
     this.shared.deleteLease().catch(() => {});
     return record;
   }

@@ -4,11 +4,7 @@ import type { TabState } from './tabState';
 import type { StoredAuthState } from './types';
 
 /** How one wait ended. */
-export type WaitOutcome =
-  | { kind: 'state'; state: StoredAuthState }
-  | { kind: 'failed'; error: AuthError }
-  | { kind: 'timeout' }
-  | { kind: 'disposed' };
+export type WaitOutcome = { kind: 'state'; state: StoredAuthState } | { kind: 'failed'; error: AuthError } | { kind: 'timeout' } | { kind: 'disposed' };
 
 interface Waiter {
   version: number;

@@ -73,7 +73,16 @@ export function createDpop(options: DpopOptions = {}): Dpop {
     channel?.post({ ...body, protocol: DPOP_PROTOCOL, namespace, from: tabId }).catch(() => {});
   };
 
-  const key = new SharedKey({ store: createDpopKeyStore(storage, namespace), algorithm, lockName: `tabauth:${namespace}:dpop-key`, locks, now, track, post, emit });
+  const key = new SharedKey({
+    store: createDpopKeyStore(storage, namespace),
+    algorithm,
+    lockName: `tabauth:${namespace}:dpop-key`,
+    locks,
+    now,
+    track,
+    post,
+    emit,
+  });
   const nonces = new NonceBook({ storage, namespace, now, post, emit });
 
   const onMessage = (raw: unknown) => {

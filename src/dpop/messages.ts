@@ -10,9 +10,7 @@ export const DPOP_PROTOCOL = 'tabauth-dpop/1';
 
 export type DpopMessageBody =
   /** The stored key changed (a new login): drop the cached one and read storage on the next use. */
-  | { type: 'key-changed'; id: string }
-  | { type: 'key-deleted' }
-  | { type: 'nonce'; origin: string; nonce: string; server: DpopServer; at: number };
+  { type: 'key-changed'; id: string } | { type: 'key-deleted' } | { type: 'nonce'; origin: string; nonce: string; server: DpopServer; at: number };
 
 export type DpopMessage = DpopMessageBody & { protocol: typeof DPOP_PROTOCOL; namespace: string; from: string };
 

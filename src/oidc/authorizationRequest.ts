@@ -3,7 +3,20 @@ import type { OidcContext } from './context';
 import type { LoginOptions } from './types';
 
 /** Parameters tabauth sets itself; `extraParams` can never replace them. */
-const RESERVED = new Set(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri', 'dpop_jkt']);
+const RESERVED = new Set([
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'response_mode',
+  'request',
+  'request_uri',
+  'dpop_jkt',
+]);
 
 /**
  * Creates one login attempt (state, nonce and PKCE verifier from oauth4webapi, kept in this tab's sessionStorage)
@@ -39,7 +52,17 @@ export async function startLogin(ctx: OidcContext, options: LoginOptions, mode: 
   if (dpopJkt !== undefined) url.searchParams.set('dpop_jkt', dpopJkt);
 
   // Stored last: a failure above leaves no attempt behind.
-  ctx.attempts.save({ schema: 1, state, nonce, codeVerifier, redirectUri, returnTo, mode, createdAt: ctx.now(), ...(dpopJkt !== undefined ? { dpopJkt } : {}) });
+  ctx.attempts.save({
+    schema: 1,
+    state,
+    nonce,
+    codeVerifier,
+    redirectUri,
+    returnTo,
+    mode,
+    createdAt: ctx.now(),
+    ...(dpopJkt !== undefined ? { dpopJkt } : {}),
+  });
   return url.href;
 }
 

@@ -37,7 +37,15 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
     const http = dpop && loginKey ? withProofs(ctx, dpop, loginKey) : ctx.http;
     let result: oauth.TokenEndpointResponse;
     try {
-      const response = await oauth.authorizationCodeGrantRequest(as, ctx.oauthClient, oauth.None(), parameters, attempt.redirectUri, attempt.codeVerifier, http);
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        ctx.oauthClient,
+        oauth.None(),
+        parameters,
+        attempt.redirectUri,
+        attempt.codeVerifier,
+        http,
+      );
       result = await oauth.processAuthorizationCodeResponse(
         as,
         ctx.oauthClient,
@@ -50,7 +58,9 @@ export async function completeCallback(ctx: OidcContext, client: AuthClient, url
     // oauth4webapi lower-cases token_type. A server that ignored the proof hands out a bearer token: keeping it would
     // silently give up the sender constraint (the refresh grant refuses the same).
     if (dpop && result.token_type !== 'dpop') {
-      throw new MalformedTokenResponseError(`Token endpoint answered token_type "${result.token_type.slice(0, 20)}" to a DPoP proof, not "DPoP"`, { status: null });
+      throw new MalformedTokenResponseError(`Token endpoint answered token_type "${result.token_type.slice(0, 20)}" to a DPoP proof, not "DPoP"`, {
+        status: null,
+      });
     }
     checkIssuedAt(ctx, result);
     await client.ready();
@@ -78,7 +88,10 @@ async function keyOfLogin(dpop: DpopHandle, attempt: LoginAttempt): Promise<Dpop
 }
 
 function keyChanged(): LoginCallbackError {
-  return new LoginCallbackError('dpop-key-changed', 'The DPoP key this login was bound to is gone (a sign-out, or a login abandoned long ago); start a new login');
+  return new LoginCallbackError(
+    'dpop-key-changed',
+    'The DPoP key this login was bound to is gone (a sign-out, or a login abandoned long ago); start a new login',
+  );
 }
 
 /**
@@ -138,7 +151,9 @@ function checkIssuedAt(ctx: OidcContext, result: oauth.TokenEndpointResponse): v
   if (!claims) return;
   const now = Math.floor(Date.now() / 1000);
   if (claims.iat > now + ctx.clockToleranceSeconds) {
-    throw new IdTokenValidationError('issued-in-future', `ID token "iat" is ${claims.iat - now} s in the future (tolerance ${ctx.clockToleranceSeconds} s)`, { claim: 'iat' });
+    throw new IdTokenValidationError('issued-in-future', `ID token "iat" is ${claims.iat - now} s in the future (tolerance ${ctx.clockToleranceSeconds} s)`, {
+      claim: 'iat',
+    });
   }
 }
 

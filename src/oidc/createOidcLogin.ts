@@ -66,7 +66,10 @@ export function createOidcLogin(options: OidcLoginOptions): OidcLogin {
     const as = await metadataForRefresh(discovery.get(), context.signal);
     let current = grant;
     if (!current || current.endpoint !== as.token_endpoint) {
-      current = { endpoint: as.token_endpoint!, refresh: oauth2RefreshGrant({ tokenEndpoint: as.token_endpoint!, clientId: options.clientId, fetch: options.fetch }) };
+      current = {
+        endpoint: as.token_endpoint!,
+        refresh: oauth2RefreshGrant({ tokenEndpoint: as.token_endpoint!, clientId: options.clientId, fetch: options.fetch }),
+      };
       grant = current;
     }
     return current.refresh(context);
@@ -77,7 +80,10 @@ export function createOidcLogin(options: OidcLoginOptions): OidcLogin {
     if (typeof as.revocation_endpoint !== 'string') throw new UnsupportedEnvironmentError('The authorization server has no revocation_endpoint');
     let current = revoker;
     if (!current || current.endpoint !== as.revocation_endpoint) {
-      current = { endpoint: as.revocation_endpoint, revoke: oauth2Revoke({ revocationEndpoint: as.revocation_endpoint, clientId: options.clientId, fetch: options.fetch }) };
+      current = {
+        endpoint: as.revocation_endpoint,
+        revoke: oauth2Revoke({ revocationEndpoint: as.revocation_endpoint, clientId: options.clientId, fetch: options.fetch }),
+      };
       revoker = current;
     }
     return current.revoke(token);

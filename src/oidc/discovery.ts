@@ -4,7 +4,10 @@ import { discoveryError } from './errorMapping';
 import type { OidcMetadata } from './types';
 
 /** The HTTP options every oauth4webapi call of one login gets: the app's fetch, and http:// where allowed. */
-export type HttpOptions = Pick<oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined>, typeof oauth.customFetch | typeof oauth.allowInsecureRequests>;
+export type HttpOptions = Pick<
+  oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined>,
+  typeof oauth.customFetch | typeof oauth.allowInsecureRequests
+>;
 
 export interface Discovery {
   /** The metadata; the first call starts the one request, concurrent and later calls share it. */

@@ -48,7 +48,9 @@ export function authorizationResponseError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
   if (error instanceof oauth.AuthorizationResponseError) return new AuthorizationError(error.error, error.error_description);
   if (error instanceof oauth.UnsupportedOperationError) {
-    return new LoginCallbackError('unsupported-response', 'Callback carries tokens in the URL (implicit or hybrid flow), which tabauth never asks for', { cause: error });
+    return new LoginCallbackError('unsupported-response', 'Callback carries tokens in the URL (implicit or hybrid flow), which tabauth never asks for', {
+      cause: error,
+    });
   }
   if (error instanceof oauth.OperationProcessingError) {
     const message = error.message;
@@ -57,7 +59,8 @@ export function authorizationResponseError(error: unknown): AuthError {
       return new LoginCallbackError('missing-issuer', 'Callback has no "iss" parameter although the server announces one (RFC 9207)', { cause: error });
     }
     if (/"iss"/.test(message)) return new LoginCallbackError('issuer-mismatch', 'Callback "iss" parameter names another issuer (RFC 9207)', { cause: error });
-    if (/JARM/.test(message)) return new LoginCallbackError('unsupported-response', 'Callback carries a JARM response, which tabauth never asks for', { cause: error });
+    if (/JARM/.test(message))
+      return new LoginCallbackError('unsupported-response', 'Callback carries a JARM response, which tabauth never asks for', { cause: error });
     if (/"state"/.test(message)) return new LoginCallbackError('unknown-state', 'Callback state does not match the login', { cause: error });
   }
   return new LoginCallbackError('unsupported-response', 'Callback URL is not a valid authorization response', { cause: error });
@@ -71,7 +74,10 @@ export function tokenExchangeError(error: unknown): AuthError {
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     const challenge = error.cause[0];
-    return new OAuthError(challenge?.parameters.error ?? 'invalid_client', { status: error.status, errorDescription: challenge?.parameters.error_description ?? null });
+    return new OAuthError(challenge?.parameters.error ?? 'invalid_client', {
+      status: error.status,
+      errorDescription: challenge?.parameters.error_description ?? null,
+    });
   }
   if (error instanceof oauth.UnsupportedOperationError) {
     return new MalformedTokenResponseError('Token endpoint answered with a token type or format tabauth does not support', { cause: error });
@@ -110,7 +116,8 @@ function processingError(error: oauth.OperationProcessingError): AuthError {
       return new MalformedTokenResponseError('Token endpoint returned a body that is not JSON', { status: 200, cause: error });
     case oauth.INVALID_RESPONSE:
     default: {
-      if (/"id_token"/.test(message)) return new IdTokenValidationError('missing', 'Token response has no id_token although "openid" was requested', { cause: error });
+      if (/"id_token"/.test(message))
+        return new IdTokenValidationError('missing', 'Token response has no id_token although "openid" was requested', { cause: error });
       const missing = /JWT "([a-z_]+)" .*claim missing/.exec(message);
       if (missing) return new IdTokenValidationError('missing-claim', `ID token has no "${missing[1]}" claim`, { claim: missing[1], cause: error });
       if (/JWT/.test(message)) return new IdTokenValidationError('malformed', 'ID token is not a valid JWT', { cause: error });

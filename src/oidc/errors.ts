@@ -157,13 +157,15 @@ export class PopupLoginError extends AuthError {
  * (an `error_description` may carry HTML meant for an `innerHTML`), whitespace collapsed, length capped.
  */
 export function serverText(text: string, maxLength: number): string {
-  return redactSecrets(String(text))
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/[<>"'`&\\]/g, '')
-    // Control characters (C0 and C1) from server text become spaces.
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point here
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, maxLength);
+  return (
+    redactSecrets(String(text))
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/[<>"'`&\\]/g, '')
+      // Control characters (C0 and C1) from server text become spaces.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point here
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, maxLength)
+  );
 }

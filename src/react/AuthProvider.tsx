@@ -22,21 +22,21 @@ export interface AuthProviderLoginProps {
  */
 export type AuthProviderProps = AuthProviderLoginProps &
   (
-  | {
-      children?: ReactNode;
-      /** A client from `createAuthClient`. The provider mounts it while rendered; it never disposes it. */
-      client: AuthClient;
-      options?: never;
-    }
-  | {
-      children?: ReactNode;
-      /**
-       * Options for a client the provider creates on first render and disposes when it unmounts. Read once: changing
-       * them later has no effect (give the provider a new `key` to start over with new options).
-       */
-      options: AuthClientOptions;
-      client?: never;
-    }
+    | {
+        children?: ReactNode;
+        /** A client from `createAuthClient`. The provider mounts it while rendered; it never disposes it. */
+        client: AuthClient;
+        options?: never;
+      }
+    | {
+        children?: ReactNode;
+        /**
+         * Options for a client the provider creates on first render and disposes when it unmounts. Read once: changing
+         * them later has no effect (give the provider a new `key` to start over with new options).
+         */
+        options: AuthClientOptions;
+        client?: never;
+      }
   );
 
 /**

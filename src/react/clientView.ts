@@ -1,6 +1,15 @@
 'use client';
 import type { JwtPayload } from 'jwt-decode';
-import { decodeJwtClaims, type AuthClient, type AuthError, type AuthSnapshot, type AuthStatus, type SignOutReason, type TokenResponse, type TokenSet } from 'tabauth';
+import {
+  decodeJwtClaims,
+  type AuthClient,
+  type AuthError,
+  type AuthSnapshot,
+  type AuthStatus,
+  type SignOutReason,
+  type TokenResponse,
+  type TokenSet,
+} from 'tabauth';
 import type { AuthLogin, LoginOptions, LogoutOptions, PopupLoginOptions } from 'tabauth/oidc';
 import { missingLoginError } from './loginContext';
 
@@ -56,9 +65,7 @@ export interface AccessTokenFields<S extends AuthStatus, T extends string | null
 
 /** What `useAccessToken()` returns: narrow on `status` to get a `string` access token. */
 export type AccessTokenState =
-  | AccessTokenFields<'authenticated', string, number | null>
-  | AccessTokenFields<'signed-out', null, null>
-  | AccessTokenFields<'loading', null, null>;
+  AccessTokenFields<'authenticated', string, number | null> | AccessTokenFields<'signed-out', null, null> | AccessTokenFields<'loading', null, null>;
 
 /** What `useAccessToken({ suspense: true })` returns: never 'loading'. */
 export type ResolvedAccessTokenState = Exclude<AccessTokenState, { status: 'loading' }>;
@@ -165,7 +172,13 @@ function createView(client: AuthClient, authLogin: AuthLogin | null): ClientView
         state = Object.freeze(
           snapshot.status === 'authenticated' && tokens
             ? { status: 'authenticated', accessToken: tokens.accessToken, expiresAt: tokens.expiresAt, version: snapshot.version, getAccessToken }
-            : { status: snapshot.status === 'loading' ? 'loading' : 'signed-out', accessToken: null, expiresAt: null, version: snapshot.version, getAccessToken },
+            : {
+                status: snapshot.status === 'loading' ? 'loading' : 'signed-out',
+                accessToken: null,
+                expiresAt: null,
+                version: snapshot.version,
+                getAccessToken,
+              },
         ) as AccessTokenState;
         tokenStates.set(snapshot, state);
       }

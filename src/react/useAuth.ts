@@ -22,10 +22,7 @@ export function useAuth(): AuthState;
  * const subject = useAuth((auth) => auth.claims?.sub ?? null);
  * ```
  */
-export function useAuth<Selection>(
-  selector: (state: AuthState) => Selection,
-  isEqual?: (a: NoInfer<Selection>, b: NoInfer<Selection>) => boolean,
-): Selection;
+export function useAuth<Selection>(selector: (state: AuthState) => Selection, isEqual?: (a: NoInfer<Selection>, b: NoInfer<Selection>) => boolean): Selection;
 export function useAuth<Selection>(
   selector: (state: AuthState) => Selection = identity as (state: AuthState) => Selection,
   isEqual?: (a: Selection, b: Selection) => boolean,

@@ -9,8 +9,7 @@
 import type * as JoseModule from 'jose';
 
 export type DpopCheck =
-  | { ok: true; jkt: string; jti: string; nonce: string | undefined }
-  | { ok: false; error: 'invalid_dpop_proof' | 'use_dpop_nonce'; description: string };
+  { ok: true; jkt: string; jti: string; nonce: string | undefined } | { ok: false; error: 'invalid_dpop_proof' | 'use_dpop_nonce'; description: string };
 
 export interface DpopVerifierOptions {
   /** Reject proofs without the server's current (or previous) nonce with `use_dpop_nonce`. */
@@ -87,9 +86,11 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       }
       const nowSeconds = Math.floor(Date.now() / 1000);
       if (typeof payload.jti !== 'string' || payload.jti.length === 0) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof without jti' };
-      if (typeof payload.iat !== 'number' || Math.abs(nowSeconds - payload.iat) > window) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof iat out of window' };
+      if (typeof payload.iat !== 'number' || Math.abs(nowSeconds - payload.iat) > window)
+        return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof iat out of window' };
       if (payload.htm !== request.htm) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof htm mismatch' };
-      if (typeof payload.htu !== 'string' || stripQuery(payload.htu) !== stripQuery(request.htu)) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof htu mismatch' };
+      if (typeof payload.htu !== 'string' || stripQuery(payload.htu) !== stripQuery(request.htu))
+        return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof htu mismatch' };
       if (request.accessToken !== undefined) {
         const ath = jose.base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(request.accessToken))));
         if (payload.ath !== ath) return { ok: false, error: 'invalid_dpop_proof', description: 'DPoP proof ath mismatch' };

@@ -25,13 +25,7 @@ export type MockFailureKind = 'server-error' | 'rate-limited' | 'timeout' | 'net
  * 'expires_in-huge' (1e306 s) overflows to Infinity once turned into milliseconds.
  */
 export type MistypedField =
-  | 'expires_in-negative'
-  | 'expires_in-string'
-  | 'expires_in-huge'
-  | 'scope-array'
-  | 'id_token-object'
-  | 'token_type-number'
-  | 'version-object';
+  'expires_in-negative' | 'expires_in-string' | 'expires_in-huge' | 'scope-array' | 'id_token-object' | 'token_type-number' | 'version-object';
 
 /** Every `MistypedField`, in a fixed order (for generators that pick one). */
 export const MISTYPED_FIELDS: readonly MistypedField[] = [
@@ -272,10 +266,7 @@ interface Result {
   headers?: Record<string, string>;
 }
 
-type Outcome =
-  | { type: 'response'; status: number; body: string; headers: Record<string, string> }
-  | { type: 'network' }
-  | { type: 'hang' };
+type Outcome = { type: 'response'; status: number; body: string; headers: Record<string, string> } | { type: 'network' } | { type: 'hang' };
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -340,7 +331,8 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
   /** Proof checks are asynchronous (WebCrypto): token requests queue so they are still processed in arrival order. */
   let tokenQueue: Promise<unknown> = Promise.resolve();
   // With a simulated clock, the queue is real async work the clock must wait for.
-  const track = <T>(work: Promise<T>): Promise<T> => ('track' in clock && typeof clock.track === 'function' ? (clock.track as <U>(w: Promise<U>) => Promise<U>)(work) : work);
+  const track = <T>(work: Promise<T>): Promise<T> =>
+    'track' in clock && typeof clock.track === 'function' ? (clock.track as <U>(w: Promise<U>) => Promise<U>)(work) : work;
   const rotateDueNonces = () => {
     if (!dpop || dpop.nonceRotationMs <= 0 || clock.now() - lastNonceRotation < dpop.nonceRotationMs) return;
     lastNonceRotation = clock.now();
@@ -385,7 +377,16 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     if (format === 'jwt') {
       const iat = Math.floor(now / 1000);
       const header = { alg: 'RS256', typ: 'at+jwt', kid: 'mock' };
-      const payload: Record<string, unknown> = { iss: issuer, sub: family.subject, aud: clientId, iat, exp: iat + ttlSeconds, jti: newToken(), client_id: clientId, scope: family.scope };
+      const payload: Record<string, unknown> = {
+        iss: issuer,
+        sub: family.subject,
+        aud: clientId,
+        iat,
+        exp: iat + ttlSeconds,
+        jti: newToken(),
+        client_id: clientId,
+        scope: family.scope,
+      };
       if (jkt) payload.cnf = { jkt };
       accessToken = `${base64UrlJson(header)}.${base64UrlJson(payload)}.${randomString(43)}`;
     } else {
@@ -467,7 +468,12 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
       case 'rate-limited':
         return jsonOutcome(429, { error: 'temporarily_unavailable', error_description: 'rate limit exceeded' }, { 'Retry-After': '1' });
       case 'html':
-        return { type: 'response', status: failure.status ?? 502, body: '<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'Content-Type': 'text/html; charset=utf-8' } };
+        return {
+          type: 'response',
+          status: failure.status ?? 502,
+          body: '<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>',
+          headers: { 'Content-Type': 'text/html; charset=utf-8' },
+        };
       case 'malformed':
         // Truncated JSON: what a client sees when a proxy cuts the response short.
         return { type: 'response', status: failure.status ?? 200, body: '{"access_token":', headers: { 'Content-Type': 'application/json' } };
@@ -618,7 +624,11 @@ export function createMockTokenServer(options: MockTokenServerOptions = {}): Moc
     const headers = new Headers(request.headers);
     const match = /^(Bearer|DPoP)\s+(\S+)$/i.exec(headers.get('Authorization') ?? '');
     const scheme = match?.[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
-    const fail = (error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string, extra: Record<string, string> = {}): ResourceCheck => ({
+    const fail = (
+      error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce',
+      description: string,
+      extra: Record<string, string> = {},
+    ): ResourceCheck => ({
       ok: false,
       status: 401,
       error,

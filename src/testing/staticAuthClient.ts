@@ -42,7 +42,16 @@ export interface StaticAuthClient extends AuthClient {
   };
 }
 
-const SERVER_SNAPSHOT: AuthSnapshot = Object.freeze({ status: 'loading', tokens: null, version: 0, isLeader: false, error: null, storage: 'memory', signedOutReason: null, expired: false });
+const SERVER_SNAPSHOT: AuthSnapshot = Object.freeze({
+  status: 'loading',
+  tokens: null,
+  version: 0,
+  isLeader: false,
+  error: null,
+  storage: 'memory',
+  signedOutReason: null,
+  expired: false,
+});
 
 /** Creates a test client in the given state (signed in by default), with nothing behind it. */
 export function createStaticAuthClient(initial: StaticAuthState = {}): StaticAuthClient {
@@ -138,7 +147,17 @@ export function createStaticAuthClient(initial: StaticAuthState = {}): StaticAut
     async signIn(response) {
       calls.signIn.push(response);
       const parsed = parseTokenResponse(response, Date.now()); // the same MalformedTokenResponseError as the real client
-      transition({ ...state, status: 'authenticated', accessToken: parsed.accessToken, refreshToken: parsed.refreshToken, expiresAt: parsed.expiresAt, signedOutReason: null }, parsed);
+      transition(
+        {
+          ...state,
+          status: 'authenticated',
+          accessToken: parsed.accessToken,
+          refreshToken: parsed.refreshToken,
+          expiresAt: parsed.expiresAt,
+          signedOutReason: null,
+        },
+        parsed,
+      );
     },
     async signOut(options) {
       calls.signOut.push(options);

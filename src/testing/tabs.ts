@@ -1,4 +1,18 @@
-import { createAuthClient, type AuthClient, type Clock, type TimerHandle, webLocksRefreshLock, type CoordinationFactory, type AuthEvent, type AuthClientOptions, oauth2RefreshGrant, oauth2Revoke, createIndexedDbStorage, createMemoryStorage, type AuthStorage } from 'tabauth';
+import {
+  createAuthClient,
+  type AuthClient,
+  type Clock,
+  type TimerHandle,
+  webLocksRefreshLock,
+  type CoordinationFactory,
+  type AuthEvent,
+  type AuthClientOptions,
+  oauth2RefreshGrant,
+  oauth2Revoke,
+  createIndexedDbStorage,
+  createMemoryStorage,
+  type AuthStorage,
+} from 'tabauth';
 import { createMockTokenServer, type MockTokenServer } from './mockTokenServer';
 import { createSimulatedClock, type SimulatedClock } from './simulatedClock';
 import { createSimulatedEnvironment, type SimulatedEnvironment } from './simulatedEnvironment';
@@ -251,9 +265,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
     // Storage completes on real macrotasks (fake-indexeddb): the clock must wait for it before firing timers.
     // Fetches are not tracked: the mock server's latency runs on the simulated clock itself.
     const tracked = <T>(work: Promise<T>): Promise<T> => guard(clock.track(work));
-    const baseStorage: AuthStorage = options.indexedDB
-      ? createIndexedDbStorage({ indexedDB: options.indexedDB })
-      : createMemoryStorage(sharedMemory);
+    const baseStorage: AuthStorage = options.indexedDB ? createIndexedDbStorage({ indexedDB: options.indexedDB }) : createMemoryStorage(sharedMemory);
     // Injected faults reject like IndexedDB does (with a DOMException), after a tracked turn of the event loop.
     const injected = (operation: 'read' | 'write'): Promise<never> =>
       tracked(Promise.reject(new DOMException(`simulated storage ${operation} failure`, operation === 'write' ? 'QuotaExceededError' : 'UnknownError')));

@@ -61,8 +61,8 @@ function DemoRun(props: DemoLabProps & { onRestart: () => void }) {
             {starting ? <StartingTabs tabs={openTabs} /> : null}
           </div>
           <p className="lab-meta">
-            Server: access token <strong>{snapshot.config.lifetimeSeconds} s</strong>, latency <strong>{snapshot.config.latencyMs} ms</strong>, rotation
-            with reuse detection
+            Server: access token <strong>{snapshot.config.lifetimeSeconds} s</strong>, latency <strong>{snapshot.config.latencyMs} ms</strong>, rotation with
+            reuse detection
             {snapshot.config.gracePeriodMs > 0 ? (
               <>
                 , grace period <strong>{snapshot.config.gracePeriodMs / 1000} s</strong>
@@ -90,12 +90,8 @@ function DemoRun(props: DemoLabProps & { onRestart: () => void }) {
       ) : null}
 
       <div className="tabs-grid" data-testid="tabs-grid">
-        {snapshot.ready
-          ? openTabs.map((tab) => <TabWindow key={tab.id} hub={hub} tab={tab} mode={snapshot.config.mode} />)
-          : null}
-        {snapshot.ready && openTabs.length === 0 ? (
-          <div className="tab-window closed-placeholder">All tabs are closed. Add one to sign in again.</div>
-        ) : null}
+        {snapshot.ready ? openTabs.map((tab) => <TabWindow key={tab.id} hub={hub} tab={tab} mode={snapshot.config.mode} />) : null}
+        {snapshot.ready && openTabs.length === 0 ? <div className="tab-window closed-placeholder">All tabs are closed. Add one to sign in again.</div> : null}
       </div>
 
       <Timeline snapshot={snapshot} now={now} />
@@ -151,7 +147,13 @@ function ScenarioActions({ hub, snapshot, disabled }: { hub: DemoHub; snapshot: 
       );
     default:
       return (
-        <button type="button" className="button primary" data-testid="call-api-everywhere" disabled={disabled} onClick={() => hub.forEachTab((handle) => handle.callApi())}>
+        <button
+          type="button"
+          className="button primary"
+          data-testid="call-api-everywhere"
+          disabled={disabled}
+          onClick={() => hub.forEachTab((handle) => handle.callApi())}
+        >
           Call the API in every tab
         </button>
       );
@@ -187,7 +189,13 @@ function Counters({ snapshot }: { snapshot: DemoSnapshot }) {
         hint={duplicateRequests === 0 ? 'one per rotation' : `${duplicateRequests} more than rotations`}
       />
       <Counter id="rotations" label="Rotations" value={c.rotations} tone="info" hint="new pairs minted" />
-      <Counter id="reuse-detections" label="Reuse detected" value={c.reuseDetections} tone={c.reuseDetections > 0 ? 'bad' : 'good'} hint={c.familiesRevoked > 0 ? `${c.familiesRevoked} family revoked` : 'by the server'} />
+      <Counter
+        id="reuse-detections"
+        label="Reuse detected"
+        value={c.reuseDetections}
+        tone={c.reuseDetections > 0 ? 'bad' : 'good'}
+        hint={c.familiesRevoked > 0 ? `${c.familiesRevoked} family revoked` : 'by the server'}
+      />
       <Counter id="sign-outs" label="Sign-outs" value={c.signOuts} tone={signOutTone} hint={`${signedOutTabs} of ${open.length} tabs signed out`} />
       <Counter id="api-calls" label="API calls" value={c.apiCalls} tone="info" />
       <Counter
@@ -198,17 +206,47 @@ function Counters({ snapshot }: { snapshot: DemoSnapshot }) {
         hint={scenario === 'storm' ? 'the 401s of the storm' : scenario === 'offline' ? '401 or network (offline)' : '401 or network'}
       />
       {snapshot.config.scenario === 'storm' ? (
-        <Counter id="queries-ok" label="Queries done" value={c.queriesOk} tone={c.queriesFailed > 0 ? 'bad' : c.queriesOk > 0 ? 'good' : undefined} hint={`${c.queriesFailed} failed`} />
+        <Counter
+          id="queries-ok"
+          label="Queries done"
+          value={c.queriesOk}
+          tone={c.queriesFailed > 0 ? 'bad' : c.queriesOk > 0 ? 'good' : undefined}
+          hint={`${c.queriesFailed} failed`}
+        />
       ) : null}
       {snapshot.config.dpop ? (
         <>
-          <Counter id="dpop-keys" label="DPoP keys created" value={c.dpopKeysCreated} tone={c.dpopKeysCreated <= Math.max(1, c.logins) ? 'good' : 'bad'} hint="one per login, however many tabs" />
-          <Counter id="nonce-retries" label="Nonce retries" value={c.nonceRetries} tone="info" hint={`${c.nonceChallengedRefreshes} at the token endpoint, sent again at once`} />
-          <Counter id="key-mismatches" label="Key mismatches" value={c.keyMismatches} tone={c.keyMismatches > 0 ? 'bad' : 'good'} hint="a token used with another key" />
+          <Counter
+            id="dpop-keys"
+            label="DPoP keys created"
+            value={c.dpopKeysCreated}
+            tone={c.dpopKeysCreated <= Math.max(1, c.logins) ? 'good' : 'bad'}
+            hint="one per login, however many tabs"
+          />
+          <Counter
+            id="nonce-retries"
+            label="Nonce retries"
+            value={c.nonceRetries}
+            tone="info"
+            hint={`${c.nonceChallengedRefreshes} at the token endpoint, sent again at once`}
+          />
+          <Counter
+            id="key-mismatches"
+            label="Key mismatches"
+            value={c.keyMismatches}
+            tone={c.keyMismatches > 0 ? 'bad' : 'good'}
+            hint="a token used with another key"
+          />
         </>
       ) : null}
       {snapshot.config.scenario === 'offline' ? (
-        <Counter id="network-errors" label="Sent offline" value={c.networkErrors} tone={c.networkErrors > 0 ? 'bad' : 'good'} hint="refreshes into a dead network" />
+        <Counter
+          id="network-errors"
+          label="Sent offline"
+          value={c.networkErrors}
+          tone={c.networkErrors > 0 ? 'bad' : 'good'}
+          hint="refreshes into a dead network"
+        />
       ) : null}
       {/* Machine-readable summary for tests: signed-out and leader state of the open tabs. */}
       <span
@@ -271,7 +309,15 @@ function TabWindow({ hub, tab, mode }: { hub: DemoHub; tab: TabRecord; mode: Dem
   const role =
     tab.status === 'signed-out' ? 'signed-out' : tab.status === 'loading' ? 'loading' : mode === 'naive' ? 'naive' : tab.isLeader ? 'leader' : 'follower';
   return (
-    <section className="tab-window" data-testid="tab-window" data-tab-id={tab.id} data-role={role} data-status={tab.status} data-leader={String(tab.isLeader)} data-version={tab.version}>
+    <section
+      className="tab-window"
+      data-testid="tab-window"
+      data-tab-id={tab.id}
+      data-role={role}
+      data-status={tab.status}
+      data-leader={String(tab.isLeader)}
+      data-version={tab.version}
+    >
       <div className="tab-titlebar">
         <span className="favicon" aria-hidden="true" />
         <span>{tab.label}</span>

@@ -167,36 +167,28 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
         setQueries((previous) => (round.current === thisRound ? previous.map((value, i) => (i === index ? state : value)) : previous));
       await Promise.all(
         Array.from({ length: count }, (_, index) =>
-          queryClient
-            .fetchQuery({ queryKey: [API_URL, { tab: tabId, round: thisRound, query: index }] })
-            .then(
-              () => {
-                ok++;
-                mark(index, 'ok');
-                hub.recordQuery(true);
-              },
-              () => {
-                mark(index, 'error');
-                hub.recordQuery(false);
-              },
-            ),
+          queryClient.fetchQuery({ queryKey: [API_URL, { tab: tabId, round: thisRound, query: index }] }).then(
+            () => {
+              ok++;
+              mark(index, 'ok');
+              hub.recordQuery(true);
+            },
+            () => {
+              mark(index, 'error');
+              hub.recordQuery(false);
+            },
+          ),
         ),
       );
       storm.end(stats);
       setLastApi({ at: Date.now(), ok: ok === count, text: `${ok} of ${count} queries OK` });
-      log.push(
-        `${count} queries: ${stats.unauthorized} got 401, ${ok} done with v${client.getSnapshot().version}`,
-        ok === count ? 'good' : 'bad',
-      );
+      log.push(`${count} queries: ${stats.unauthorized} got 401, ${ok} done with v${client.getSnapshot().version}`, ok === count ? 'good' : 'bad');
     },
     [client, hub, log, queryClient, tabId, storm],
   );
 
   // What the page's buttons can ask of this tab; attached again whenever one of the functions changes.
-  useEffect(
-    () => hub.attach(tabId, { callApi: () => void callApi(true), expireToken, fireQueries }),
-    [hub, tabId, callApi, expireToken, fireQueries],
-  );
+  useEffect(() => hub.attach(tabId, { callApi: () => void callApi(true), expireToken, fireQueries }), [hub, tabId, callApi, expireToken, fireQueries]);
 
   useEffect(
     () => hub.onNetwork(tabId, (online) => log.push(online ? 'network is back' : 'network lost: offline', online ? 'good' : 'warn')),
@@ -294,7 +286,12 @@ function CoordinatedView({ hub, tabId, log }: { hub: DemoHub; tabId: string; log
         </div>
       ) : null}
       {thumbprint ? (
-        <div className="small-print" data-testid="dpop-key" data-thumbprint={thumbprint} title="JWK thumbprint of the DPoP key this tab signs with (the public half)">
+        <div
+          className="small-print"
+          data-testid="dpop-key"
+          data-thumbprint={thumbprint}
+          title="JWK thumbprint of the DPoP key this tab signs with (the public half)"
+        >
           DPoP key {thumbprint.slice(0, 10)}… (non-extractable, shared by every tab)
         </div>
       ) : null}
@@ -542,7 +539,11 @@ function TokenBox(props: { title: ReactNode; now: number; expiresAt: number | nu
         {duePosition !== null ? <div className="due" style={{ left: `${duePosition * 100}%` }} /> : null}
       </div>
       <div className="small-print">
-        {dueAt !== null && now < dueAt ? `refresh due in ${seconds(dueAt - now)}: ${props.dueText}` : state === 'expired' ? 'expired: waiting for a new pair' : `refresh due now: ${props.dueText}`}
+        {dueAt !== null && now < dueAt
+          ? `refresh due in ${seconds(dueAt - now)}: ${props.dueText}`
+          : state === 'expired'
+            ? 'expired: waiting for a new pair'
+            : `refresh due now: ${props.dueText}`}
       </div>
     </div>
   );

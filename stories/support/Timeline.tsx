@@ -86,7 +86,14 @@ export function Timeline({ snapshot, now }: { snapshot: DemoSnapshot; now: numbe
                     }
                     case 'signed-out':
                       if (!visible(entry.at, entry.at)) return null;
-                      return <div key={entry.id} className="mark signout" style={{ left: `${x(entry.at)}%` }} title={`${tab.label} signed out (${entry.reason ?? 'unknown'})`} />;
+                      return (
+                        <div
+                          key={entry.id}
+                          className="mark signout"
+                          style={{ left: `${x(entry.at)}%` }}
+                          title={`${tab.label} signed out (${entry.reason ?? 'unknown'})`}
+                        />
+                      );
                     case 'version':
                       if (!visible(entry.at, entry.at)) return null;
                       return <div key={entry.id} className="mark version" style={{ left: `${x(entry.at)}%` }} title={`${tab.label} got v${entry.version}`} />;

@@ -258,7 +258,12 @@ export class DemoHub {
     }
     if (this.config.mode === 'coordinated' && typeof indexedDB !== 'undefined') {
       const storage = createIndexedDbStorage();
-      const keys = [`tabauth:${this.namespace}:state`, `tabauth:${this.namespace}:refresh-lease`, dpopKeyStorageKey(this.namespace), dpopNoncesStorageKey(this.namespace)];
+      const keys = [
+        `tabauth:${this.namespace}:state`,
+        `tabauth:${this.namespace}:refresh-lease`,
+        dpopKeyStorageKey(this.namespace),
+        dpopNoncesStorageKey(this.namespace),
+      ];
       await Promise.all(keys.map((key) => storage.delete(key))).catch(() => {});
     }
   }
@@ -424,7 +429,10 @@ export class DemoHub {
         (res) => {
           // With DPoP the proof is checked asynchronously, so the nonce counter is read once the answer is there.
           const nonce = this.server.dpopCounters.nonceChallenges > noncesBefore && res.status === 400 && res.headers.has('DPoP-Nonce');
-          this.finishRefresh(entry.id, reused ? 'reuse' : res.status === 200 ? 'ok' : nonce ? 'nonce' : res.status === 400 || res.status === 401 ? 'rejected' : 'error');
+          this.finishRefresh(
+            entry.id,
+            reused ? 'reuse' : res.status === 200 ? 'ok' : nonce ? 'nonce' : res.status === 400 || res.status === 401 ? 'rejected' : 'error',
+          );
         },
         () => this.finishRefresh(entry.id, 'network'),
       );

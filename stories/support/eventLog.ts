@@ -78,7 +78,10 @@ export function describeEvent(event: AuthEvent): { text: string; tone: Tone } {
     case 'dpop-nonce-retry':
       return { text: `${event.server === 'authorization' ? 'token endpoint' : 'API'} asked for a DPoP nonce: sent again at once`, tone: 'warn' };
     case 'dpop-nonce-updated':
-      return { text: `new DPoP nonce for the ${event.server === 'authorization' ? 'token endpoint' : 'API'}${event.source === 'this-tab' ? '' : ` (from ${event.source === 'storage' ? 'storage' : 'another tab'})`}`, tone: 'info' };
+      return {
+        text: `new DPoP nonce for the ${event.server === 'authorization' ? 'token endpoint' : 'API'}${event.source === 'this-tab' ? '' : ` (from ${event.source === 'storage' ? 'storage' : 'another tab'})`}`,
+        tone: 'info',
+      };
     case 'dpop-storage-fallback':
       return { text: `IndexedDB unavailable: DPoP key in this tab only (${event.errorCode})`, tone: 'warn' };
     case 'coordination-worker':

@@ -11,7 +11,6 @@ import {
   createIndexedDbStorage,
   createMemoryStorage,
   oauth2RefreshGrant,
-
   type AuthClient,
   type AuthEvent,
   type AuthStorage,
@@ -225,7 +224,7 @@ describe('no BroadcastChannel', () => {
     expect(server.counters.reuseDetections).toBe(0);
   });
 
-  it("broadcast-channel with no usable method (its constructor throws once the module is loaded) is handled the same way", async () => {
+  it('broadcast-channel with no usable method (its constructor throws once the module is loaded) is handled the same way', async () => {
     const saved = globalThis.BroadcastChannel;
     // @ts-expect-error simulating a browser without BroadcastChannel
     delete globalThis.BroadcastChannel;
@@ -335,4 +334,3 @@ function trackedMemory(shared: Map<string, unknown>, clock: ReturnType<typeof cr
     delete: (key) => clock.track(memory.delete(key)),
   };
 }
-

@@ -92,9 +92,11 @@ export function watchServer(world: ChaosWorld): void {
     if (event.type === 'revoked' && previousServerEvent === 'revocation' && event.familyId) world.revokedByUser.add(event.familyId);
     if (event.type === 'refresh' && event.familyId) checkRefreshAge(world, event.familyId, event.at);
     if (config.profile === 'recoverable') {
-      if (event.type === 'reuse') world.violate('refresh-token-reused', `the server received a used refresh token (family ${event.familyId}, generation ${event.generation})`);
+      if (event.type === 'reuse')
+        world.violate('refresh-token-reused', `the server received a used refresh token (family ${event.familyId}, generation ${event.generation})`);
       // A family revoked by the revocation endpoint (a sign-out with revoke) is expected; by reuse detection it is not.
-      if (event.type === 'revoked' && previousServerEvent !== 'revocation') world.violate('family-revoked', `family ${event.familyId} revoked after ${previousServerEvent}`);
+      if (event.type === 'revoked' && previousServerEvent !== 'revocation')
+        world.violate('family-revoked', `family ${event.familyId} revoked after ${previousServerEvent}`);
     }
     previousServerEvent = event.type;
   });
@@ -112,7 +114,10 @@ function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void 
   const reported = (world.appRejections.get(familyId) ?? -Infinity) >= family.mintedAt;
   const early = age < (world.config.ttlSeconds * 1000) / 4 && !reported;
   if (early && family.earlyAge !== null && world.config.profile === 'recoverable') {
-    world.violate('refresh-storm', `family ${familyId} rotated twice in a row at pair ages ${Math.round(family.earlyAge)} ms and ${Math.round(age)} ms (lifetime ${world.config.ttlSeconds} s), no 401 reported`);
+    world.violate(
+      'refresh-storm',
+      `family ${familyId} rotated twice in a row at pair ages ${Math.round(family.earlyAge)} ms and ${Math.round(age)} ms (lifetime ${world.config.ttlSeconds} s), no 401 reported`,
+    );
   }
   world.families.set(familyId, { mintedAt: at, earlyAge: early ? age : null });
 }
@@ -158,7 +163,10 @@ export function checkReturnedToken(world: ChaosWorld, record: TabRecord, kind: s
   } catch {
     // opaque token: no expiry to show
   }
-  world.violate('expired-token-returned', `${record.tab.name} ${kind}: resolved with an access token the server says expired${ago} (tab wall clock ${world.skewOf(record.tab.name)} ms off; the tab holds v${record.tab.client.getSnapshot().version}${(record.tab.client.getSnapshot() as { expired?: boolean }).expired ? ', which it knows is expired' : ''})`);
+  world.violate(
+    'expired-token-returned',
+    `${record.tab.name} ${kind}: resolved with an access token the server says expired${ago} (tab wall clock ${world.skewOf(record.tab.name)} ms off; the tab holds v${record.tab.client.getSnapshot().version}${(record.tab.client.getSnapshot() as { expired?: boolean }).expired ? ', which it knows is expired' : ''})`,
+  );
 }
 
 /** timer-not-finite: every delay a tab passed to setTimeout that is NaN or infinite, reported once. */
@@ -190,7 +198,10 @@ export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
   if (last.kind === 'sign-out') {
     const signedIn = tabs.filter((tab) => tab.snapshot.status === 'authenticated').map((tab) => tab.name);
     if (stored?.tokens || signedIn.length > 0) {
-      world.violate('user-action-lost', `${what}, yet ${stored?.tokens ? `storage holds a pair (v${stored.version})` : 'storage is signed out'} and ${signedIn.length} tab(s) are signed in`);
+      world.violate(
+        'user-action-lost',
+        `${what}, yet ${stored?.tokens ? `storage holds a pair (v${stored.version})` : 'storage is signed out'} and ${signedIn.length} tab(s) are signed in`,
+      );
     }
     return;
   }
@@ -198,7 +209,10 @@ export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
   const storedFamily = world.familyOf(stored?.tokens?.accessToken);
   const others = tabs.filter((tab) => world.familyOf(tab.snapshot.tokens?.accessToken) !== last.family).map((tab) => `${tab.name} (${tab.snapshot.status})`);
   if (storedFamily !== last.family || others.length > 0) {
-    world.violate('user-action-lost', `${what}, yet storage holds ${stored?.tokens ? (storedFamily === last.family ? 'its pair' : 'another family') : 'no pair'} and ${others.length} tab(s) hold something else: ${others.join(', ')}`);
+    world.violate(
+      'user-action-lost',
+      `${what}, yet storage holds ${stored?.tokens ? (storedFamily === last.family ? 'its pair' : 'another family') : 'no pair'} and ${others.length} tab(s) hold something else: ${others.join(', ')}`,
+    );
   }
 }
 

@@ -17,7 +17,10 @@ function leakSources(world: ChaosWorld): Array<[string, string]> {
   const { server } = world;
   const sources: Array<[string, string]> = [];
   for (const record of world.records.values()) {
-    sources.push([`${record.tab.name} events`, JSON.stringify(record.tab.events)], [`${record.tab.name} counters`, JSON.stringify(record.tab.client.metrics())]);
+    sources.push(
+      [`${record.tab.name} events`, JSON.stringify(record.tab.events)],
+      [`${record.tab.name} counters`, JSON.stringify(record.tab.client.metrics())],
+    );
     const error = record.tab.client.getSnapshot().error;
     if (error) sources.push([`${record.tab.name} snapshot error`, errorTexts(error).join('\n')]);
   }

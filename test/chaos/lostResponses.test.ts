@@ -28,7 +28,7 @@ describe('a leader that dies with its refresh in flight', () => {
     expect(summary.representedAfterMs.max).toBeLessThan(1_000);
   });
 
-  it('with the storage lease (no Web Locks) the next leader waits for the dead holder\'s lease: 40 s by default, more than a 30 s grace', async () => {
+  it("with the storage lease (no Web Locks) the next leader waits for the dead holder's lease: 40 s by default, more than a 30 s grace", async () => {
     const tooShort = await measure({ case: 'killed', locks: 'lease', gracePeriodMs: 30_000, requestTimeoutMs: 30_000 });
     expect(tooShort).toMatchObject({ reuseDetected: TRIALS, signedOut: TRIALS });
     expect(tooShort.representedAfterMs.p50).toBeGreaterThanOrEqual(40_000);
@@ -60,13 +60,16 @@ describe('the server rotates, then the request fails', () => {
 
 describe('no longer lost since issue #9: the answer of a sent request is awaited and stored', () => {
   // Without a grace period: before issue #9 each of these revoked the family and signed every tab out.
-  it.each([['disposed'], ['remounted'], ['rotated-then-mistyped']] as const)('%s mid-refresh, no grace period: no reuse, every tab on the new pair', async (kind) => {
-    for (const locks of ['web-locks', 'lease'] as const) {
-      const summary = await measure({ case: kind, locks, gracePeriodMs: 0, requestTimeoutMs: 10_000 });
-      expect(summary, locks).toMatchObject({ reuseDetected: 0, familyRevoked: 0, signedOut: 0, graceReplayed: 0 });
-      // The third mistyped field is expires_in: 1e306, whose tabs still trust the pair past its JWT exp (an open
-      // finding, openFindings.test.ts): nothing is lost, but the quiet tail does not count it as recovered.
-      if (kind !== 'rotated-then-mistyped') expect(summary.recovered, locks).toBe(TRIALS);
-    }
-  });
+  it.each([['disposed'], ['remounted'], ['rotated-then-mistyped']] as const)(
+    '%s mid-refresh, no grace period: no reuse, every tab on the new pair',
+    async (kind) => {
+      for (const locks of ['web-locks', 'lease'] as const) {
+        const summary = await measure({ case: kind, locks, gracePeriodMs: 0, requestTimeoutMs: 10_000 });
+        expect(summary, locks).toMatchObject({ reuseDetected: 0, familyRevoked: 0, signedOut: 0, graceReplayed: 0 });
+        // The third mistyped field is expires_in: 1e306, whose tabs still trust the pair past its JWT exp (an open
+        // finding, openFindings.test.ts): nothing is lost, but the quiet tail does not count it as recovered.
+        if (kind !== 'rotated-then-mistyped') expect(summary.recovered, locks).toBe(TRIALS);
+      }
+    },
+  );
 });

@@ -98,7 +98,8 @@ export function lostResponseTrial(cell: LostResponseCell, trial: number): { conf
   else if (cell.case === 'closed') schedule.push({ at: ARM_AT, do: 'close-in-flight' });
   else if (cell.case === 'disposed') schedule.push({ at: ARM_AT, do: 'dispose-in-flight' });
   else if (cell.case === 'remounted') schedule.push({ at: ARM_AT, do: 'remount-in-flight', afterMs: 0 });
-  else if (cell.case === 'rotated-then-mistyped') schedule.push({ at: ARM_AT, do: 'server-failures', kind: 'mistyped', count: 1, field: MISTYPED_FIELDS[trial % MISTYPED_FIELDS.length]! });
+  else if (cell.case === 'rotated-then-mistyped')
+    schedule.push({ at: ARM_AT, do: 'server-failures', kind: 'mistyped', count: 1, field: MISTYPED_FIELDS[trial % MISTYPED_FIELDS.length]! });
   else schedule.push({ at: ARM_AT, do: 'server-failures', kind: cell.case.slice('rotated-then-'.length) as MockFailureKind, count: 1, rotate: true });
   // The app keeps using the token: every few seconds some tab asks for it.
   for (let at = 1_000 + Math.floor(random() * 2_000); at < config.durationMs; at += 2_000 + Math.floor(random() * 4_000)) {
@@ -130,10 +131,14 @@ export async function measureCell(cell: LostResponseCell, trials: number): Promi
     const { config, schedule } = lostResponseTrial(cell, trial);
     const result = await runChaos(config, schedule);
     // What must hold even here: no token string leaks, no version goes backwards, no crash, no leaked timers.
-    for (const violation of result.violations) violations.push(`${cell.case}/${cell.locks}/${cell.gracePeriodMs}#${trial}: ${violation.invariant} ${violation.detail}`);
+    for (const violation of result.violations)
+      violations.push(`${cell.case}/${cell.locks}/${cell.gracePeriodMs}#${trial}: ${violation.invariant} ${violation.detail}`);
     outcomes.push(outcomeOf(result));
   }
-  const delays = outcomes.map((outcome) => outcome.representedAfterMs).filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+  const delays = outcomes
+    .map((outcome) => outcome.representedAfterMs)
+    .filter((ms): ms is number => ms !== null)
+    .sort((a, b) => a - b);
   const countOf = (pick: (outcome: TrialOutcome) => boolean) => outcomes.filter(pick).length;
   return {
     ...cell,
@@ -155,7 +160,8 @@ export function lostResponseCells(): LostResponseCell[] {
     for (const locks of ['web-locks', 'lease'] as const) {
       for (const gracePeriodMs of [0, 10_000, 30_000, 60_000]) {
         cells.push({ case: kind, locks, gracePeriodMs, requestTimeoutMs: 30_000 });
-        if (kind === 'rotated-then-timeout' || (kind === 'killed' && locks === 'lease')) cells.push({ case: kind, locks, gracePeriodMs, requestTimeoutMs: 10_000 });
+        if (kind === 'rotated-then-timeout' || (kind === 'killed' && locks === 'lease'))
+          cells.push({ case: kind, locks, gracePeriodMs, requestTimeoutMs: 10_000 });
       }
     }
   }

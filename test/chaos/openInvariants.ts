@@ -15,7 +15,8 @@ export const OPEN_INVARIANTS: ReadonlySet<InvariantName> = new Set<InvariantName
 export function withoutOpen<V extends Violation>(violations: V[]): V[] {
   const expiredTrusted = violations.some((violation) => violation.invariant === 'expired-token-returned');
   return violations.filter(
-    (violation) => !OPEN_INVARIANTS.has(violation.invariant) && !(expiredTrusted && violation.invariant === 'no-convergence' && violation.detail.includes('valid=false(')),
+    (violation) =>
+      !OPEN_INVARIANTS.has(violation.invariant) && !(expiredTrusted && violation.invariant === 'no-convergence' && violation.detail.includes('valid=false(')),
   );
 }
 

@@ -93,15 +93,32 @@ describe('two states with one version (a write failed while another tab wrote th
     expect(sim.server.counters.reuseDetections).toBe(0);
   });
 
-  it("seed 171: refresh-token-reused (shrunk from 244 to 6 steps)", async () => {
-    const config: ChaosConfig = {"seed":171,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+  it('seed 171: refresh-token-reused (shrunk from 244 to 6 steps)', async () => {
+    const config: ChaosConfig = {
+      seed: 171,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-2"},
-      {"at":65356,"do":"open","tab":"tab-8"},
-      {"at":265816,"do":"message-faults","drop":1,"duplicate":0.36,"delayMs":2984},
-      {"at":271974,"do":"storage-faults","tab":"tab-2","writes":"throw"},
-      {"at":284701,"do":"sign-out","tab":"tab-2","revoke":true},
-      {"at":302169,"do":"sign-in","tab":"tab-8"},
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 65356, do: 'open', tab: 'tab-8' },
+      { at: 265816, do: 'message-faults', drop: 1, duplicate: 0.36, delayMs: 2984 },
+      { at: 271974, do: 'storage-faults', tab: 'tab-2', writes: 'throw' },
+      { at: 284701, do: 'sign-out', tab: 'tab-2', revoke: true },
+      { at: 302169, do: 'sign-in', tab: 'tab-8' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);
@@ -109,7 +126,7 @@ describe('two states with one version (a write failed while another tab wrote th
 });
 
 describe('the storage lease (browsers without Web Locks) is exclusive inside a tab too', () => {
-  it('a second run of the same tab waits, so the first run\'s release cannot free the lease under it', async () => {
+  it("a second run of the same tab waits, so the first run's release cannot free the lease under it", async () => {
     const clock = createSimulatedClock();
     const backing = new Map<string, unknown>();
     const lock = (owner: string) => leaseRefreshLock({ storage: createMemoryStorage(backing), key: 'lease', owner, clock, ttlMs: 20_000, retryDelayMs: 100 });
@@ -144,17 +161,34 @@ describe('the storage lease (browsers without Web Locks) is exclusive inside a t
     await expect(tab.run(async () => 'third')).resolves.toBe('third');
   });
 
-  it("seed 2526: refresh-token-reused (shrunk from 244 to 8 steps)", async () => {
-    const config: ChaosConfig = {"seed":2526,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":600000};
+  it('seed 2526: refresh-token-reused (shrunk from 244 to 8 steps)', async () => {
+    const config: ChaosConfig = {
+      seed: 2526,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 4000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":0,"do":"open","tab":"tab-2"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":7472,"do":"server-latency","ms":6832},
-      {"at":38405,"do":"offline","tab":"tab-2"},
-      {"at":42022,"do":"force-leader","tab":"tab-2"},
-      {"at":50290,"do":"get-token","tab":"tab-2"},
-      {"at":459828,"do":"server-failures","kind":"server-error","count":5},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 7472, do: 'server-latency', ms: 6832 },
+      { at: 38405, do: 'offline', tab: 'tab-2' },
+      { at: 42022, do: 'force-leader', tab: 'tab-2' },
+      { at: 50290, do: 'get-token', tab: 'tab-2' },
+      { at: 459828, do: 'server-failures', kind: 'server-error', count: 5 },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);
@@ -185,37 +219,71 @@ describe('a state its writer could not store is stored by the tabs that receive 
 });
 
 describe('chaos schedules that found bugs', () => {
-  it("seed 4689: refresh-token-reused (shrunk from 138 to 14 steps)", async () => {
-    const config: ChaosConfig = {"seed":4689,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":30,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+  it('seed 4689: refresh-token-reused (shrunk from 138 to 14 steps)', async () => {
+    const config: ChaosConfig = {
+      seed: 4689,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-4"},
-      {"at":0,"do":"open","tab":"tab-5"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":51275,"do":"offline","tab":"tab-4"},
-      {"at":56934,"do":"freeze","tab":"tab-5"},
-      {"at":64816,"do":"server-failures","kind":"rate-limited","count":3},
-      {"at":89729,"do":"resume","tab":"tab-5"},
-      {"at":101045,"do":"message-faults","drop":0.15,"duplicate":0.41,"delayMs":2631},
-      {"at":101738,"do":"online","tab":"tab-4"},
-      {"at":114901,"do":"message-faults","drop":0.49,"duplicate":0.46,"delayMs":2855},
-      {"at":119845,"do":"open","tab":"tab-8"},
-      {"at":127092,"do":"server-latency","ms":1768},
-      {"at":133157,"do":"storage-faults","tab":"tab-4","writes":"throw"},
-      {"at":138393,"do":"kill","tab":"tab-4"},
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 51275, do: 'offline', tab: 'tab-4' },
+      { at: 56934, do: 'freeze', tab: 'tab-5' },
+      { at: 64816, do: 'server-failures', kind: 'rate-limited', count: 3 },
+      { at: 89729, do: 'resume', tab: 'tab-5' },
+      { at: 101045, do: 'message-faults', drop: 0.15, duplicate: 0.41, delayMs: 2631 },
+      { at: 101738, do: 'online', tab: 'tab-4' },
+      { at: 114901, do: 'message-faults', drop: 0.49, duplicate: 0.46, delayMs: 2855 },
+      { at: 119845, do: 'open', tab: 'tab-8' },
+      { at: 127092, do: 'server-latency', ms: 1768 },
+      { at: 133157, do: 'storage-faults', tab: 'tab-4', writes: 'throw' },
+      { at: 138393, do: 'kill', tab: 'tab-4' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);
   });
 
-  it("seed 2999: no-convergence (shrunk from 141 to 6 steps): a sign-out whose tab died before its write succeeded", async () => {
-    const config: ChaosConfig = {"seed":2999,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":60,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+  it('seed 2999: no-convergence (shrunk from 141 to 6 steps): a sign-out whose tab died before its write succeeded', async () => {
+    const config: ChaosConfig = {
+      seed: 2999,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":204367,"do":"open","tab":"tab-13"},
-      {"at":279402,"do":"storage-faults","tab":"tab-13","writes":"throw"},
-      {"at":285774,"do":"sign-out","tab":"tab-13","revoke":false},
-      {"at":286320,"do":"kill","tab":"tab-13"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 204367, do: 'open', tab: 'tab-13' },
+      { at: 279402, do: 'storage-faults', tab: 'tab-13', writes: 'throw' },
+      { at: 285774, do: 'sign-out', tab: 'tab-13', revoke: false },
+      { at: 286320, do: 'kill', tab: 'tab-13' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);
@@ -224,7 +292,18 @@ describe('chaos schedules that found bugs', () => {
 
 // Found while announcing before writing (issue 14): a leader that dies between its announcement and its write.
 describe('kill-after-announce: the leader dies after announcing a pair and before its write lands', () => {
-  const base = { profile: 'recoverable', storage: 'memory', locks: 'web-locks', gracePeriodMs: 0, failoverDelayMs: 0, duplicateLeaders: false, storageWriteFaults: true, storageReadFaults: false, maxSkewMs: 60000, requestTimeoutMs: 10000 } as const;
+  const base = {
+    profile: 'recoverable',
+    storage: 'memory',
+    locks: 'web-locks',
+    gracePeriodMs: 0,
+    failoverDelayMs: 0,
+    duplicateLeaders: false,
+    storageWriteFaults: true,
+    storageReadFaults: false,
+    maxSkewMs: 60000,
+    requestTimeoutMs: 10000,
+  } as const;
 
   it('seed 11: a receiver that is not the next leader stores the announced pair (receivers write it, storing flag)', async () => {
     const config: ChaosConfig = { ...base, seed: 11, ttlSeconds: 10, latencyMs: 20, deliveryDelayMs: 20, followerRetryMs: 1000, durationMs: 300000 };
@@ -259,7 +338,16 @@ describe('kill-after-announce: the leader dies after announcing a pair and befor
   });
 
   it('seed 1225 (IndexedDB): slow server, lossy messages, write faults right after the announcement', async () => {
-    const config: ChaosConfig = { ...base, seed: 1225, storage: 'indexeddb', ttlSeconds: 10, latencyMs: 5, deliveryDelayMs: 1, followerRetryMs: 5000, durationMs: 300000 };
+    const config: ChaosConfig = {
+      ...base,
+      seed: 1225,
+      storage: 'indexeddb',
+      ttlSeconds: 10,
+      latencyMs: 5,
+      deliveryDelayMs: 1,
+      followerRetryMs: 5000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
       { at: 0, do: 'open', tab: 'tab-1' },
       { at: 0, do: 'open', tab: 'tab-2' },
@@ -281,29 +369,63 @@ describe('issue #9: a refresh-lock holder whose write fails, and a second refres
   // leader after an unmount mid-refresh) re-read storage, still the old pair, and sent the used token before the
   // holder's message arrived. Now no tab refreshes while another tab holds a rotation storage lacks.
   it('a follower rescue whose write fails mid-request; the leader retries under the Web Lock before the rescued pair reaches it (seed 2833)', async () => {
-    const config: ChaosConfig = {"seed":2833,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":60,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const config: ChaosConfig = {
+      seed: 2833,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":1812,"do":"server-failures","kind":"server-error","count":2},
-      {"at":7779,"do":"server-latency","ms":6379},
-      {"at":15066,"do":"message-faults","drop":0.03,"duplicate":0.13,"delayMs":1672},
-      {"at":37483,"do":"open","tab":"tab-5"},
-      {"at":39521,"do":"get-token","tab":"tab-5"},
-      {"at":45309,"do":"storage-faults","tab":"tab-5","writes":"throw"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 1812, do: 'server-failures', kind: 'server-error', count: 2 },
+      { at: 7779, do: 'server-latency', ms: 6379 },
+      { at: 15066, do: 'message-faults', drop: 0.03, duplicate: 0.13, delayMs: 1672 },
+      { at: 37483, do: 'open', tab: 'tab-5' },
+      { at: 39521, do: 'get-token', tab: 'tab-5' },
+      { at: 45309, do: 'storage-faults', tab: 'tab-5', writes: 'throw' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
   });
   it('a leader unmounted mid-refresh whose write then fails; the next leader takes the Web Lock first (seed 7615)', async () => {
-    const config: ChaosConfig = {"seed":7615,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const config: ChaosConfig = {
+      seed: 7615,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":0,"do":"open","tab":"tab-5"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":30735,"do":"remount-in-flight","afterMs":980},
-      {"at":36740,"do":"server-latency","ms":5531},
-      {"at":92124,"do":"storage-faults","tab":"tab-1","writes":"throw"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 30735, do: 'remount-in-flight', afterMs: 980 },
+      { at: 36740, do: 'server-latency', ms: 5531 },
+      { at: 92124, do: 'storage-faults', tab: 'tab-1', writes: 'throw' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations.map((violation) => violation.invariant)).not.toContain('refresh-token-reused');
@@ -314,15 +436,32 @@ describe('getAccessToken() never resolves with a token the server calls expired 
   it('a slow answer: the lifetime counts from when the request left, not from when the answer arrived (seed 19)', async () => {
     // 10 s tokens, answers 8.8 s late: counted from the answer's arrival, the client's clock for the pair started
     // 8.8 s after the server's, and the pair looked fresh (not even due) for seconds after the server expired it.
-    const config: ChaosConfig = {"seed":19,"profile":"recoverable","storage":"indexeddb","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":1000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const config: ChaosConfig = {
+      seed: 19,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 1000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":30848,"do":"open","tab":"tab-4"},
-      {"at":32254,"do":"open","tab":"tab-5"},
-      {"at":37554,"do":"refresh-401","tab":"tab-5"},
-      {"at":70255,"do":"server-latency","ms":8805},
-      {"at":86065,"do":"get-token","tab":"tab-4"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 30848, do: 'open', tab: 'tab-4' },
+      { at: 32254, do: 'open', tab: 'tab-5' },
+      { at: 37554, do: 'refresh-401', tab: 'tab-5' },
+      { at: 70255, do: 'server-latency', ms: 8805 },
+      { at: 86065, do: 'get-token', tab: 'tab-4' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -331,23 +470,57 @@ describe('getAccessToken() never resolves with a token the server calls expired 
     // The leader's wall clock is 1.7 h ahead; a tab opened later reads the pair from storage: its receivedAt is "in
     // the future", the age is clamped to 0 and the tab trusts the whole lifetime (the server expired it 60 s ago).
     // It used to count as brand new (age clamped to 0); a record from the future has an unknown age.
-    const config: ChaosConfig = {"seed":1,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":120000};
+    const config: ChaosConfig = {
+      seed: 1,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-3"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":23877,"do":"skew-leader","ms":6134077},
-      {"at":51452,"do":"global-offline"},
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 23877, do: 'skew-leader', ms: 6134077 },
+      { at: 51452, do: 'global-offline' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 
-  it('expires_in: 1e306 is capped by the JWT\'s own 60 s: the pair is refreshed in time (seed 13)', async () => {
+  it("expires_in: 1e306 is capped by the JWT's own 60 s: the pair is refreshed in time (seed 13)", async () => {
     // The repair keeps the pair; it used to trust the clamped 400 days, although the access token's own exp is 60 s.
-    const config: ChaosConfig = {"seed":13,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":60,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const config: ChaosConfig = {
+      seed: 13,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 60,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":77690,"do":"server-failures","kind":"mistyped","count":1,"field":"expires_in-huge"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 77690, do: 'server-failures', kind: 'mistyped', count: 1, field: 'expires_in-huge' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -355,16 +528,33 @@ describe('getAccessToken() never resolves with a token the server calls expired 
   it('refresh({ rejectedVersion }) of a tab frozen mid-refresh ends on a sign-in made meanwhile that has expired: it gets a new pair (seed 14)', async () => {
     // The flight started before the freeze finds the newer (signed-in) pair when it resumes and returns it without a
     // refresh; that pair is minutes old, 10 s tokens. refresh() used to hand it out as is.
-    const config: ChaosConfig = {"seed":14,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":600000};
+    const config: ChaosConfig = {
+      seed: 14,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-1"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":40425,"do":"server-failures","kind":"timeout","count":4},
-      {"at":47085,"do":"refresh-401","tab":"tab-1"},
-      {"at":63606,"do":"freeze","tab":"tab-1"},
-      {"at":170061,"do":"open","tab":"tab-7"},
-      {"at":223205,"do":"sign-in","tab":"tab-1"},
-      {"at":355796,"do":"resume","tab":"tab-1"},
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 40425, do: 'server-failures', kind: 'timeout', count: 4 },
+      { at: 47085, do: 'refresh-401', tab: 'tab-1' },
+      { at: 63606, do: 'freeze', tab: 'tab-1' },
+      { at: 170061, do: 'open', tab: 'tab-7' },
+      { at: 223205, do: 'sign-in', tab: 'tab-1' },
+      { at: 355796, do: 'resume', tab: 'tab-1' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -376,39 +566,73 @@ describe('the marker of an unstored rotation goes once storage holds it (fixed i
     // and stores the next pair once its writes work. Its marker stayed held (the unmount stopped its retries, and the
     // pair it stored was not the one the marker was for), so the next leader (tab-6) refused to refresh for good:
     // "another tab holds a rotation storage lacks" (Fix #9.10); every tab ended on an expired pair.
-    const config: ChaosConfig = {"seed":4964,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":120000};
+    const config: ChaosConfig = {
+      seed: 4964,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-2"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":45513,"do":"storage-faults","tab":"tab-2","writes":"throw"},
-      {"at":58152,"do":"open","tab":"tab-6"},
-      {"at":83286,"do":"refresh-401","tab":"tab-6"},
-      {"at":88925,"do":"remount-in-flight","afterMs":0},
-      {"at":97733,"do":"storage-faults","tab":"tab-2"},
-      {"at":177019,"do":"message-faults","drop":0,"duplicate":0,"delayMs":0},
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 45513, do: 'storage-faults', tab: 'tab-2', writes: 'throw' },
+      { at: 58152, do: 'open', tab: 'tab-6' },
+      { at: 83286, do: 'refresh-401', tab: 'tab-6' },
+      { at: 88925, do: 'remount-in-flight', afterMs: 0 },
+      { at: 97733, do: 'storage-faults', tab: 'tab-2' },
+      { at: 177019, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });
 
 describe('a follower whose view of a fresh pair comes from storage does not cause refresh after refresh (fixed in "Fix #9.13")', () => {
-  it('the leader\'s clock is 1.3 h behind, messages are lost: followers read each new pair from storage as expired (seed 24)', async () => {
+  it("the leader's clock is 1.3 h behind, messages are lost: followers read each new pair from storage as expired (seed 24)", async () => {
     // A pair read from storage gets its age from the writer's wall clock; with the leader's clock 1.3 h behind, every
     // pair it writes looks old to a follower, which asks again at once, and the leader forces a refresh for each
     // request (rotations at pair ages of 3.6 s and 0.8 s of 120 s). Now the leader answers a request for a pair it
     // measures as fresh with that pair and its age (no 401 reported), and the follower takes that age.
-    const config: ChaosConfig = {"seed":24,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const config: ChaosConfig = {
+      seed: 24,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-2"},
-      {"at":0,"do":"open","tab":"tab-3"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":69659,"do":"open","tab":"tab-7"},
-      {"at":70129,"do":"open","tab":"tab-8"},
-      {"at":114440,"do":"open","tab":"tab-12"},
-      {"at":119196,"do":"message-faults","drop":0.35,"duplicate":0.4,"delayMs":2147},
-      {"at":122366,"do":"server-failures","kind":"timeout","count":3},
-      {"at":136527,"do":"skew-leader","ms":-4757085},
-      {"at":203906,"do":"get-token","tab":"tab-12"},
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 69659, do: 'open', tab: 'tab-7' },
+      { at: 70129, do: 'open', tab: 'tab-8' },
+      { at: 114440, do: 'open', tab: 'tab-12' },
+      { at: 119196, do: 'message-faults', drop: 0.35, duplicate: 0.4, delayMs: 2147 },
+      { at: 122366, do: 'server-failures', kind: 'timeout', count: 3 },
+      { at: 136527, do: 'skew-leader', ms: -4757085 },
+      { at: 203906, do: 'get-token', tab: 'tab-12' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -417,17 +641,34 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
     // tab-2 was frozen for nine minutes; on resume it adopts v4 from a queued message with the age v4 had when sent
     // (about 0) and, still leader, confirmed v4 to tab-19, which had measured it as expired: tab-19 handed out a token
     // the server had expired 67 s before. A leader now confirms only pairs it made itself.
-    const config: ChaosConfig = {"seed":186,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":30,"latencyMs":5,"gracePeriodMs":0,"deliveryDelayMs":20,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const config: ChaosConfig = {
+      seed: 186,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 30,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 4000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-2"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":33114,"do":"freeze","tab":"tab-2"},
-      {"at":33919,"do":"open","tab":"tab-7"},
-      {"at":503908,"do":"force-leader","tab":"tab-7"},
-      {"at":507390,"do":"open","tab":"tab-19"},
-      {"at":510742,"do":"offline","tab":"tab-7"},
-      {"at":532794,"do":"open","tab":"tab-20"},
-      {"at":539014,"do":"get-token","tab":"tab-20"},
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 33114, do: 'freeze', tab: 'tab-2' },
+      { at: 33919, do: 'open', tab: 'tab-7' },
+      { at: 503908, do: 'force-leader', tab: 'tab-7' },
+      { at: 507390, do: 'open', tab: 'tab-19' },
+      { at: 510742, do: 'offline', tab: 'tab-7' },
+      { at: 532794, do: 'open', tab: 'tab-20' },
+      { at: 539014, do: 'get-token', tab: 'tab-20' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -436,20 +677,37 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
     // the wall clock is the only measure of its age. Seen as 9.2 s old (10 s tokens) it is due, not expired, and
     // getAccessToken() took it as "a newer pair made for this call". Now a due pair whose age is only a wall-clock
     // estimate is not taken that way: the tab asks again (and rescues: every message is lost).
-    const config: ChaosConfig = {"seed":4151,"profile":"recoverable","storage":"memory","locks":"web-locks","ttlSeconds":10,"latencyMs":20,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":0,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":60000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":300000};
+    const config: ChaosConfig = {
+      seed: 4151,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":0,"do":"open","tab":"tab-5"},
-      {"at":20,"do":"sign-in","tab":"tab-1"},
-      {"at":12514,"do":"open","tab":"tab-6"},
-      {"at":38336,"do":"open","tab":"tab-7"},
-      {"at":71418,"do":"skew","tab":"tab-6","ms":8746},
-      {"at":97647,"do":"message-faults","drop":1,"duplicate":0.48,"delayMs":2987},
-      {"at":104329,"do":"sign-out","tab":"tab-5","revoke":true},
-      {"at":121451,"do":"sign-in","tab":"tab-7"},
-      {"at":122149,"do":"server-latency","ms":4222},
-      {"at":126088,"do":"refresh-401","tab":"tab-6"},
-      {"at":131061,"do":"open","tab":"tab-10"},
-      {"at":145082,"do":"get-token","tab":"tab-10"},
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 12514, do: 'open', tab: 'tab-6' },
+      { at: 38336, do: 'open', tab: 'tab-7' },
+      { at: 71418, do: 'skew', tab: 'tab-6', ms: 8746 },
+      { at: 97647, do: 'message-faults', drop: 1, duplicate: 0.48, delayMs: 2987 },
+      { at: 104329, do: 'sign-out', tab: 'tab-5', revoke: true },
+      { at: 121451, do: 'sign-in', tab: 'tab-7' },
+      { at: 122149, do: 'server-latency', ms: 4222 },
+      { at: 126088, do: 'refresh-401', tab: 'tab-6' },
+      { at: 131061, do: 'open', tab: 'tab-10' },
+      { at: 145082, do: 'get-token', tab: 'tab-10' },
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
@@ -463,18 +721,35 @@ describe('Fix #9.14: a tab that cannot write the lease still honours the live le
     // goes nowhere (unmounted) and its write stalls (kill-after-announce). tab-12 leads next, its writes throw, so
     // tryAcquire failed and the refresh ran "under leadership alone": the re-read found v2 and sent its spent token.
     // tab-12 can still read the lease, which tab-7 holds until its write lands: it now waits for it.
-    const config: ChaosConfig = {"seed":2684,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":120,"latencyMs":50,"gracePeriodMs":0,"deliveryDelayMs":1,"failoverDelayMs":1000,"duplicateLeaders":false,"storageWriteFaults":true,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":5000,"requestTimeoutMs":10000,"durationMs":300000};
+    const config: ChaosConfig = {
+      seed: 2684,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 1000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":28542,"do":"open","tab":"tab-7"},
-      {"at":73409,"do":"sign-in","tab":"tab-8"},
-      {"at":102443,"do":"open","tab":"tab-12"},
-      {"at":134572,"do":"message-faults","drop":1,"duplicate":0.28,"delayMs":127},
-      {"at":220058,"do":"kill-after-announce"},
-      {"at":224813,"do":"message-faults","drop":0,"duplicate":0,"delayMs":0},
-      {"at":227415,"do":"refresh-401","tab":"tab-12"},
-      {"at":238018,"do":"dispose-in-flight"},
-      {"at":245635,"do":"refresh-401","tab":"tab-12"},
-      {"at":251159,"do":"storage-faults","tab":"tab-12","writes":"throw"},
+      { at: 28542, do: 'open', tab: 'tab-7' },
+      { at: 73409, do: 'sign-in', tab: 'tab-8' },
+      { at: 102443, do: 'open', tab: 'tab-12' },
+      { at: 134572, do: 'message-faults', drop: 1, duplicate: 0.28, delayMs: 127 },
+      { at: 220058, do: 'kill-after-announce' },
+      { at: 224813, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 227415, do: 'refresh-401', tab: 'tab-12' },
+      { at: 238018, do: 'dispose-in-flight' },
+      { at: 245635, do: 'refresh-401', tab: 'tab-12' },
+      { at: 251159, do: 'storage-faults', tab: 'tab-12', writes: 'throw' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.server.reuseDetections).toBe(0);
@@ -512,7 +787,15 @@ describe('Fix #9.14: a tab that cannot write the lease still honours the live le
     const backing = new Map<string, unknown>([['lease', { owner: 'dead-tab', expiresAt: clock.now() + 3_600_000 }]]);
     const failing = { ...createMemoryStorage(backing), update: async () => Promise.reject(new Error('quota')) };
     const failures: unknown[] = [];
-    const lock = leaseRefreshLock({ storage: failing, key: 'lease', owner: 'b', clock, ttlMs: 2_000, retryDelayMs: 100, onStorageFailure: (error) => failures.push(error) });
+    const lock = leaseRefreshLock({
+      storage: failing,
+      key: 'lease',
+      owner: 'b',
+      clock,
+      ttlMs: 2_000,
+      retryDelayMs: 100,
+      onStorageFailure: (error) => failures.push(error),
+    });
     let ran = false;
     const run = lock.run(async () => void (ran = true));
     await clock.advance(5_000);
@@ -524,19 +807,36 @@ describe('Fix #9.14: a tab that cannot write the lease still honours the live le
 });
 
 describe('the chaos harness: the quiet tail does not jump the clock back to the true time inside a refresh (seed 114)', () => {
-  it('seed 114: answers slower than most of a pair\'s life keep the lease held; the tail lifts them before the jump', async () => {
+  it("seed 114: answers slower than most of a pair's life keep the lease held; the tail lifts them before the jump", async () => {
     // A harness fault, not a core one: with 8 s answers and 10 s tokens the leader holds the lease back to back; the
     // tail waited 60 s for a free lease, gave up, and undid the -2 h clock jump inside a refresh. Every tab then saw
     // the holder's lease as expired by 2 h, and the duplicate leader took it and sent the same token: the documented
     // limit of the lease (wall-clock expiry), which the recoverable profile promises never to hit.
-    const config: ChaosConfig = {"seed":114,"profile":"recoverable","storage":"memory","locks":"lease","ttlSeconds":10,"latencyMs":200,"gracePeriodMs":0,"deliveryDelayMs":5,"failoverDelayMs":4000,"duplicateLeaders":true,"storageWriteFaults":false,"storageReadFaults":false,"maxSkewMs":4000,"followerRetryMs":1000,"requestTimeoutMs":10000,"durationMs":600000};
+    const config: ChaosConfig = {
+      seed: 114,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 4000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
     const schedule: ChaosStep[] = [
-      {"at":118130,"do":"open","tab":"tab-8"},
-      {"at":131245,"do":"sign-in","tab":"tab-7"},
-      {"at":208854,"do":"clock-jump","ms":-7200000},
-      {"at":281314,"do":"open","tab":"tab-14"},
-      {"at":369953,"do":"force-leader","tab":"tab-14"},
-      {"at":371727,"do":"server-latency","ms":8055},
+      { at: 118130, do: 'open', tab: 'tab-8' },
+      { at: 131245, do: 'sign-in', tab: 'tab-7' },
+      { at: 208854, do: 'clock-jump', ms: -7200000 },
+      { at: 281314, do: 'open', tab: 'tab-14' },
+      { at: 369953, do: 'force-leader', tab: 'tab-14' },
+      { at: 371727, do: 'server-latency', ms: 8055 },
     ];
     const result = await runChaos(config, schedule);
     expect(result.faults['clock-jump-back']).toBe(1);
@@ -553,6 +853,8 @@ describe('the chaos harness: the quiet tail does not jump the clock back to the 
     const result = await runChaos(config, generateSchedule(config));
     expect(config.locks).toBe('lease');
     expect(result.server.reuseDetections).toBe(0);
-    expect(result.violations.filter((violation) => ['refresh-token-reused', 'family-revoked', 'signed-out-while-valid'].includes(violation.invariant))).toEqual([]);
+    expect(result.violations.filter((violation) => ['refresh-token-reused', 'family-revoked', 'signed-out-while-valid'].includes(violation.invariant))).toEqual(
+      [],
+    );
   });
 });

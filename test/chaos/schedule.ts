@@ -100,7 +100,6 @@ export type ChaosStep =
    */
   | { at: number; do: 'kill-after-announce' };
 
-
 export type ChaosProfile = 'recoverable' | 'everything';
 
 export interface ChaosConfig {
@@ -177,7 +176,6 @@ const HOUR = 60 * MINUTE;
 const CLOCK_JUMPS = [-2 * HOUR, -HOUR, -10 * MINUTE, -61_000, 61_000, 10 * MINUTE, 55 * MINUTE, 2 * HOUR] as const;
 /** Forged versions: the largest safe integer and its neighbours (where +1 loses precision), and 2^53 itself. */
 const FORGED_VERSIONS = [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER - 2, 2 ** 53, 2 ** 53 + 2] as const;
-
 
 /** Generates the schedule of a seed. Fault starts come with their own end steps, so shrinking may drop either. */
 export function generateSchedule(config: ChaosConfig): ChaosStep[] {
@@ -281,7 +279,10 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
       break;
     case 'freeze':
       // Mostly under a minute (a throttled background tab), sometimes for minutes (a sleeping laptop).
-      steps.push({ at, do: 'freeze', tab }, { at: at + (builder.chance(0.7) ? builder.between(2_000, 60_000) : builder.between(60_000, 300_000)), do: 'resume', tab });
+      steps.push(
+        { at, do: 'freeze', tab },
+        { at: at + (builder.chance(0.7) ? builder.between(2_000, 60_000) : builder.between(60_000, 300_000)), do: 'resume', tab },
+      );
       break;
     case 'offline':
       steps.push({ at, do: 'offline', tab }, { at: at + builder.between(2_000, 120_000), do: 'online', tab });
@@ -302,10 +303,19 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
       steps.push({ at, do: 'clock-jump', ms: builder.pick(CLOCK_JUMPS) }, { at: at + builder.between(5_000, 300_000), do: 'clock-jump', ms: 0 });
       break;
     case 'skew-leader':
-      steps.push({ at, do: 'skew-leader', ms: (builder.chance(0.5) ? -1 : 1) * builder.between(HOUR, 3 * HOUR) }, { at: at + builder.between(5_000, 300_000), do: 'skew-leader', ms: 0 });
+      steps.push(
+        { at, do: 'skew-leader', ms: (builder.chance(0.5) ? -1 : 1) * builder.between(HOUR, 3 * HOUR) },
+        { at: at + builder.between(5_000, 300_000), do: 'skew-leader', ms: 0 },
+      );
       break;
     case 'forge-version':
-      steps.push({ at, do: 'forge-version', via: builder.chance(0.5) ? 'channel' : 'storage', version: builder.pick(FORGED_VERSIONS), content: builder.chance(0.7) ? 'pair' : 'signed-out' });
+      steps.push({
+        at,
+        do: 'forge-version',
+        via: builder.chance(0.5) ? 'channel' : 'storage',
+        version: builder.pick(FORGED_VERSIONS),
+        content: builder.chance(0.7) ? 'pair' : 'signed-out',
+      });
       break;
     case 'sign-racing-refresh': {
       const action = builder.chance(0.6) ? 'sign-out' : 'sign-in';
@@ -320,13 +330,19 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
       break;
     case 'slow-server':
       // Slower than usual, but inside the request timeout: an answer the client gives up on is a lost response.
-      steps.push({ at, do: 'server-latency', ms: builder.between(1_000, config.requestTimeoutMs - 1_000) }, { at: at + builder.between(5_000, 120_000), do: 'server-latency', ms: config.latencyMs });
+      steps.push(
+        { at, do: 'server-latency', ms: builder.between(1_000, config.requestTimeoutMs - 1_000) },
+        { at: at + builder.between(5_000, 120_000), do: 'server-latency', ms: config.latencyMs },
+      );
       break;
     case 'message-faults':
       addMessageFaults(builder, at);
       break;
     case 'skew':
-      steps.push({ at, do: 'skew', tab, ms: (builder.chance(0.5) ? -1 : 1) * builder.between(100, config.maxSkewMs) }, { at: at + builder.between(5_000, 300_000), do: 'skew', tab, ms: 0 });
+      steps.push(
+        { at, do: 'skew', tab, ms: (builder.chance(0.5) ? -1 : 1) * builder.between(100, config.maxSkewMs) },
+        { at: at + builder.between(5_000, 300_000), do: 'skew', tab, ms: 0 },
+      );
       break;
     case 'force-leader':
       steps.push({ at, do: 'force-leader', tab });
@@ -350,7 +366,13 @@ function addAction(config: ChaosConfig, builder: ScheduleBuilder, action: string
 function addMessageFaults(builder: ScheduleBuilder, at: number): void {
   const lossy = builder.chance(0.3);
   builder.steps.push(
-    { at, do: 'message-faults', drop: lossy ? 1 : Math.round(builder.random() * 50) / 100, duplicate: Math.round(builder.random() * 50) / 100, delayMs: builder.between(0, 3_000) },
+    {
+      at,
+      do: 'message-faults',
+      drop: lossy ? 1 : Math.round(builder.random() * 50) / 100,
+      duplicate: Math.round(builder.random() * 50) / 100,
+      delayMs: builder.between(0, 3_000),
+    },
     { at: at + builder.between(2_000, 120_000), do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
   );
 }

@@ -60,11 +60,14 @@ describe('no token string leaks, under every fault kind', () => {
     ];
     const logged: string[] = [];
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map((arg) => errorTexts(arg).join(' ') || String(arg)).join(' ')));
+      vi.spyOn(console, method).mockImplementation(
+        (...args: unknown[]) => void logged.push(args.map((arg) => errorTexts(arg).join(' ') || String(arg)).join(' ')),
+      );
     }
     const texts: string[] = [];
     for (const [status, body, headers] of bodies) {
-      const respond = async () => new Response(status === 302 ? null : echo(body), { status, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, echo(v)])) });
+      const respond = async () =>
+        new Response(status === 302 ? null : echo(body), { status, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, echo(v)])) });
       const grant = oauth2RefreshGrant({ tokenEndpoint: 'https://id.test/token', clientId: 'spa', fetch: respond as typeof fetch });
       const error = await grant({ refreshToken, scope: null, deviceId: 'd', version: 1, serverVersion: null, signal: new AbortController().signal }).then(
         () => null,
@@ -88,7 +91,10 @@ describe('no token string leaks, under every fault kind', () => {
           clientId: 'spa',
           fetch: (async () => {
             const [status, body, headers] = bodies[next++ % bodies.length]!;
-            return new Response(status === 302 ? null : echo(body), { status, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, echo(v)])) });
+            return new Response(status === 302 ? null : echo(body), {
+              status,
+              headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, echo(v)])),
+            });
           }) as typeof fetch,
         }),
       },
@@ -172,13 +178,16 @@ describe('channel messages', () => {
           cases.push({ message: pick([null, 42, 'hello', [1, 2], true]), reason: 'foreign' });
           break;
         case 1:
-          cases.push({ message: { ...envelope(), protocol: pick(['tabauth/2', 'other-lib', '', 1]) , type: 'state', state: validState }, reason: 'foreign' });
+          cases.push({ message: { ...envelope(), protocol: pick(['tabauth/2', 'other-lib', '', 1]), type: 'state', state: validState }, reason: 'foreign' });
           break;
         case 2:
           cases.push({ message: { ...envelope(), type: 'leader-hello', padding: 'x'.repeat(256 * 1024 + Math.floor(random() * 1000)) }, reason: 'oversized' });
           break;
         case 3:
-          cases.push({ message: { ...envelope(), namespace: pick(['admin', 'Default', 'default ', '']), type: 'state', state: { ...validState, version: 10_000 } }, reason: 'other-namespace' });
+          cases.push({
+            message: { ...envelope(), namespace: pick(['admin', 'Default', 'default ', '']), type: 'state', state: { ...validState, version: 10_000 } },
+            reason: 'other-namespace',
+          });
           break;
         case 4:
           cases.push({ message: { ...envelope(), type: 'state', state: brokenState() }, reason: 'malformed' });
@@ -299,7 +308,13 @@ describe('sign-out', () => {
       await signingOut;
       // A stale state message (the pair before the sign-out) arrives late; the frozen tab wakes up.
       const rogue = sim.network.coordination('rogue')('tabauth:default').channel;
-      await rogue.post({ protocol: TAB_PROTOCOL, namespace: 'default', from: 'rogue', type: 'state', state: { schema: 1, version: stale.version, tokens: stale.tokens, signedOutReason: null, updatedAt: 0 } });
+      await rogue.post({
+        protocol: TAB_PROTOCOL,
+        namespace: 'default',
+        from: 'rogue',
+        type: 'state',
+        state: { schema: 1, version: stale.version, tokens: stale.tokens, signedOutReason: null, updatedAt: 0 },
+      });
       frozen?.resume();
       for (const tab of tabs) tab.client.getAccessToken().catch(() => {});
       await sim.advance(30_000);
@@ -307,7 +322,9 @@ describe('sign-out', () => {
       for (const tab of tabs) expect(tab.client.getSnapshot()).toMatchObject({ status: 'signed-out', tokens: null });
       const stored = (await sim.storage.get('tabauth:default:state')) as StoredAuthState;
       expect(stored).toMatchObject({ tokens: null, signedOutReason: 'user' });
-      const everything = JSON.stringify(await Promise.all(['tabauth:default:state', 'tabauth:default:refresh-lease', 'tabauth:device-id'].map((key) => sim!.storage.get(key))));
+      const everything = JSON.stringify(
+        await Promise.all(['tabauth:default:state', 'tabauth:default:refresh-lease', 'tabauth:device-id'].map((key) => sim!.storage.get(key))),
+      );
       expect(everything).not.toContain(stale.tokens!.refreshToken!);
       expect(everything).not.toContain(stale.tokens!.accessToken);
       expect(await sim.storage.get('tabauth:device-id')).toBe(deviceId);

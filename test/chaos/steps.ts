@@ -164,7 +164,9 @@ function setGlobalOnline(world: ChaosWorld, step: Step<'global-offline' | 'globa
 function injectServerFailures(world: ChaosWorld, step: Step<'server-failures'>): boolean {
   if (step.rotate && world.config.profile === 'recoverable') return false;
   world.server.injectFailures({ kind: step.kind, count: step.count, rotate: step.rotate === true, ...(step.field ? { field: step.field } : {}) });
-  world.count(step.kind === 'mistyped' ? `server-mistyped-${step.field ?? 'expires_in-negative'}` : step.rotate ? `server-${step.kind}-rotated` : `server-${step.kind}`);
+  world.count(
+    step.kind === 'mistyped' ? `server-mistyped-${step.field ?? 'expires_in-negative'}` : step.rotate ? `server-${step.kind}-rotated` : `server-${step.kind}`,
+  );
   return true;
 }
 
@@ -221,7 +223,10 @@ function skewLeader(world: ChaosWorld, step: Step<'skew-leader'>): boolean {
     return true;
   }
   if (world.leaderSkew) return false;
-  const leader = world.sim.network.leaders().map((name) => world.live(name)).find((record) => record !== undefined);
+  const leader = world.sim.network
+    .leaders()
+    .map((name) => world.live(name))
+    .find((record) => record !== undefined);
   if (!leader) return false;
   world.leaderSkew = { tab: leader.tab.name, ms: step.ms };
   world.applySkew(leader);
@@ -328,6 +333,8 @@ function armInFlight(world: ChaosWorld, step: Step<'kill-in-flight' | 'close-in-
   if (lost && world.config.profile === 'recoverable') return false;
   if (world.inFlightArmed) return false;
   world.inFlightArmed =
-    step.do === 'remount-in-flight' ? { kind: 'remount', afterMs: step.afterMs } : { kind: step.do === 'kill-in-flight' ? 'kill' : step.do === 'close-in-flight' ? 'close' : 'dispose' };
+    step.do === 'remount-in-flight'
+      ? { kind: 'remount', afterMs: step.afterMs }
+      : { kind: step.do === 'kill-in-flight' ? 'kill' : step.do === 'close-in-flight' ? 'close' : 'dispose' };
   return true;
 }

@@ -8,7 +8,20 @@ import type { ChaosWorld, TabRecord } from './world';
 /** Opens a tab whose refreshes and revocations reach the server through the tab's own fetch, and watches it. */
 export function openTab(world: ChaosWorld, name: string): void {
   const { server } = world;
-  const record: TabRecord = { tab: undefined as unknown as SimTab, lastVersion: 0, inFlight: 0, lastResponse: null, revoking: 0, family: null, nonFiniteTimers: 0, expiredTokenReported: false, everAuthenticated: false, closing: false, killAfterAnnounce: null, stalled: false };
+  const record: TabRecord = {
+    tab: undefined as unknown as SimTab,
+    lastVersion: 0,
+    inFlight: 0,
+    lastResponse: null,
+    revoking: 0,
+    family: null,
+    nonFiniteTimers: 0,
+    expiredTokenReported: false,
+    everAuthenticated: false,
+    closing: false,
+    killAfterAnnounce: null,
+    stalled: false,
+  };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
   const revoke = oauth2Revoke({ revocationEndpoint: server.revocationEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -76,7 +89,12 @@ function killAfterAnnounce(world: ChaosWorld, record: TabRecord): void {
     // A storage-faults step (or the quiet tail) ended the stall: the write went ahead, the window is closed.
     if (!record.tab.alive || !record.stalled) return;
     const held = [...world.records.values()].some(
-      (other) => other !== record && other.tab.alive && !other.tab.frozen && !world.writeFaulted.has(other.tab.name) && other.tab.client.getSnapshot().tokens?.accessToken === token,
+      (other) =>
+        other !== record &&
+        other.tab.alive &&
+        !other.tab.frozen &&
+        !world.writeFaulted.has(other.tab.name) &&
+        other.tab.client.getSnapshot().tokens?.accessToken === token,
     );
     if (held) record.tab.kill();
     else if (world.clock.now() >= deadline) {
@@ -174,15 +192,21 @@ function raceSigning(world: ChaosWorld, refreshing: TabRecord, latency: number):
   world.signingFaulted.add(signing.tab.name);
   world.applyStorageFaults(signing);
   world.count(`${step.action}-racing-refresh`);
-  world.clock.setTimeout(() => {
-    if (!signing.tab.alive) return;
-    if (step.action === 'sign-out') userSignOut(world, signing, step.revoke);
-    else userSignIn(world, signing, 'user-2'); // another user signs in
-  }, Math.max(0, latency - 1));
-  world.clock.setTimeout(() => {
-    world.signingFaulted.delete(signing.tab.name);
-    if (signing.tab.alive) world.applyStorageFaults(signing);
-  }, Math.max(0, latency - 1) + step.faultMs);
+  world.clock.setTimeout(
+    () => {
+      if (!signing.tab.alive) return;
+      if (step.action === 'sign-out') userSignOut(world, signing, step.revoke);
+      else userSignIn(world, signing, 'user-2'); // another user signs in
+    },
+    Math.max(0, latency - 1),
+  );
+  world.clock.setTimeout(
+    () => {
+      world.signingFaulted.delete(signing.tab.name);
+      if (signing.tab.alive) world.applyStorageFaults(signing);
+    },
+    Math.max(0, latency - 1) + step.faultMs,
+  );
 }
 
 /** The app asks for a token (or reports a 401); the outcome is counted and checked when it settles. */
@@ -192,7 +216,8 @@ export function callToken(world: ChaosWorld, record: TabRecord, kind: 'get-token
     const family = world.familyOf(client.getSnapshot().tokens?.accessToken);
     if (family) world.appRejections.set(family, world.clock.now());
   }
-  const call = kind === 'get-token' ? client.getAccessToken() : client.refresh({ rejectedVersion: client.getSnapshot().version }).then(({ tokens }) => tokens.accessToken);
+  const call =
+    kind === 'get-token' ? client.getAccessToken() : client.refresh({ rejectedVersion: client.getSnapshot().version }).then(({ tokens }) => tokens.accessToken);
   call.then(
     (token) => {
       world.tokenCalls.ok++;

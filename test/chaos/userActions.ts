@@ -21,7 +21,14 @@ export function userSignOut(world: ChaosWorld, record: TabRecord, revoke: boolea
 }
 
 function track(world: ChaosWorld, record: TabRecord, call: Promise<void>, kind: UserAction['kind'], family: string | null): void {
-  const action: UserAction = { kind, tab: record.tab.name, at: world.elapsed(), family, writesFailing: world.writeFaulted.has(record.tab.name), outcome: 'pending' };
+  const action: UserAction = {
+    kind,
+    tab: record.tab.name,
+    at: world.elapsed(),
+    family,
+    writesFailing: world.writeFaulted.has(record.tab.name),
+    outcome: 'pending',
+  };
   world.userActions.push(action);
   call.then(
     () => {
@@ -36,6 +43,7 @@ function track(world: ChaosWorld, record: TabRecord, call: Promise<void>, kind: 
 }
 
 function fakeIdToken(random: () => number): string {
-  const part = (length: number) => Array.from({ length }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[Math.floor(random() * 64)]).join('');
+  const part = (length: number) =>
+    Array.from({ length }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[Math.floor(random() * 64)]).join('');
   return `eyJhbGciOiJSUzI1NiJ9.${part(60)}.${part(43)}`;
 }

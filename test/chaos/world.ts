@@ -221,7 +221,9 @@ export class ChaosWorld {
   orphanedRequestOut(): boolean {
     return (
       this.config.locks === 'lease' &&
-      [...this.records.values()].some((record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing || !record.tab.client.getSnapshot().isLeader))
+      [...this.records.values()].some(
+        (record) => record.inFlight > 0 && record.tab.alive && (!record.tab.mounted || record.closing || !record.tab.client.getSnapshot().isLeader),
+      )
     );
   }
 

@@ -49,7 +49,11 @@ describe('devtools bridge across simulated tabs', () => {
   it('every panel lists the three tabs, exactly one leader and the version each client holds', async () => {
     const w = await setUp(3);
     const version = w.tabs[0]!.client.getSnapshot().version;
-    await until(w.sim, () => allSee(w, 3, (bridge) => listed(bridge).every((tab) => tab.version === version && tab.token !== null)), 'three tabs in every panel');
+    await until(
+      w.sim,
+      () => allSee(w, 3, (bridge) => listed(bridge).every((tab) => tab.version === version && tab.token !== null)),
+      'three tabs in every panel',
+    );
     const leaderIds = w.tabs.filter((tab) => tab.client.getSnapshot().isLeader).map((tab) => tab.client.tabId);
     expect(leaderIds).toHaveLength(1);
     for (const bridge of w.bridges) {
@@ -86,7 +90,11 @@ describe('devtools bridge across simulated tabs', () => {
     const fingerprints = new Set(listed(panel).map((tab) => tab.token!.accessFingerprint));
     expect(fingerprints.size).toBe(1);
 
-    await until(w.sim, () => panel.getSnapshot().timeline.filter((entry) => entry.kind === 'state-adopted' && entry.version === v0 + 1).length >= 2, 'adoptions reach the panel');
+    await until(
+      w.sim,
+      () => panel.getSnapshot().timeline.filter((entry) => entry.kind === 'state-adopted' && entry.version === v0 + 1).length >= 2,
+      'adoptions reach the panel',
+    );
     const timeline = panel.getSnapshot().timeline;
     const index = (predicate: (entry: (typeof timeline)[number]) => boolean) => timeline.findIndex(predicate);
     const command = index((entry) => entry.kind === 'devtools-refresh' && entry.tabId === target.client.tabId);
@@ -125,7 +133,11 @@ describe('devtools bridge across simulated tabs', () => {
     const result = panel.expire(follower.client.tabId);
     await w.sim.advance(50);
     await expect(result).resolves.toEqual({ ok: true, version: v0, errorCode: null });
-    await until(w.sim, () => (listed(panel).find((tab) => tab.tabId === follower.client.tabId)?.token?.expiresAt ?? Infinity) <= w.sim.clock.now(), 'the panel shows it expired');
+    await until(
+      w.sim,
+      () => (listed(panel).find((tab) => tab.tabId === follower.client.tabId)?.token?.expiresAt ?? Infinity) <= w.sim.clock.now(),
+      'the panel shows it expired',
+    );
     // Nothing was sent yet, and the other tabs keep their expiry.
     expect(w.sim.server.counters.refreshRequests).toBe(requestsBefore);
     expect(leader.client.getSnapshot().tokens!.expiresAt).toBeGreaterThan(w.sim.clock.now());
@@ -136,7 +148,9 @@ describe('devtools bridge across simulated tabs', () => {
     expect(w.sim.server.counters.refreshRequests).toBe(requestsBefore + 1);
     expect(w.tabs.map((tab) => tab.client.getSnapshot().version)).toEqual([v0 + 1, v0 + 1, v0 + 1]);
     // The leader did the request, at the follower's request; the follower sent none.
-    expect(leader.events.filter((event) => event.type === 'refresh-started')).toEqual([{ type: 'refresh-started', version: v0, attempt: 1, trigger: 'follower-request' }]);
+    expect(leader.events.filter((event) => event.type === 'refresh-started')).toEqual([
+      { type: 'refresh-started', version: v0, attempt: 1, trigger: 'follower-request' },
+    ]);
     expect(follower.events.filter((event) => event.type === 'refresh-started')).toEqual([]);
   });
 
@@ -146,10 +160,14 @@ describe('devtools bridge across simulated tabs', () => {
     const v0 = w.tabs[0]!.client.getSnapshot().version;
     const leaderIndex = w.tabs.findIndex((tab) => tab.client.getSnapshot().isLeader);
     const panel = w.bridges[1 - leaderIndex]!;
-    await expect(Promise.all([panel.expire(w.tabs[leaderIndex]!.client.tabId), w.sim.advance(50)]).then(([result]) => result)).resolves.toMatchObject({ ok: true });
+    await expect(Promise.all([panel.expire(w.tabs[leaderIndex]!.client.tabId), w.sim.advance(50)]).then(([result]) => result)).resolves.toMatchObject({
+      ok: true,
+    });
     await until(w.sim, () => w.tabs.every((tab) => tab.client.getSnapshot().version === v0 + 1), 'the leader refreshed');
     expect(w.sim.server.counters.refreshRequests).toBe(1);
-    expect(w.tabs[leaderIndex]!.events.filter((event) => event.type === 'refresh-started')).toEqual([{ type: 'refresh-started', version: v0, attempt: 1, trigger: 'proactive' }]);
+    expect(w.tabs[leaderIndex]!.events.filter((event) => event.type === 'refresh-started')).toEqual([
+      { type: 'refresh-started', version: v0, attempt: 1, trigger: 'proactive' },
+    ]);
   });
 
   it('no token string in any devtools message, report or panel state', async () => {
@@ -159,7 +177,11 @@ describe('devtools bridge across simulated tabs', () => {
     const follower = w.tabs.find((tab) => tab !== leader)!;
     await Promise.all([w.bridges[0]!.refresh(follower.client.tabId), w.sim.advance(500)]);
     await Promise.all([w.bridges[0]!.expire(leader.client.tabId), w.sim.advance(500)]);
-    await until(w.sim, () => allSee(w, 3, (bridge) => new Set(listed(bridge).map((tab) => tab.version)).size === 1 && listed(bridge)[0]!.version >= 3), 'two more versions');
+    await until(
+      w.sim,
+      () => allSee(w, 3, (bridge) => new Set(listed(bridge).map((tab) => tab.version)).size === 1 && listed(bridge)[0]!.version >= 3),
+      'two more versions',
+    );
 
     expect(w.tokens.size).toBeGreaterThanOrEqual(6); // three pairs of access + refresh token at least
     const published = JSON.stringify(w.network.sent) + JSON.stringify(w.bridges.map((bridge) => bridge.getSnapshot()));
@@ -235,8 +257,15 @@ describe('devtools bridge across simulated tabs', () => {
     const bridge = createDevtoolsBridge(late.client, { clock: w.sim.clock, channel: w.network.factory, page: fakePage() });
     w.stops.push(bridge.start());
     w.bridges.push(bridge);
-    await until(w.sim, () => bridge.getSnapshot().tabs.length === 3 && bridge.getSnapshot().timeline.some((entry) => entry.kind === 'refresh-succeeded'), 'history replayed');
-    const kinds = bridge.getSnapshot().timeline.filter((entry) => entry.tabId === leader.client.tabId).map((entry) => entry.kind);
+    await until(
+      w.sim,
+      () => bridge.getSnapshot().tabs.length === 3 && bridge.getSnapshot().timeline.some((entry) => entry.kind === 'refresh-succeeded'),
+      'history replayed',
+    );
+    const kinds = bridge
+      .getSnapshot()
+      .timeline.filter((entry) => entry.tabId === leader.client.tabId)
+      .map((entry) => entry.kind);
     expect(kinds).toEqual(expect.arrayContaining(['devtools-refresh', 'refresh-started', 'refresh-succeeded']));
   });
 
@@ -265,7 +294,11 @@ describe('devtools bridge across simulated tabs', () => {
     const bridges = tabs.map((tab) => createDevtoolsBridge(tab.client, { clock: sim.clock, page: fakePage() }));
     const stops = bridges.map((bridge) => bridge.start());
     try {
-      await until(sim, () => bridges.every((bridge) => bridge.getSnapshot().connected && bridge.getSnapshot().tabs.length === 2), 'both tabs over BroadcastChannel');
+      await until(
+        sim,
+        () => bridges.every((bridge) => bridge.getSnapshot().connected && bridge.getSnapshot().tabs.length === 2),
+        'both tabs over BroadcastChannel',
+      );
     } finally {
       stops.forEach((stop) => stop());
       await sim.dispose();

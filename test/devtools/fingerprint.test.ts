@@ -84,7 +84,14 @@ describe('token summaries', () => {
     const base = { refreshToken: null, idToken: null, tokenType: 'Bearer', scope: null, expiresAt: null, receivedAt: 0, serverVersion: null };
     expect(displayClaims({ ...base, accessToken: 'opaque-token-value' })).toBeNull();
     const payload = Buffer.from(JSON.stringify({ sub: 's', aud: ['a', 'b', 3], exp: 10, email: 'x@y', nonce: 'n' })).toString('base64url');
-    expect(displayClaims({ ...base, accessToken: `e30.${payload}.sig` })).toEqual({ from: 'access-token', sub: 's', iss: null, aud: 'a b', exp: 10, iat: null });
+    expect(displayClaims({ ...base, accessToken: `e30.${payload}.sig` })).toEqual({
+      from: 'access-token',
+      sub: 's',
+      iss: null,
+      aud: 'a b',
+      exp: 10,
+      iat: null,
+    });
   });
 
   it('sum the core metrics over their labels', () => {

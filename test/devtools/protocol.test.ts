@@ -46,7 +46,17 @@ const report = (): DevtoolsTabReport => ({
     receivedAt: 1_900_000_000_000,
     claims: { from: 'id-token', sub: 'user-1', iss: 'https://id.example', aud: 'spa', exp: 1_900_000_060, iat: 1_900_000_000 },
   },
-  counters: { refreshRequests: 1, refreshSuccesses: 1, refreshFailures: 0, refreshSkipped: 0, adoptions: 2, leadershipGained: 1, messagesDropped: 0, signOuts: 0, storageErrors: 0 },
+  counters: {
+    refreshRequests: 1,
+    refreshSuccesses: 1,
+    refreshFailures: 0,
+    refreshSkipped: 0,
+    adoptions: 2,
+    leadershipGained: 1,
+    messagesDropped: 0,
+    signOuts: 0,
+    storageErrors: 0,
+  },
   canExpire: true,
 });
 
@@ -66,7 +76,12 @@ describe('devtools message validation', () => {
   });
 
   it('rebuilds every object from the fields it checked: nothing else gets through', () => {
-    const poisoned = { ...envelope, type: 'report', accessToken: 'eyJ.secret.x', report: { ...report(), accessToken: 'eyJ.secret.x', token: { ...report().token, raw: 'eyJ.secret.x' } } };
+    const poisoned = {
+      ...envelope,
+      type: 'report',
+      accessToken: 'eyJ.secret.x',
+      report: { ...report(), accessToken: 'eyJ.secret.x', token: { ...report().token, raw: 'eyJ.secret.x' } },
+    };
     const parsed = parseDevtoolsMessage(poisoned, NS);
     expect(JSON.stringify(parsed)).not.toContain('secret');
     expect(parsed).toEqual({ ...envelope, type: 'report', report: report() });
@@ -103,8 +118,14 @@ describe('devtools message validation', () => {
     ['an unknown status', () => ({ ...envelope, type: 'report', report: { ...report(), status: 'hacked' } })],
     ['isLeader as a string', () => ({ ...envelope, type: 'report', report: { ...report(), isLeader: 'true' } })],
     ['a long label', () => ({ ...envelope, type: 'report', report: { ...report(), label: 'x'.repeat(81) } })],
-    ['a fingerprint that is a token', () => ({ ...envelope, type: 'report', report: { ...report(), token: { ...report().token, accessFingerprint: 'eyJhbGciOi.payload.sig' } } })],
-    ['an upper-case fingerprint', () => ({ ...envelope, type: 'report', report: { ...report(), token: { ...report().token, accessFingerprint: '0A1B2C3D' } } })],
+    [
+      'a fingerprint that is a token',
+      () => ({ ...envelope, type: 'report', report: { ...report(), token: { ...report().token, accessFingerprint: 'eyJhbGciOi.payload.sig' } } }),
+    ],
+    [
+      'an upper-case fingerprint',
+      () => ({ ...envelope, type: 'report', report: { ...report(), token: { ...report().token, accessFingerprint: '0A1B2C3D' } } }),
+    ],
     ['a missing counter', () => ({ ...envelope, type: 'report', report: { ...report(), counters: { ...report().counters, adoptions: undefined } } })],
     ['an error code with spaces', () => ({ ...envelope, type: 'report', report: { ...report(), errorCode: 'not a code' } })],
     ['a last event of another tab', () => ({ ...envelope, type: 'report', report: { ...report(), lastEvent: entry({ tabId: 'other' }) } })],
@@ -115,13 +136,27 @@ describe('devtools message validation', () => {
     ['an unknown command', () => ({ ...envelope, type: 'command', to: 'tab2', id: 'c1', command: 'sign-out' })],
     ['a command without id', () => ({ ...envelope, type: 'command', to: 'tab2', command: 'refresh' })],
     ['a result without ok', () => ({ ...envelope, type: 'command-result', to: 'tab2', id: 'c1', command: 'refresh', result: { version: 1, errorCode: null } })],
-    ['a cyclic object', () => {
-      const cyclic: Record<string, unknown> = { ...envelope, type: 'hello' };
-      cyclic.self = cyclic;
-      return cyclic;
-    }],
+    [
+      'a cyclic object',
+      () => {
+        const cyclic: Record<string, unknown> = { ...envelope, type: 'hello' };
+        cyclic.self = cyclic;
+        return cyclic;
+      },
+    ],
     ['a BigInt', () => ({ ...envelope, type: 'hello', n: 1n })],
-    ['a throwing getter', () => ({ ...envelope, type: 'command', to: 'tab2', id: 'c1', get command() { throw new Error('boom'); } })],
+    [
+      'a throwing getter',
+      () => ({
+        ...envelope,
+        type: 'command',
+        to: 'tab2',
+        id: 'c1',
+        get command() {
+          throw new Error('boom');
+        },
+      }),
+    ],
   ];
   it.each(malformed)('drops a message with %s as malformed', (_what, make) => {
     expect(parseDevtoolsMessage(make(), NS)).toEqual({ dropped: 'malformed' });

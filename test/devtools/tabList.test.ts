@@ -67,7 +67,9 @@ describe('merging tab reports', () => {
 
   it('adds up the counters of the listed tabs', () => {
     const counters = (refreshRequests: number, adoptions: number) => ({ ...emptyCounters(), refreshRequests, adoptions });
-    expect(sumCounters([report('a', { counters: counters(2, 0) }), report('b', { counters: counters(0, 2) }), report('c', { counters: counters(1, 1) })])).toEqual({
+    expect(
+      sumCounters([report('a', { counters: counters(2, 0) }), report('b', { counters: counters(0, 2) }), report('c', { counters: counters(1, 1) })]),
+    ).toEqual({
       ...emptyCounters(),
       refreshRequests: 3,
       adoptions: 3,

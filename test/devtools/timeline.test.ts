@@ -5,8 +5,26 @@ import { asCode, describeEntry, entryFromEvent, mergeEntries } from '../../src/d
 const EVENTS: AuthEvent[] = [
   { type: 'refresh-started', version: 3, attempt: 2, trigger: 'proactive' },
   { type: 'refresh-succeeded', fromVersion: 3, version: 4, attempts: 1 },
-  { type: 'refresh-failed', version: 3, attempt: 1, reason: 'terminal', errorCode: 'oauth_error', oauthError: 'invalid_grant', willRetry: false, retryInMs: null },
-  { type: 'refresh-failed', version: 3, attempt: 1, reason: 'transient', errorCode: 'transient', oauthError: 'bad [redacted] text', willRetry: true, retryInMs: 1000 },
+  {
+    type: 'refresh-failed',
+    version: 3,
+    attempt: 1,
+    reason: 'terminal',
+    errorCode: 'oauth_error',
+    oauthError: 'invalid_grant',
+    willRetry: false,
+    retryInMs: null,
+  },
+  {
+    type: 'refresh-failed',
+    version: 3,
+    attempt: 1,
+    reason: 'transient',
+    errorCode: 'transient',
+    oauthError: 'bad [redacted] text',
+    willRetry: true,
+    retryInMs: 1000,
+  },
   { type: 'refresh-skipped', version: 3, reason: 'newer-pair-available' },
   { type: 'leadership-gained' },
   { type: 'leadership-lost' },
@@ -20,7 +38,15 @@ const EVENTS: AuthEvent[] = [
   { type: 'revocation-failed', errorCode: 'network' },
 ];
 
-const entry = (tabId: string, seq: number, at: number): DevtoolsTimelineEntry => ({ tabId, seq, at, kind: 'state-adopted', version: seq, toVersion: null, detail: null });
+const entry = (tabId: string, seq: number, at: number): DevtoolsTimelineEntry => ({
+  tabId,
+  seq,
+  at,
+  kind: 'state-adopted',
+  version: seq,
+  toVersion: null,
+  detail: null,
+});
 
 describe('timeline entries', () => {
   it.each(EVENTS.map((event) => [event.type, event]))('%s becomes an entry every tab accepts, with a description', (_type, event) => {

@@ -33,7 +33,13 @@ function resourceServer(server: MockTokenServer) {
     const request = new Request(input, init);
     const check = await server.verifyResourceRequest({ method: request.method, url: request.url, headers: request.headers });
     const body = request.body ? await request.text() : null;
-    seen.push({ authorization: request.headers.get('Authorization'), proof: request.headers.get('DPoP'), status: check.status, error: check.ok ? null : check.error, body });
+    seen.push({
+      authorization: request.headers.get('Authorization'),
+      proof: request.headers.get('DPoP'),
+      status: check.status,
+      error: check.ok ? null : check.error,
+      body,
+    });
     return Response.json(check.ok ? { ok: true } : { error: check.error }, { status: check.status, headers: check.headers });
   };
   return { fetch, seen };
@@ -49,7 +55,10 @@ async function signedIn(seed: number, tabs = 1, ttlSeconds = 3600): Promise<{ s:
 }
 
 async function run<T>(s: TabSimulation, work: Promise<T>): Promise<T> {
-  const settled = work.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const settled = work.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
   await s.advance(1_000);
   const outcome = await settled;
   if ('error' in outcome) throw outcome.error;

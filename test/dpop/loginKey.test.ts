@@ -25,7 +25,15 @@ function dpopSimulation(seed: number) {
   const random = seededRandom(seed);
   const clock = createSimulatedClock();
   const server = createMockTokenServer({ clock, random, accessTokenTtlSeconds: 1, latencyMs: 20, dpop: {} });
-  sim = createTabSimulation({ clock, server, random, indexedDB: new IDBFactory(), dpop: true, locks: 'web-locks', client: { refreshLeewayMs: 100, followerRetryMs: 1_000 } });
+  sim = createTabSimulation({
+    clock,
+    server,
+    random,
+    indexedDB: new IDBFactory(),
+    dpop: true,
+    locks: 'web-locks',
+    client: { refreshLeewayMs: 100, followerRetryMs: 1_000 },
+  });
   return sim;
 }
 
@@ -65,7 +73,7 @@ describe('a login key is pending until its login completes', () => {
     expect(s.server.counters.successes).toBeGreaterThanOrEqual(9);
     expect(statuses(s)).toEqual(['authenticated', 'authenticated', 'authenticated']);
     expect(await thumbprints(s)).toEqual([session, session, session]);
-    expect((await s.storage.get(dpopKeyStorageKey('default')) as { thumbprint: string }).thumbprint).toBe(session);
+    expect(((await s.storage.get(dpopKeyStorageKey('default'))) as { thumbprint: string }).thumbprint).toBe(session);
   });
 
   it('a completed login (exchange with the pending key, promote, signIn) switches every tab to the new key', async () => {
@@ -88,7 +96,7 @@ describe('a login key is pending until its login completes', () => {
     expect(s.server.dpopCounters.bindingMismatches).toBe(0);
     expect(await thumbprints(s)).toEqual([login.thumbprint, login.thumbprint, login.thumbprint]);
     expect([a, b, c].map((tab) => tab.client.getSnapshot().status)).toEqual(['authenticated', 'authenticated', 'authenticated']);
-    expect((await s.storage.get(dpopKeyStorageKey('default')) as { thumbprint: string }).thumbprint).toBe(login.thumbprint);
+    expect(((await s.storage.get(dpopKeyStorageKey('default'))) as { thumbprint: string }).thumbprint).toBe(login.thumbprint);
     expect(await s.storage.get(dpopPendingKeyStorageKey('default'))).toEqual([]); // promoted: no longer pending
   });
 

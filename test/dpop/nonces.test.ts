@@ -58,7 +58,10 @@ describe('shared nonces', () => {
     const [a, b] = opened;
     a!.setNow(1_000);
     b!.setNow(1_001);
-    await Promise.all([a!.handle.rememberNonce('https://auth.example', 'from-a', 'authorization'), b!.handle.rememberNonce('https://auth.example', 'from-b', 'authorization')]);
+    await Promise.all([
+      a!.handle.rememberNonce('https://auth.example', 'from-a', 'authorization'),
+      b!.handle.rememberNonce('https://auth.example', 'from-b', 'authorization'),
+    ]);
     await clock.advance(20); // the two messages cross
     expect(await a!.handle.nonceFor('https://auth.example', 'authorization')).toBe('from-b');
     expect(await b!.handle.nonceFor('https://auth.example', 'authorization')).toBe('from-b');
@@ -92,7 +95,8 @@ describe('shared nonces', () => {
       { ...base, namespace: 'other', type: 'nonce', origin: 'https://auth.example', nonce: 'ok', server: 'authorization', at: 1 },
       { ...base, type: 'key-changed', id: '' },
       'just a string',
-    ]) await attacker.post(message);
+    ])
+      await attacker.post(message);
     await clock.advance(10);
     expect(await handle.nonceFor('https://auth.example', 'authorization')).toBeUndefined();
   });

@@ -23,7 +23,15 @@ function dpopSimulation(seed: number, dpop: MockDpopOptions = {}, ttlSeconds = 1
   const random = seededRandom(seed);
   const clock = createSimulatedClock();
   const server = createMockTokenServer({ clock, random, accessTokenTtlSeconds: ttlSeconds, latencyMs: 20, dpop });
-  sim = createTabSimulation({ clock, server, random, indexedDB: new IDBFactory(), dpop: true, locks: 'web-locks', client: { refreshLeewayMs: 100, followerRetryMs: 1_000 } });
+  sim = createTabSimulation({
+    clock,
+    server,
+    random,
+    indexedDB: new IDBFactory(),
+    dpop: true,
+    locks: 'web-locks',
+    client: { refreshLeewayMs: 100, followerRetryMs: 1_000 },
+  });
   return sim;
 }
 

@@ -52,7 +52,8 @@ it('a DPoP run with rotations, nonce retries and API calls leaks no proof, nonce
   const failures: unknown[] = [];
   for (let step = 0; step < 160; step++) {
     for (const tab of tabs) {
-      if (random() < 0.3) authedFetch(tab.client, { origins: ['https://api.mock.test'], fetch: api })('https://api.mock.test/me').catch((e) => failures.push(e));
+      if (random() < 0.3)
+        authedFetch(tab.client, { origins: ['https://api.mock.test'], fetch: api })('https://api.mock.test/me').catch((e) => failures.push(e));
     }
     await sim.advance(50);
   }

@@ -51,14 +51,20 @@ describe('the key in IndexedDB', () => {
 });
 
 describe.each([
-  ['fake-indexeddb', () => {
-    const factory = new IDBFactory();
-    return () => createIndexedDbStorage({ indexedDB: factory });
-  }],
-  ['a shared memory store', () => {
-    const shared = new Map<string, unknown>();
-    return () => createMemoryStorage(shared);
-  }],
+  [
+    'fake-indexeddb',
+    () => {
+      const factory = new IDBFactory();
+      return () => createIndexedDbStorage({ indexedDB: factory });
+    },
+  ],
+  [
+    'a shared memory store',
+    () => {
+      const shared = new Map<string, unknown>();
+      return () => createMemoryStorage(shared);
+    },
+  ],
 ] as const)('20 tabs that start at the same moment, without Web Locks (%s)', (_name, makeStorage) => {
   it('compare-and-set alone ends with one stored key that every tab uses', async () => {
     const storage = makeStorage();
@@ -93,7 +99,7 @@ describe('with Web Locks (the tab simulation)', () => {
     expect(metrics.reduce((sum, c) => sum + c.value, 0)).toBe(1);
   });
 
-  it('the creator\'s message reaching tabs in the middle of their load: they keep the key they read, no second load', async () => {
+  it("the creator's message reaching tabs in the middle of their load: they keep the key they read, no second load", async () => {
     // Messages delivered at once (as BroadcastChannel does between real tabs) and a FIFO lock like Web Locks.
     const listeners = new Set<(message: unknown) => void>();
     const channel = () => {
@@ -105,7 +111,13 @@ describe('with Web Locks (the tab simulation)', () => {
       };
     };
     let tail: Promise<unknown> = Promise.resolve();
-    const locks: WebLocksLike = { request: <T,>(_name: string, _options: object, work: (lock: unknown) => Promise<T>) => { const run = tail.then(work); tail = run.catch(() => {}); return run; } };
+    const locks: WebLocksLike = {
+      request: <T>(_name: string, _options: object, work: (lock: unknown) => Promise<T>) => {
+        const run = tail.then(work);
+        tail = run.catch(() => {});
+        return run;
+      },
+    };
     const shared = new Map<string, unknown>();
     const tabs = Array.from({ length: 5 }, () => tab(() => createMemoryStorage(shared), { locks, channel }));
     tabs.forEach((t) => t.handle.connect());
@@ -170,7 +182,11 @@ describe('a new login, sign-out, bad records', () => {
   });
 
   it('an unusable IndexedDB falls back to a key in this tab only, reported once, and proofs still work', async () => {
-    const broken = { open: () => { throw new DOMException('The user denied permission', 'SecurityError'); } } as unknown as IDBFactory;
+    const broken = {
+      open: () => {
+        throw new DOMException('The user denied permission', 'SecurityError');
+      },
+    } as unknown as IDBFactory;
     const { handle, events } = tab(() => createIndexedDbStorage({ indexedDB: broken }));
     const proof = await handle.proof('POST', 'https://auth.example/token');
     await expect(jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' })).resolves.toBeTruthy();

@@ -57,22 +57,26 @@ async function waitForPanels(tabs: Tab[], predicate: (panels: PanelState[]) => b
 }
 
 const settledAt = (version: number) => (panels: PanelState[]) =>
-  panels.every((panel) => panel.rows.length === 3 && panel.rows.filter((row) => row.role === 'leader').length === 1 && panel.rows.every((row) => row.version === version));
+  panels.every(
+    (panel) => panel.rows.length === 3 && panel.rows.filter((row) => row.role === 'leader').length === 1 && panel.rows.every((row) => row.version === version),
+  );
 
 const sha256Prefix = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 8);
 
 /** Every token string the tab holds: the access token it hands out and the stored pair (refresh and id token). */
 const tokensOf = (tab: Tab, namespace: string): Promise<string[]> =>
   tab.page.evaluate(async (key) => {
-    const stored = await new Promise<{ tokens?: { accessToken: string; refreshToken: string | null; idToken: string | null } } | undefined>((resolve, reject) => {
-      const request = indexedDB.open('tabauth');
-      request.onerror = () => reject(request.error);
-      request.onsuccess = () => {
-        const read = request.result.transaction('keyval').objectStore('keyval').get(key);
-        read.onerror = () => reject(read.error);
-        read.onsuccess = () => resolve(read.result);
-      };
-    });
+    const stored = await new Promise<{ tokens?: { accessToken: string; refreshToken: string | null; idToken: string | null } } | undefined>(
+      (resolve, reject) => {
+        const request = indexedDB.open('tabauth');
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const read = request.result.transaction('keyval').objectStore('keyval').get(key);
+          read.onerror = () => reject(read.error);
+          read.onsuccess = () => resolve(read.result);
+        };
+      },
+    );
     const tokens = [await window.tabauthTest!.getAccessToken()];
     for (const token of [stored?.tokens?.accessToken, stored?.tokens?.refreshToken, stored?.tokens?.idToken]) if (token) tokens.push(token);
     return tokens;

@@ -73,7 +73,9 @@ for (const rotation of [true, false] as const) {
       expect(sum(recs.map((r) => r.refreshCalls.length))).toBe(vMax - v0);
       // Every nonce challenge of a refresh or an API call is a retry the tabs counted (the login's own challenge was
       // oauth4webapi's, in the code exchange).
-      const refreshChallenges = world.server.events().filter((e) => e.type === 'token' && e.grantType === 'refresh_token' && !e.ok && e.error === 'use_dpop_nonce').length;
+      const refreshChallenges = world.server
+        .events()
+        .filter((e) => e.type === 'token' && e.grantType === 'refresh_token' && !e.ok && e.error === 'use_dpop_nonce').length;
       expect(refreshChallenges).toBe(1); // the first refresh; the nonce it learnt served every later one
       expect(sum(recs.map((r) => r.metrics.dpop_nonce_retries ?? 0))).toBe(refreshChallenges + c.apiNonceChallenges);
       // Keys: one when the four tabs started (one of them created it, the others waited and read it), one for the login.
@@ -101,7 +103,9 @@ for (const rotation of [true, false] as const) {
         if (rotation) expect(info.refreshToken).not.toBe(tokens.refresh_token);
         else expect(info.refreshToken).toBe(tokens.refresh_token);
       }
-      console.info(`[e2e dpop rotation=${rotation}] ${vMax - v0} refreshes, ${calls.length} API calls, nonce challenges: token ${c.tokenNonceChallenges}, api ${c.apiNonceChallenges}`);
+      console.info(
+        `[e2e dpop rotation=${rotation}] ${vMax - v0} refreshes, ${calls.length} API calls, nonce challenges: token ${c.tokenNonceChallenges}, api ${c.apiNonceChallenges}`,
+      );
     }, 150_000);
 
     if (rotation) {

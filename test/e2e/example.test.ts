@@ -97,6 +97,8 @@ describe.skipIf(skipBrowserTests)('example app (examples/react-vite) in real Chr
     await tabs[2]!.locator('#todos li').first().waitFor({ timeout: 30_000 });
     expect(new URL(tabs[2]!.url()).pathname).toBe('/protected'); // returnTo brought the user back
     expect(await text(tabs[2]!, 'h1')).toBe('Todos of grace');
-    await until('every tab signed in as Grace', async () => (await Promise.all(tabs.map((page) => text(page, '#user').catch(() => null)))).every((u) => u === 'Grace'));
+    await until('every tab signed in as Grace', async () =>
+      (await Promise.all(tabs.map((page) => text(page, '#user').catch(() => null)))).every((u) => u === 'Grace'),
+    );
   }, 180_000);
 });

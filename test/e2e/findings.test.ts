@@ -50,7 +50,14 @@ describe('core against the real token responses of oidc-provider', () => {
     server.resetCounters();
     const tokens = await server.obtainInitialTokens();
     const refresh = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: server.clientId });
-    const context = { refreshToken: tokens.refresh_token, scope: null, deviceId: 'findings', version: 1, serverVersion: null, signal: new AbortController().signal };
+    const context = {
+      refreshToken: tokens.refresh_token,
+      scope: null,
+      deviceId: 'findings',
+      version: 1,
+      serverVersion: null,
+      signal: new AbortController().signal,
+    };
     const outcome = await refresh(context).then(
       () => 'ok',
       (error: Error) => error.name,

@@ -23,7 +23,7 @@ type RefreshEvent = Extract<OidcServerEvent, { type: 'token' }>;
 const refreshEvents = (world: World): RefreshEvent[] =>
   world.server.events().filter((event): event is RefreshEvent => event.type === 'token' && event.grantType === 'refresh_token');
 
-describe.skipIf(skipBrowserTests)('e2e: the leader\'s refresh is at the provider when its client goes away (issue #9)', () => {
+describe.skipIf(skipBrowserTests)("e2e: the leader's refresh is at the provider when its client goes away (issue #9)", () => {
   let world: World;
   let session: Session | undefined;
 
@@ -80,7 +80,10 @@ describe.skipIf(skipBrowserTests)('e2e: the leader\'s refresh is at the provider
     expect(settled.statuses).toEqual(settled.statuses.map(() => 'authenticated'));
     for (const r of records) {
       expect(r.snapshot.forcedSignOuts, r.name).toBe(0);
-      expect(r.events.filter((e) => e.event.type === 'signed-out'), r.name).toEqual([]);
+      expect(
+        r.events.filter((e) => e.event.type === 'signed-out'),
+        r.name,
+      ).toEqual([]);
     }
     // The refresh after the held one presented the rotated token, and one refresh per version throughout.
     const events = refreshEvents(world);
@@ -113,12 +116,16 @@ describe.skipIf(skipBrowserTests)('e2e: the leader\'s refresh is at the provider
     expect(leaderRecords.refreshCalls.at(-1)?.outcome).toBe('ok');
   }, 120_000);
 
-  it('the <AuthProvider> remounts with a new key while the leader\'s refresh is at the provider: no reuse, nobody signed out', async () => {
+  it("the <AuthProvider> remounts with a new key while the leader's refresh is at the provider: no reuse, nobody signed out", async () => {
     const { session, leader, hold, issued, v0 } = await holdLeadersRefresh('react', 'remount-mid-refresh');
     const before = await snapshot(leader);
     await leader.page.click('#remount');
     // The provider's subtree mounted again (so the client's mount count went to 0 and back) before the answer comes.
-    await waitForTab(leader, (s) => s.extra.providerKey === 1 && Number(s.extra.providerMounts) > Number(before.extra.providerMounts), 'the provider remounted');
+    await waitForTab(
+      leader,
+      (s) => s.extra.providerKey === 1 && Number(s.extra.providerMounts) > Number(before.extra.providerMounts),
+      'the provider remounted',
+    );
     hold.release();
 
     const { settled, records } = await afterRelease(alive(session.tabs), v0);

@@ -37,7 +37,11 @@ describe.skipIf(skipBrowserTests)('e2e: DPoP login with tabauth/oidc in real Chr
     for (let i = 1; i <= 3; i++) tabs.push(await openAppTab(context, world, `tab${i}`));
 
     await logInThroughProvider(tabs[0]!, 'user-1');
-    const signedIn = await waitForTabs(tabs, (s) => s.every((one) => one.status === 'authenticated' && one.idSub === 'user-1' && one.route === 'home'), 'user-1 signed in everywhere');
+    const signedIn = await waitForTabs(
+      tabs,
+      (s) => s.every((one) => one.status === 'authenticated' && one.idSub === 'user-1' && one.route === 'home'),
+      'user-1 signed in everywhere',
+    );
     const v0 = signedIn[0]!.version;
     expect(world.server.counters().codeExchanges).toBe(1);
     // The token endpoint required its nonce: the exchange met one challenge and was sent again at once.

@@ -67,7 +67,11 @@ describe.skipIf(skipBrowserTests)('e2e: OpenID Connect login with tabauth/oidc i
   /** Clicks through a full login in `tab` and waits until every tab holds it. */
   async function logIn(tab: AppTab, all: AppTab[], login = 'user-1') {
     await logInThroughProvider(tab, login);
-    const states = await waitForTabs(all, (s) => s.every((one) => one.status === 'authenticated' && one.idSub === login && one.route === 'home'), `${login} signed in everywhere`);
+    const states = await waitForTabs(
+      all,
+      (s) => s.every((one) => one.status === 'authenticated' && one.idSub === login && one.route === 'home'),
+      `${login} signed in everywhere`,
+    );
     return states[0]!.version;
   }
 
@@ -82,7 +86,14 @@ describe.skipIf(skipBrowserTests)('e2e: OpenID Connect login with tabauth/oidc i
     // Tabs 2-4 never reloaded (same page load) and React rendered the new session in each of them.
     expect(signedIn.slice(1).map((s) => s.loadId)).toEqual(before.slice(1).map((s) => s.loadId));
     for (const s of signedIn) {
-      expect(s).toMatchObject({ status: 'authenticated', version: v0, idSub: 'user-1', accessSub: 'user-1', renderedStatus: 'authenticated', renderedName: 'User 1' });
+      expect(s).toMatchObject({
+        status: 'authenticated',
+        version: v0,
+        idSub: 'user-1',
+        accessSub: 'user-1',
+        renderedStatus: 'authenticated',
+        renderedName: 'User 1',
+      });
     }
     expect(new Set(signedIn.map((s) => s.jti)).size).toBe(1);
     expect(await tabs[0]!.page.evaluate(() => window.location.href)).toBe(`${world.server.origin}/`); // code and state gone
@@ -123,7 +134,11 @@ describe.skipIf(skipBrowserTests)('e2e: OpenID Connect login with tabauth/oidc i
     await tabs[2]!.page.waitForURL((url) => url.pathname === '/session/end');
     // Tab 3 is now on the provider's logout confirmation; the other tabs are already signed out.
     const others = [tabs[0]!, tabs[1]!, tabs[3]!];
-    const out = await waitForTabs(others, (s) => s.every((one) => one.status === 'signed-out' && one.renderedStatus === 'signed-out'), 'tabs 1, 2 and 4 signed out');
+    const out = await waitForTabs(
+      others,
+      (s) => s.every((one) => one.status === 'signed-out' && one.renderedStatus === 'signed-out'),
+      'tabs 1, 2 and 4 signed out',
+    );
     expect(out.map((s) => s.signedOutReason)).toEqual(['user', 'user', 'user']);
     expect(out.map((s) => s.loadId)).toEqual([loads[0], loads[1], loads[3]]);
     expect(new URL(tabs[2]!.page.url()).pathname).toBe('/session/end');
@@ -181,7 +196,10 @@ describe.skipIf(skipBrowserTests)('e2e: OpenID Connect login with tabauth/oidc i
     // provider will put into the ID token, which is what an ID token injected from another login looks like.
     const attempts = await storedAttempts(tab!);
     expect(attempts).toHaveLength(1);
-    await tab!.page.evaluate(({ key, value }) => sessionStorage.setItem(key, JSON.stringify({ ...value, nonce: 'a-nonce-this-login-never-sent' })), attempts[0]!);
+    await tab!.page.evaluate(
+      ({ key, value }) => sessionStorage.setItem(key, JSON.stringify({ ...value, nonce: 'a-nonce-this-login-never-sent' })),
+      attempts[0]!,
+    );
     await typeLogin(tab!.page, 'user-1');
     await giveConsent(tab!.page);
     const refused = (await waitForTabs([tab!], ([s]) => s!.error !== null, 'the callback refused'))[0]!;

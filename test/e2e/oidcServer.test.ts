@@ -155,11 +155,7 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
       endSessions: 0,
     });
     const tokenEvents = server.events().filter((e) => e.type === 'token');
-    expect(tokenEvents.map((e) => (e.ok ? 'ok' : e.detail))).toEqual([
-      'ok',
-      'refresh token already used',
-      'refresh token not found',
-    ]);
+    expect(tokenEvents.map((e) => (e.ok ? 'ok' : e.detail))).toEqual(['ok', 'refresh token already used', 'refresh token not found']);
   });
 
   it('holdNextRefresh: the provider rotates, the answer leaves only on release; the log fingerprints which token each refresh carried', async () => {
@@ -296,9 +292,7 @@ describe('e2e OIDC server (oidc-provider, rotation + reuse detection)', () => {
     expect((await callApi(server)).status).toBe(401);
     expect((await callApi(server, 'not-a-jwt')).status).toBe(401);
     const [h, p, s] = refreshed.body.access_token.split('.');
-    const forgedPayload = Buffer.from(
-      JSON.stringify({ ...decodeJwt(refreshed.body.access_token).payload, sub: 'someone-else' }),
-    ).toString('base64url');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwt(refreshed.body.access_token).payload, sub: 'someone-else' })).toString('base64url');
     const forged = await callApi(server, `${h}.${forgedPayload}.${s}`);
     expect(forged.status).toBe(401);
     expect(forged.body.error_description).toBe('bad signature');

@@ -55,7 +55,13 @@ describe.skipIf(skipBrowserTests)('e2e: real Chromium tabs against oidc-provider
     for (const r of recs) {
       // What React committed, what is in the DOM and what the client holds agree.
       expect(r.snapshot.status).toBe('authenticated');
-      expect(r.snapshot.extra).toMatchObject({ clientVersion: vMax, clientStatus: 'authenticated', domVersion: vMax, domStatus: 'authenticated', renderedSubject: 'user-1' });
+      expect(r.snapshot.extra).toMatchObject({
+        clientVersion: vMax,
+        clientStatus: 'authenticated',
+        domVersion: vMax,
+        domStatus: 'authenticated',
+        renderedSubject: 'user-1',
+      });
       expect(r.snapshot.extra.queriesWithData).toBe(1);
       expect(earlyRefreshes(r)).toEqual([]);
       expect(missingVersions(r, v0, vMax)).toEqual([]);

@@ -254,7 +254,9 @@ describe.skipIf(skipBrowserTests)('e2e: real Chromium tabs against oidc-provider
       .filter((call) => call.requestedAt >= frozenFrom && call.requestedAt < resumedAt && call.obtainedAt > 0)
       .map((call) => call.obtainedAt - call.requestedAt)
       .sort((a, b) => a - b);
-    const failed = followerRecords.flatMap((r) => r.apiCalls).filter((call) => call.sentAt >= frozenFrom && call.sentAt < resumedAt && call.status !== 200).length;
+    const failed = followerRecords
+      .flatMap((r) => r.apiCalls)
+      .filter((call) => call.sentAt >= frozenFrom && call.sentAt < resumedAt && call.status !== 200).length;
     const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${Math.round(value)} ms`);
     const sorted = [...rescueWaits].sort((a, b) => a - b);
     console.info(
@@ -329,7 +331,12 @@ describe.skipIf(skipBrowserTests)('e2e: real Chromium tabs against oidc-provider
     expect(((await reuse.json()) as { error: string }).error).toBe('invalid_grant');
 
     for (const tab of tabs) {
-      const error = await tab.page.evaluate(() => window.tabauthTest!.getAccessToken().then(() => 'token', (e: Error) => e.name));
+      const error = await tab.page.evaluate(() =>
+        window.tabauthTest!.getAccessToken().then(
+          () => 'token',
+          (e: Error) => e.name,
+        ),
+      );
       expect(error).toBe('SignedOutError');
     }
     const recs = await allRecords(tabs);

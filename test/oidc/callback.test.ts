@@ -202,7 +202,11 @@ describe('bad callbacks: a typed error, nothing stored, the other tabs untouched
     other.url = url;
     const error = await rejectionOf(otherLogin.handleCallback(world.tabs[1]!.client));
     expect((error as LoginCallbackError).reason).toBe('unknown-state');
-    await expectRefused(withParams(url, (p) => p.set('state', 'gone')), LoginCallbackError, 'unknown-state');
+    await expectRefused(
+      withParams(url, (p) => p.set('state', 'gone')),
+      LoginCallbackError,
+      'unknown-state',
+    );
   });
 
   it('error=access_denied with HTML in error_description', async () => {
@@ -226,7 +230,7 @@ describe('bad callbacks: a typed error, nothing stored, the other tabs untouched
     await expectRefused(await callbackUrl(oidc, page, { omitIss: true }), LoginCallbackError, 'missing-issuer');
   });
 
-  it('a callback at another path than the login\'s redirect_uri', async () => {
+  it("a callback at another path than the login's redirect_uri", async () => {
     const url = (await callbackUrl(oidc, page)).replace('/callback', '/elsewhere');
     await expectRefused(url, LoginCallbackError, 'redirect-mismatch');
   });

@@ -12,7 +12,15 @@ let provider: FakeProvider;
 let page: FakePage;
 
 const loginFor = (extra: Partial<Parameters<typeof createOidcLogin>[0]> = {}): OidcLogin =>
-  createOidcLogin({ issuer: ISSUER, clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'openid offline_access', fetch: provider.fetch, browser: page, ...extra });
+  createOidcLogin({
+    issuer: ISSUER,
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: 'openid offline_access',
+    fetch: provider.fetch,
+    browser: page,
+    ...extra,
+  });
 const discoveries = () => provider.count('/.well-known/openid-configuration');
 
 beforeEach(async () => {
@@ -106,7 +114,14 @@ describe('refresh through the discovered token endpoint', () => {
     // A fresh tab (new page load) whose first discovery fails.
     const fresh = loginFor();
     provider.discovery = () => new Response('down', { status: 503 });
-    const context = { refreshToken: world.tabs[0]!.client.getSnapshot().tokens!.refreshToken!, scope: null, deviceId: 'd', version: 1, serverVersion: null, signal: new AbortController().signal };
+    const context = {
+      refreshToken: world.tabs[0]!.client.getSnapshot().tokens!.refreshToken!,
+      scope: null,
+      deviceId: 'd',
+      version: 1,
+      serverVersion: null,
+      signal: new AbortController().signal,
+    };
     const error = await rejectionOf(fresh.refresh(context));
     expect(error).toBeInstanceOf(TransientRefreshError);
     expect((error as TransientRefreshError).kind).toBe('server');

@@ -8,7 +8,14 @@
  * verifier), requires its nonce, checks the proof key against the code's `dpop_jkt`, and answers `token_type: DPoP`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { broadcastChannelCoordination, createAuthClient, createMemoryStorage, MalformedTokenResponseError, type AuthClient, type AuthEvent } from '../../src/core';
+import {
+  broadcastChannelCoordination,
+  createAuthClient,
+  createMemoryStorage,
+  MalformedTokenResponseError,
+  type AuthClient,
+  type AuthEvent,
+} from '../../src/core';
 import { createDpop, dpopKeyStorageKey, type Dpop } from '../../src/dpop';
 import { dpopPendingKeyStorageKey } from '../../src/dpop/keyStore';
 import { createOidcLogin, LoginCallbackError, type OidcLogin } from '../../src/oidc';
@@ -89,7 +96,15 @@ beforeEach(async () => {
   page = fakePage();
   backing = new Map();
   dpop = createDpop({ namespace, storage: createMemoryStorage(backing), locks: null, channel: null });
-  oidc = createOidcLogin({ issuer: ISSUER, clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'openid offline_access', fetch: gate.fetch, browser: page, dpop });
+  oidc = createOidcLogin({
+    issuer: ISSUER,
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: 'openid offline_access',
+    fetch: gate.fetch,
+    browser: page,
+    dpop,
+  });
   events = [];
   client = createAuthClient({
     namespace,

@@ -61,7 +61,8 @@ describe('after the login', () => {
     await logIn(oidc, page);
     await until(() => world!.tabs.every((tab) => tab.client.getSnapshot().version === 1), 'signed in everywhere');
     const refreshToken = world.tabs[0]!.client.getSnapshot().tokens!.refreshToken!;
-    provider.token = ({ params }) => Response.json({ error: 'invalid_grant', error_description: `token ${params.get('refresh_token')} revoked` }, { status: 400 });
+    provider.token = ({ params }) =>
+      Response.json({ error: 'invalid_grant', error_description: `token ${params.get('refresh_token')} revoked` }, { status: 400 });
     const error = await world.tabs[0]!.client.refresh().catch((caught: unknown) => caught);
     await until(() => world!.tabs.every((tab) => tab.client.getSnapshot().status === 'signed-out'), 'signed out everywhere');
     const failure = world.tabs.flatMap((tab) => tab.events).find((event) => event.type === 'refresh-failed');

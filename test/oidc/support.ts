@@ -83,12 +83,15 @@ export async function createFakeProvider(options: { issuer?: string; endSession?
     issued: [],
     loginOf: new Map(),
     count: (path, grantType) =>
-      provider.requests.filter((r) => new URL(r.url).pathname === path && (grantType === undefined || new URLSearchParams(r.body ?? '').get('grant_type') === grantType)).length,
+      provider.requests.filter(
+        (r) => new URL(r.url).pathname === path && (grantType === undefined || new URLSearchParams(r.body ?? '').get('grant_type') === grantType),
+      ).length,
     authorize(authorizationUrl, { sub = 'user-1', omitIss = false } = {}) {
       const url = new URL(authorizationUrl);
       const p = url.searchParams;
       if (url.origin + url.pathname !== metadata.authorization_endpoint) throw new Error('not the authorization endpoint');
-      if (p.get('client_id') !== CLIENT_ID || p.get('response_type') !== 'code' || p.get('code_challenge_method') !== 'S256') throw new Error('bad authorization request');
+      if (p.get('client_id') !== CLIENT_ID || p.get('response_type') !== 'code' || p.get('code_challenge_method') !== 'S256')
+        throw new Error('bad authorization request');
       const code = secret('code');
       codes.set(code, {
         clientId: p.get('client_id')!,
@@ -151,7 +154,11 @@ export async function createFakeProvider(options: { issuer?: string; endSession?
       if (!record || record.used) return oauthError('invalid_grant', 'authorization code invalid or already used');
       record.used = true;
       if (record.redirectUri !== params.get('redirect_uri')) return oauthError('invalid_grant', 'redirect_uri mismatch');
-      const challenge = b64u(createHash('sha256').update(params.get('code_verifier') ?? '').digest());
+      const challenge = b64u(
+        createHash('sha256')
+          .update(params.get('code_verifier') ?? '')
+          .digest(),
+      );
       if (challenge !== record.codeChallenge) return oauthError('invalid_grant', 'PKCE verification failed');
       return issue(record.sub, `${record.sub}#${++logins}`, record.nonce, record.scope);
     }
@@ -230,7 +237,9 @@ export function openTabs(count: number, login: Pick<OidcLogin, 'refresh' | 'revo
   return {
     tabs,
     backing,
-    stored: () => [...backing.entries()].find(([key]) => key.endsWith(':state'))?.[1] as { version: number; tokens: { accessToken: string; refreshToken: string } | null } | undefined,
+    stored: () =>
+      [...backing.entries()].find(([key]) => key.endsWith(':state'))?.[1] as
+        { version: number; tokens: { accessToken: string; refreshToken: string } | null } | undefined,
     async ready() {
       await Promise.all(tabs.map((tab) => tab.client.ready()));
     },

@@ -17,12 +17,15 @@ describe('API reports (etc/*.api.md)', () => {
     for (const { entry } of results) expect(readFileSync(join(reportDir, `${entry.reportName}.api.md`), 'utf8')).toContain('API Report File');
   });
 
-  it.each(results.map((result) => [result.entry.specifier, result] as const))('%s: the report is up to date and every export is documented', (specifier, result) => {
-    const hint = result.apiReportChanged
-      ? `The public API of ${specifier} changed. If that is intended, run \`npm run api:update\` and commit etc/${result.entry.reportName}.api.md.`
-      : `Fix these, then run \`npm run api:update\` if the API changed.`;
-    expect(result.problems, `${hint}\n${result.problems.join('\n')}`).toEqual([]);
-    expect(result.apiReportChanged, hint).toBe(false);
-    expect(result.succeeded).toBe(true);
-  });
+  it.each(results.map((result) => [result.entry.specifier, result] as const))(
+    '%s: the report is up to date and every export is documented',
+    (specifier, result) => {
+      const hint = result.apiReportChanged
+        ? `The public API of ${specifier} changed. If that is intended, run \`npm run api:update\` and commit etc/${result.entry.reportName}.api.md.`
+        : `Fix these, then run \`npm run api:update\` if the API changed.`;
+      expect(result.problems, `${hint}\n${result.problems.join('\n')}`).toEqual([]);
+      expect(result.apiReportChanged, hint).toBe(false);
+      expect(result.succeeded).toBe(true);
+    },
+  );
 });

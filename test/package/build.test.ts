@@ -23,7 +23,7 @@ const entryNames = Object.keys(entries);
 const specifierOf = (name: string) => (name === 'index' ? '.' : `./${name.replaceAll('-', '/')}`);
 
 describe('the published package', () => {
-  it('is side-effect free, ESM, with react, react-dom and TanStack Query as peers (and jose, optional, for the mock server\'s DPoP)', () => {
+  it("is side-effect free, ESM, with react, react-dom and TanStack Query as peers (and jose, optional, for the mock server's DPoP)", () => {
     expect(pkg.sideEffects).toBe(false);
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@tanstack/react-query', 'jose', 'react', 'react-dom']);
     expect(Object.values(pkg.peerDependenciesMeta).every((meta) => meta.optional)).toBe(true);
@@ -64,7 +64,16 @@ describe('the published package', () => {
 
   it('the core entry exports the documented API', async () => {
     const core = (await import(pathToFileURL(join(root, 'dist/index.js')).href)) as Record<string, unknown>;
-    for (const name of ['createAuthClient', 'oauth2RefreshGrant', 'oauth2Revoke', 'OAuthError', 'TransientRefreshError', 'createIndexedDbStorage', 'createMemoryStorage', 'broadcastChannelCoordination']) {
+    for (const name of [
+      'createAuthClient',
+      'oauth2RefreshGrant',
+      'oauth2Revoke',
+      'OAuthError',
+      'TransientRefreshError',
+      'createIndexedDbStorage',
+      'createMemoryStorage',
+      'broadcastChannelCoordination',
+    ]) {
       expect(typeof core[name]).toBe('function');
     }
   });
@@ -87,7 +96,9 @@ describe('the published package', () => {
   });
 
   it('the built core does not import DPoP code (tabauth/dpop and the dpop package stay out of apps that do not use them)', () => {
-    const files = ['dist/index.js', ...readFileSync(join(root, 'dist/index.js'), 'utf8').matchAll(/from "\.\/([^"]+)"/g)].map((m) => (typeof m === 'string' ? m : `dist/${m[1]}`));
+    const files = ['dist/index.js', ...readFileSync(join(root, 'dist/index.js'), 'utf8').matchAll(/from "\.\/([^"]+)"/g)].map((m) =>
+      typeof m === 'string' ? m : `dist/${m[1]}`,
+    );
     for (const file of files) expect(readFileSync(join(root, file), 'utf8')).not.toMatch(/from "dpop"|from "jose"|generateProof/);
   });
 

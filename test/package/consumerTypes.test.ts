@@ -40,14 +40,18 @@ export function typeCheck(dir: string, files: string[], options: ts.CompilerOpti
 }
 
 describe('a consumer app compiled against the packed package', () => {
-  it.each(Object.keys(resolutions) as Array<keyof typeof resolutions>)('"moduleResolution": "%s": no errors', (name) => {
-    const dir = join(consumerDir, `app-${name.toLowerCase()}`);
-    mkdirSync(join(dir, 'src'), { recursive: true });
-    // The app is an ES module package, as NodeNext requires for `import` of an ESM-only package.
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name.toLowerCase()}`, private: true, type: 'module' }));
-    copyFileSync(join(__dirname, 'consumer/app.tsx'), join(dir, 'src/app.tsx'));
-    // node_modules is found one level up, in the consumer directory, as in a workspace.
-    const errors = typeCheck(dir, ['src/app.tsx'], resolutions[name]);
-    expect(errors, errors.join('\n')).toEqual([]);
-  }, 120_000);
+  it.each(Object.keys(resolutions) as Array<keyof typeof resolutions>)(
+    '"moduleResolution": "%s": no errors',
+    (name) => {
+      const dir = join(consumerDir, `app-${name.toLowerCase()}`);
+      mkdirSync(join(dir, 'src'), { recursive: true });
+      // The app is an ES module package, as NodeNext requires for `import` of an ESM-only package.
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name.toLowerCase()}`, private: true, type: 'module' }));
+      copyFileSync(join(__dirname, 'consumer/app.tsx'), join(dir, 'src/app.tsx'));
+      // node_modules is found one level up, in the consumer directory, as in a workspace.
+      const errors = typeCheck(dir, ['src/app.tsx'], resolutions[name]);
+      expect(errors, errors.join('\n')).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -14,11 +14,21 @@ describe('lint', () => {
     const eslint = new ESLint({ cwd: root });
     const results = await eslint.lintFiles(['.']);
     const problems = results.flatMap((result) =>
-      result.messages.map((message) => `${result.filePath.slice(root.length + 1)}:${message.line}:${message.column} ${message.ruleId ?? 'parse'}: ${message.message.split('\n')[0]}`),
+      result.messages.map(
+        (message) =>
+          `${result.filePath.slice(root.length + 1)}:${message.line}:${message.column} ${message.ruleId ?? 'parse'}: ${message.message.split('\n')[0]}`,
+      ),
     );
     // The checked set really covers the project (a broken config would lint nothing and pass).
     const linted = results.map((result) => result.filePath.slice(root.length + 1));
-    for (const expected of ['src/react/AuthProvider.tsx', 'src/core/authClient.ts', 'test/package/lint.test.ts', 'stories/support/DemoLab.tsx', 'bench/sim.ts', 'eslint.config.js']) {
+    for (const expected of [
+      'src/react/AuthProvider.tsx',
+      'src/core/authClient.ts',
+      'test/package/lint.test.ts',
+      'stories/support/DemoLab.tsx',
+      'bench/sim.ts',
+      'eslint.config.js',
+    ]) {
       expect(linted).toContain(expected);
     }
     expect(problems, `eslint found ${problems.length} problem(s); run \`npm run lint\`:\n${problems.join('\n')}`).toEqual([]);

@@ -27,7 +27,11 @@ describe('the packed tarball', () => {
 
   it('publint: no error, warning or suggestion', async () => {
     const tarball = readFileSync(packed.tarball);
-    const { messages, pkg: linted } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion', strict: true });
+    const { messages, pkg: linted } = await publint({
+      pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) },
+      level: 'suggestion',
+      strict: true,
+    });
     const formatted = messages.map((message) => `${message.type}: ${formatMessage(message, linted, { color: false }) ?? message.code}`);
     expect(formatted, formatted.join('\n')).toEqual([]);
   });

@@ -57,7 +57,11 @@ function extractSnippets(markdown: string): Snippet[] {
   return snippets;
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /**
  * Packages the snippets import besides tabauth and its peers (oidc-client-ts in a recipe, fake-indexeddb in the

@@ -55,13 +55,19 @@ describe('size budget (gzip)', () => {
     expect(Object.keys(BUDGETS).sort()).toEqual(tabauthSubjects.map((subject) => subject.label).sort());
   });
 
-  it.each(Object.entries(BUDGETS))('%s stays within its budget', async (label, budget) => {
-    const { own, withDeps } = await measured(label);
-    const figures = { own: own.initial.gzip, withDeps: withDeps.initial.gzip, onDemand: withDeps.lazy.gzip };
-    for (const key of Object.keys(budget) as Array<keyof Budget>) {
-      expect(figures[key], `${label}: ${key} is ${(figures[key] / KB).toFixed(2)} kB gzip, budget ${(budget[key] / KB).toFixed(2)} kB`).toBeLessThanOrEqual(budget[key]);
-    }
-  }, 60_000);
+  it.each(Object.entries(BUDGETS))(
+    '%s stays within its budget',
+    async (label, budget) => {
+      const { own, withDeps } = await measured(label);
+      const figures = { own: own.initial.gzip, withDeps: withDeps.initial.gzip, onDemand: withDeps.lazy.gzip };
+      for (const key of Object.keys(budget) as Array<keyof Budget>) {
+        expect(figures[key], `${label}: ${key} is ${(figures[key] / KB).toFixed(2)} kB gzip, budget ${(budget[key] / KB).toFixed(2)} kB`).toBeLessThanOrEqual(
+          budget[key],
+        );
+      }
+    },
+    60_000,
+  );
 
   it('broadcast-channel is not in what the core loads up front, only in its on-demand chunk', async () => {
     const { withDeps } = await measured('tabauth (core)');

@@ -51,7 +51,15 @@ describe('authedFetch: which requests get the token', () => {
       },
     });
     const token = `Bearer ${tab.client.getSnapshot().tokens!.accessToken}`;
-    for (const url of ['/api/me', 'https://app.example/api/me', 'https://api.example:8443/x', 'https://api.example/x', 'https://evil.example/x', '//evil.example/x', 'http://app.example/api']) {
+    for (const url of [
+      '/api/me',
+      'https://app.example/api/me',
+      'https://api.example:8443/x',
+      'https://api.example/x',
+      'https://evil.example/x',
+      '//evil.example/x',
+      'http://app.example/api',
+    ]) {
       await run(sim, fetch(url));
     }
     expect(seen).toEqual([

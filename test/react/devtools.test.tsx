@@ -161,9 +161,11 @@ describe('<TabauthDevtools> from tabauth/devtools/production', () => {
       });
       expect(second.tab.client.getSnapshot().expired).toBe(true);
       expect(first.tab.client.getSnapshot().expired).toBe(false);
-      expect(within(first.container).getAllByTestId('tabauth-devtools-entry').map((entry) => entry.dataset.kind)).toEqual(
-        expect.arrayContaining(['devtools-refresh', 'devtools-expire', 'refresh-succeeded']),
-      );
+      expect(
+        within(first.container)
+          .getAllByTestId('tabauth-devtools-entry')
+          .map((entry) => entry.dataset.kind),
+      ).toEqual(expect.arrayContaining(['devtools-refresh', 'devtools-expire', 'refresh-succeeded']));
     } finally {
       await sim.dispose();
     }
@@ -185,7 +187,13 @@ describe('<TabauthDevtools> from tabauth/devtools/production', () => {
   it('throws a clear error without a client or provider', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(() => render(<StrictMode><TabauthDevtools /></StrictMode>)).toThrow(/needs a `client` prop or an <AuthProvider>/);
+      expect(() =>
+        render(
+          <StrictMode>
+            <TabauthDevtools />
+          </StrictMode>,
+        ),
+      ).toThrow(/needs a `client` prop or an <AuthProvider>/);
     } finally {
       spy.mockRestore();
     }

@@ -9,7 +9,17 @@ import { Component, StrictMode, type ReactNode } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthClient, AuthEvent } from '../../src/core';
 import type { AuthLogin, LoginOptions, LogoutOptions } from '../../src/oidc';
-import { AuthCallback, AuthProvider, SignedIn, SignedOut, useAuth, useAuthEvents, useIsAuthenticated, withAuthenticationRequired, type AuthState } from '../../src/react';
+import {
+  AuthCallback,
+  AuthProvider,
+  SignedIn,
+  SignedOut,
+  useAuth,
+  useAuthEvents,
+  useIsAuthenticated,
+  withAuthenticationRequired,
+  type AuthState,
+} from '../../src/react';
 import { createStaticAuthClient } from '../../src/testing';
 
 afterEach(cleanup);

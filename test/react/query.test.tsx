@@ -64,7 +64,11 @@ function renderQueryTabs(target: TabSimulation, count: number, api: ReturnType<t
   });
 }
 
-const succeeded = (queryClient: QueryClient) => queryClient.getQueryCache().getAll().filter((query) => query.state.status === 'success').length;
+const succeeded = (queryClient: QueryClient) =>
+  queryClient
+    .getQueryCache()
+    .getAll()
+    .filter((query) => query.state.status === 'success').length;
 
 describe('50 concurrent queries across 5 tabs with an expired access token', () => {
   it('server-side expiry (opaque tokens): 50 × 401, exactly one refresh request, all 50 succeed on the retry', async () => {
@@ -98,7 +102,11 @@ describe('50 concurrent queries across 5 tabs with an expired access token', () 
     }
     await waitFor(() => {
       for (const { container } of tabs) {
-        expect(within(container).getAllByTestId('item').map((item) => item.textContent?.slice(0, 2))).toEqual(Array(10).fill('ok'));
+        expect(
+          within(container)
+            .getAllByTestId('item')
+            .map((item) => item.textContent?.slice(0, 2)),
+        ).toEqual(Array(10).fill('ok'));
       }
     });
   });
@@ -170,14 +178,25 @@ describe('the query cache follows the session', () => {
     act(() => [a!, b!].forEach((queryTab) => queryTab.start()));
     await advance(sim, 100);
     const calls = api.calls.length;
-    const before = b!.queryClient.getQueryCache().getAll().map((query) => [query.queryHash, query.state.dataUpdatedAt, query.state.data]);
+    const before = b!.queryClient
+      .getQueryCache()
+      .getAll()
+      .map((query) => [query.queryHash, query.state.dataUpdatedAt, query.state.data]);
     for (let i = 0; i < 3; i++) await advance(sim, 2_000); // three rotations by the leader (tab A)
     expect(sim.server.counters.successes).toBe(3);
     expect(b!.tab.client.getSnapshot().version).toBe(a!.tab.client.getSnapshot().version);
     expect(api.calls).toHaveLength(calls);
-    const after = b!.queryClient.getQueryCache().getAll().map((query) => [query.queryHash, query.state.dataUpdatedAt, query.state.data]);
+    const after = b!.queryClient
+      .getQueryCache()
+      .getAll()
+      .map((query) => [query.queryHash, query.state.dataUpdatedAt, query.state.data]);
     expect(after).toEqual(before);
-    expect(b!.queryClient.getQueryCache().getAll().some((query) => query.state.isInvalidated)).toBe(false);
+    expect(
+      b!.queryClient
+        .getQueryCache()
+        .getAll()
+        .some((query) => query.state.isInvalidated),
+    ).toBe(false);
   });
 });
 

@@ -27,10 +27,7 @@ export function renderTab(sim: TabSimulation, ui: ReactNode, options: { name?: s
  * Responds after `latencyMs` of simulated time (a function of the call index spreads responses out), checking the
  * token on arrival like a real resource server.
  */
-export function createApi(
-  sim: TabSimulation,
-  options: { latencyMs?: number | ((callIndex: number) => number); status?: (url: string) => number | null } = {},
-) {
+export function createApi(sim: TabSimulation, options: { latencyMs?: number | ((callIndex: number) => number); status?: (url: string) => number | null } = {}) {
   const calls: Array<{ url: string; method: string; token: string | null; status: number; body: string | null }> = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

@@ -23,43 +23,43 @@ function stallWritesAtAnnouncement(leader: SimTab, fromVersion: number): { annou
 }
 
 describe('announce before write', () => {
-  it.each([['Web Locks', 'web-locks' as const], ['storage lease', undefined]])(
-    'the leader announces its new pair before its write lands; killed in between, nothing is lost (%s)',
-    async (_label, locks) => {
-      sim = strictSimulation({ seed: 21, ttlSeconds: 2, locks });
-      const tabs = [sim.openTab(), sim.openTab(), sim.openTab()];
-      await sim.settle();
-      await sim.signIn(tabs[0]);
-      await sim.advance(10);
-      const leader = tabs.find((tab) => tab.client.getSnapshot().isLeader)!;
-      const followers = tabs.filter((tab) => tab !== leader);
-      const stall = stallWritesAtAnnouncement(leader, 1);
+  it.each([
+    ['Web Locks', 'web-locks' as const],
+    ['storage lease', undefined],
+  ])('the leader announces its new pair before its write lands; killed in between, nothing is lost (%s)', async (_label, locks) => {
+    sim = strictSimulation({ seed: 21, ttlSeconds: 2, locks });
+    const tabs = [sim.openTab(), sim.openTab(), sim.openTab()];
+    await sim.settle();
+    await sim.signIn(tabs[0]);
+    await sim.advance(10);
+    const leader = tabs.find((tab) => tab.client.getSnapshot().isLeader)!;
+    const followers = tabs.filter((tab) => tab !== leader);
+    const stall = stallWritesAtAnnouncement(leader, 1);
 
-      // The proactive refresh: the followers hold version 2 while the leader's write of it has not landed.
-      for (let step = 0; step < 400 && !followers.every((tab) => tab.client.getSnapshot().version === 2); step++) await sim.advance(5);
-      expect(stall.announced()).toBe(true);
-      expect(followers.map((tab) => tab.client.getSnapshot().version)).toEqual([2, 2]);
-      expect(sim.server.counters.successes).toBe(1);
-      // The leader's own write has not settled (its refresh has not finished): the announcement came first.
-      expect(leader.events.filter((event) => event.type === 'refresh-succeeded')).toEqual([]);
+    // The proactive refresh: the followers hold version 2 while the leader's write of it has not landed.
+    for (let step = 0; step < 400 && !followers.every((tab) => tab.client.getSnapshot().version === 2); step++) await sim.advance(5);
+    expect(stall.announced()).toBe(true);
+    expect(followers.map((tab) => tab.client.getSnapshot().version)).toEqual([2, 2]);
+    expect(sim.server.counters.successes).toBe(1);
+    // The leader's own write has not settled (its refresh has not finished): the announcement came first.
+    expect(leader.events.filter((event) => event.type === 'refresh-succeeded')).toEqual([]);
 
-      // The leader dies before its write lands; the receivers stored the announced pair themselves.
-      leader.kill();
-      await sim.advance(100);
-      expect(await storedVersion(sim)).toBe(2);
+    // The leader dies before its write lands; the receivers stored the announced pair themselves.
+    leader.kill();
+    await sim.advance(100);
+    expect(await storedVersion(sim)).toBe(2);
 
-      // Later refreshes start from version 2: each refresh token is sent once, nobody is signed out.
-      await sim.advance(30_000);
-      expect(sim.server.counters.reuseDetections).toBe(0);
-      expect(sim.server.counters.familiesRevoked).toBe(0);
-      expect(sim.server.counters.refreshRequests).toBe(sim.server.counters.successes);
-      expect(sim.server.counters.successes).toBeGreaterThan(3);
-      const live = versions(sim);
-      expect(new Set(live).size).toBe(1);
-      expect(await storedVersion(sim)).toBe(live[0]);
-      expect(followers.every((tab) => tab.client.getSnapshot().status === 'authenticated')).toBe(true);
-    },
-  );
+    // Later refreshes start from version 2: each refresh token is sent once, nobody is signed out.
+    await sim.advance(30_000);
+    expect(sim.server.counters.reuseDetections).toBe(0);
+    expect(sim.server.counters.familiesRevoked).toBe(0);
+    expect(sim.server.counters.refreshRequests).toBe(sim.server.counters.successes);
+    expect(sim.server.counters.successes).toBeGreaterThan(3);
+    const live = versions(sim);
+    expect(new Set(live).size).toBe(1);
+    expect(await storedVersion(sim)).toBe(live[0]);
+    expect(followers.every((tab) => tab.client.getSnapshot().status === 'authenticated')).toBe(true);
+  });
 
   it('a lock holder whose memory is ahead of storage writes its pair before refreshing from it', async () => {
     sim = strictSimulation({ seed: 22, ttlSeconds: 2, locks: 'web-locks' });

@@ -22,7 +22,16 @@ function countingStorage(backing = new Map<string, unknown>()) {
 const stored = {
   schema: 1,
   version: 4,
-  tokens: { accessToken: 'access-4', refreshToken: 'refresh-4', idToken: null, tokenType: 'Bearer', scope: null, expiresAt: Date.UTC(2030, 0, 1) + 3_600_000, receivedAt: Date.UTC(2030, 0, 1), serverVersion: null },
+  tokens: {
+    accessToken: 'access-4',
+    refreshToken: 'refresh-4',
+    idToken: null,
+    tokenType: 'Bearer',
+    scope: null,
+    expiresAt: Date.UTC(2030, 0, 1) + 3_600_000,
+    receivedAt: Date.UTC(2030, 0, 1),
+    serverVersion: null,
+  },
   signedOutReason: null,
   updatedAt: 0,
 };

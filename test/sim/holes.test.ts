@@ -122,7 +122,9 @@ describe('3. a rotated 2xx whose optional field is mistyped keeps the pair', () 
     sim = strictSimulation({ seed: 904, ttlSeconds: 5, latencyMs: 20 });
     let bad = true;
     const events: AuthEvent[] = [];
-    const tab = sim.openTab({ client: { refresh: serverRefresh(sim, (body) => (bad ? { ...body, ...field } : body)), onEvent: (event) => events.push(event) } });
+    const tab = sim.openTab({
+      client: { refresh: serverRefresh(sim, (body) => (bad ? { ...body, ...field } : body)), onEvent: (event) => events.push(event) },
+    });
     await sim.advance(10);
     await sim.signIn(tab);
     await sim.advance(1_000);

@@ -91,49 +91,53 @@ describe('page controls wait for the tabs', () => {
   it.each([
     ['401 storm', 'storm', () => <Storm401 tabs={1} lifetimeSeconds={300} latencyMs={0} queriesPerTab={2} />],
     ['Offline and back', 'toggle-network', () => <OfflineAndBack tabs={1} lifetimeSeconds={300} latencyMs={0} />],
-  ])('%s: disabled with "starting tabs" until the tab is ready, then enabled, and a click reaches the tab', async (_name, control, page) => {
-    render(page());
-    await waitFor(() => expect(screen.getByTestId('demo-lab').getAttribute('data-ready')).toBe('true'));
-    const key = screen.getByTestId('demo-lab').getAttribute('data-demo-key')!;
-    const hub = window.__tabauthDemo![key]!;
-    const button = screen.getByTestId(control) as HTMLButtonElement;
-    // Every change of the button's disabled state, with whether the tab was ready at that moment.
-    const transitions: Array<{ disabled: boolean; tabReady: boolean }> = [{ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready }];
-    const observer = new MutationObserver(() => {
-      const last = transitions[transitions.length - 1]!;
-      if (last.disabled !== button.disabled) transitions.push({ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready });
-    });
-    observer.observe(button, { attributes: true, attributeFilter: ['disabled'] });
-    try {
-      expect(button.disabled).toBe(true);
-      expect((screen.getByTestId('add-tab') as HTMLButtonElement).disabled).toBe(true);
-      expect((screen.getByTestId('restart') as HTMLButtonElement).disabled).toBe(false); // the way out of a stuck start
-      expect(screen.getByTestId('starting-tabs').textContent).toBe('Starting tabs… 0 of 1 ready');
-      expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('false');
-      fireEvent.click(button); // a disabled button drops the click: nothing may happen
-      expect(hub.getSnapshot().online).toBe(true);
+  ])(
+    '%s: disabled with "starting tabs" until the tab is ready, then enabled, and a click reaches the tab',
+    async (_name, control, page) => {
+      render(page());
+      await waitFor(() => expect(screen.getByTestId('demo-lab').getAttribute('data-ready')).toBe('true'));
+      const key = screen.getByTestId('demo-lab').getAttribute('data-demo-key')!;
+      const hub = window.__tabauthDemo![key]!;
+      const button = screen.getByTestId(control) as HTMLButtonElement;
+      // Every change of the button's disabled state, with whether the tab was ready at that moment.
+      const transitions: Array<{ disabled: boolean; tabReady: boolean }> = [{ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready }];
+      const observer = new MutationObserver(() => {
+        const last = transitions[transitions.length - 1]!;
+        if (last.disabled !== button.disabled) transitions.push({ disabled: button.disabled, tabReady: hub.tabRecord('t1')!.ready });
+      });
+      observer.observe(button, { attributes: true, attributeFilter: ['disabled'] });
+      try {
+        expect(button.disabled).toBe(true);
+        expect((screen.getByTestId('add-tab') as HTMLButtonElement).disabled).toBe(true);
+        expect((screen.getByTestId('restart') as HTMLButtonElement).disabled).toBe(false); // the way out of a stuck start
+        expect(screen.getByTestId('starting-tabs').textContent).toBe('Starting tabs… 0 of 1 ready');
+        expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('false');
+        fireEvent.click(button); // a disabled button drops the click: nothing may happen
+        expect(hub.getSnapshot().online).toBe(true);
 
-      render(<Tab demo={key} tab="t1" />);
-      await waitFor(() => expect(button.disabled).toBe(false), { timeout: 10_000 });
-      expect(screen.queryByTestId('starting-tabs')).toBeNull();
-      expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('true');
-      expect(transitions).toEqual([
-        { disabled: true, tabReady: false },
-        { disabled: false, tabReady: true },
-      ]);
-      expect(hub.tabRecord('t1')).toMatchObject({ status: 'authenticated', ready: true });
+        render(<Tab demo={key} tab="t1" />);
+        await waitFor(() => expect(button.disabled).toBe(false), { timeout: 10_000 });
+        expect(screen.queryByTestId('starting-tabs')).toBeNull();
+        expect(screen.getByTestId('demo-lab').getAttribute('data-tabs-ready')).toBe('true');
+        expect(transitions).toEqual([
+          { disabled: true, tabReady: false },
+          { disabled: false, tabReady: true },
+        ]);
+        expect(hub.tabRecord('t1')).toMatchObject({ status: 'authenticated', ready: true });
 
-      fireEvent.click(button);
-      if (control === 'storm') {
-        await waitFor(() => expect(hub.getSnapshot().counters).toMatchObject({ queriesOk: 2, queriesFailed: 0, refreshRequests: 1 }), { timeout: 10_000 });
-      } else {
-        await waitFor(() => expect(hub.getSnapshot().online).toBe(false));
-        await waitFor(() => expect(screen.getByTestId('event-log').textContent).toContain('network lost: offline'));
+        fireEvent.click(button);
+        if (control === 'storm') {
+          await waitFor(() => expect(hub.getSnapshot().counters).toMatchObject({ queriesOk: 2, queriesFailed: 0, refreshRequests: 1 }), { timeout: 10_000 });
+        } else {
+          await waitFor(() => expect(hub.getSnapshot().online).toBe(false));
+          await waitFor(() => expect(screen.getByTestId('event-log').textContent).toContain('network lost: offline'));
+        }
+      } finally {
+        observer.disconnect();
       }
-    } finally {
-      observer.disconnect();
-    }
-  }, 20_000);
+    },
+    20_000,
+  );
 });
 
 describe('one tab (portable story) in the same window as its hub', () => {

@@ -161,11 +161,16 @@ describe.skipIf(!chromiumAvailable())('Storybook demos in Chromium', () => {
     await devtools.getByTestId('tabauth-devtools-toggle').click();
     const rows = devtools.getByTestId('tabauth-devtools-tab');
     await expect
-      .poll(async () => {
-        const listed = await rows.evaluateAll((elements) => elements.map((row) => ({ role: row.getAttribute('data-role'), version: row.getAttribute('data-version') })));
-        const versions = new Set(listed.map((row) => row.version));
-        return listed.length === 3 && listed.filter((row) => row.role === 'leader').length === 1 && versions.size === 1;
-      }, { timeout: WAIT.timeout, interval: WAIT.polling })
+      .poll(
+        async () => {
+          const listed = await rows.evaluateAll((elements) =>
+            elements.map((row) => ({ role: row.getAttribute('data-role'), version: row.getAttribute('data-version') })),
+          );
+          const versions = new Set(listed.map((row) => row.version));
+          return listed.length === 3 && listed.filter((row) => row.role === 'leader').length === 1 && versions.size === 1;
+        },
+        { timeout: WAIT.timeout, interval: WAIT.polling },
+      )
       .toBe(true);
     const leaderLabel = await devtools.locator('[data-testid="tabauth-devtools-tab"][data-role="leader"] label').textContent();
     expect(leaderLabel?.replace('this tab', '').trim()).toBe(`Tab ${leader!.slice(1)}`);
@@ -178,7 +183,8 @@ describe.skipIf(!chromiumAvailable())('Storybook demos in Chromium', () => {
     await counterAtLeast(page, 'rotations', 3);
     await counterAtLeast(page, 'nonce-retries', 2); // the first refresh and the first API call each learnt a nonce
     const result = await counters(page);
-    const read = (id: string) => page.evaluate((counter) => Number(document.querySelector(`[data-testid="counter-${counter}"]`)?.getAttribute('data-value')), id);
+    const read = (id: string) =>
+      page.evaluate((counter) => Number(document.querySelector(`[data-testid="counter-${counter}"]`)?.getAttribute('data-value')), id);
     expect(result.refreshRequests).toBe(result.rotations);
     expect(result.reuseDetections).toBe(0);
     expect(result.signOuts).toBe(0);
@@ -202,8 +208,16 @@ describe.skipIf(!chromiumAvailable())('Storybook demos in Chromium', () => {
         request.onerror = () => reject(request.error);
       });
       db.close();
-      const exported = await crypto.subtle.exportKey('jwk', record.keyPair.privateKey).then(() => 'exported', (error: Error) => error.name);
-      return { thumbprint: record.thumbprint, isKey: record.keyPair.privateKey instanceof CryptoKey, extractable: record.keyPair.privateKey.extractable, exported };
+      const exported = await crypto.subtle.exportKey('jwk', record.keyPair.privateKey).then(
+        () => 'exported',
+        (error: Error) => error.name,
+      );
+      return {
+        thumbprint: record.thumbprint,
+        isKey: record.keyPair.privateKey instanceof CryptoKey,
+        extractable: record.keyPair.privateKey.extractable,
+        exported,
+      };
     });
     expect(stored).toEqual({ thumbprint: thumbprints[0], isKey: true, extractable: false, exported: 'InvalidAccessError' });
     await shoot(page, 'coordinated-tabs-dpop');

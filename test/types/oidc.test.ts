@@ -68,7 +68,10 @@ function ReactTypes() {
   useAuthEvents((event) => {
     expectTypeOf(event.type).toExtend<string>();
   });
-  const withLogin: AuthProviderProps = { client, login: createOidcLogin({ issuer: 'https://id.example.com', clientId: 'spa', redirectUri: 'https://app.example.com/cb' }) };
+  const withLogin: AuthProviderProps = {
+    client,
+    login: createOidcLogin({ issuer: 'https://id.example.com', clientId: 'spa', redirectUri: 'https://app.example.com/cb' }),
+  };
   void withLogin;
   // @ts-expect-error a login must implement the AuthLogin methods
   const notALogin: AuthProviderProps = { client, login: { login: async () => {} } };

@@ -25,9 +25,12 @@ describe('systemClock', () => {
   it('clamps very long delays instead of letting the runtime fire them at once', async () => {
     const { systemClock } = await import('../../src/core/clock');
     let fired = false;
-    const handle = systemClock.setTimeout(() => {
-      fired = true;
-    }, 90 * 24 * 3600_000);
+    const handle = systemClock.setTimeout(
+      () => {
+        fired = true;
+      },
+      90 * 24 * 3600_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
     systemClock.clearTimeout(handle);
     expect(fired).toBe(false);

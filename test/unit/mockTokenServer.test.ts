@@ -504,7 +504,16 @@ describe('observability', () => {
     server.injectFailures({ kind: 'server-error', count: 5 });
     await post(server, t0.refresh_token!);
     server.reset();
-    expect(server.counters).toEqual({ refreshRequests: 0, successes: 0, reuseDetections: 0, familiesRevoked: 0, invalidGrant: 0, injectedFailures: 0, revocations: 0, graceReplays: 0 });
+    expect(server.counters).toEqual({
+      refreshRequests: 0,
+      successes: 0,
+      reuseDetections: 0,
+      familiesRevoked: 0,
+      invalidGrant: 0,
+      injectedFailures: 0,
+      revocations: 0,
+      graceReplays: 0,
+    });
     expect(server.events).toEqual([]);
     expect(server.validateAccessToken(t0.access_token).reason).toBe('unknown');
     const t1 = server.issueTokens();

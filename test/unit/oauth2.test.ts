@@ -191,7 +191,9 @@ describe('oauth2RefreshGrant error mapping', () => {
     const dated = await failure(grant(stubFetch(() => new Response('', { status: 429, headers: { 'Retry-After': date } })).fetch)(context()));
     expect(dated).toMatchObject({ kind: 'rate-limited', retryAfterMs: 90_000 });
     const past = new Date(Date.UTC(2029, 0, 1)).toUTCString();
-    expect(await failure(grant(stubFetch(() => new Response('', { status: 429, headers: { 'Retry-After': past } })).fetch)(context()))).toMatchObject({ retryAfterMs: 0 });
+    expect(await failure(grant(stubFetch(() => new Response('', { status: 429, headers: { 'Retry-After': past } })).fetch)(context()))).toMatchObject({
+      retryAfterMs: 0,
+    });
     vi.useRealTimers();
 
     const none = await failure(grant(stubFetch(() => new Response('slow down', { status: 429 })).fetch)(context()));
@@ -201,7 +203,9 @@ describe('oauth2RefreshGrant error mapping', () => {
   });
 
   it('5xx → server, even with an HTML or OAuth JSON body', async () => {
-    const html = await failure(grant(stubFetch(() => new Response('<html>Bad Gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } })).fetch)(context()));
+    const html = await failure(
+      grant(stubFetch(() => new Response('<html>Bad Gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } })).fetch)(context()),
+    );
     expect(html).toBeInstanceOf(TransientRefreshError);
     expect(html).toMatchObject({ kind: 'server', status: 502, retryAfterMs: null });
     const oauth = await failure(grant(stubFetch(() => json(503, { error: 'temporarily_unavailable' }, { 'Retry-After': '5' })).fetch)(context()));
@@ -215,7 +219,9 @@ describe('oauth2RefreshGrant error mapping', () => {
   });
 
   it('4xx with an OAuth error body → OAuthError with status and description', async () => {
-    const invalidGrant = await failure(grant(stubFetch(() => json(400, { error: 'invalid_grant', error_description: 'grant request is invalid' })).fetch)(context()));
+    const invalidGrant = await failure(
+      grant(stubFetch(() => json(400, { error: 'invalid_grant', error_description: 'grant request is invalid' })).fetch)(context()),
+    );
     expect(invalidGrant).toBeInstanceOf(OAuthError);
     expect(invalidGrant).toMatchObject({ error: 'invalid_grant', status: 400, errorDescription: 'grant request is invalid', terminal: true });
     const client = await failure(grant(stubFetch(() => json(401, { error: 'invalid_client' })).fetch)(context()));
@@ -240,7 +246,10 @@ describe('oauth2RefreshGrant error mapping', () => {
 
   it('2xx that is not a valid token response → MalformedTokenResponseError with the status', async () => {
     const cases: Array<[() => Response, RegExp]> = [
-      [() => new Response('<!doctype html><html></html>', { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' } }), /not JSON \(content-type text\/html\)/],
+      [
+        () => new Response('<!doctype html><html></html>', { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' } }),
+        /not JSON \(content-type text\/html\)/,
+      ],
       [() => new Response('{"access_token":', { status: 200 }), /not JSON/],
       [() => json(200, { token_type: 'Bearer' }), /access_token/],
       [() => json(201, [okBody]), /access_token/],
@@ -290,7 +299,10 @@ describe('oauth2RefreshGrant error mapping', () => {
 
   it('unexpected statuses (opaque 0, 3xx) → MalformedTokenResponseError', async () => {
     expect(await failure(grant(stubFetch(() => Response.error()).fetch)(context()))).toMatchObject({ name: 'MalformedTokenResponseError', status: 0 });
-    expect(await failure(grant(stubFetch(() => new Response(null, { status: 304 })).fetch)(context()))).toMatchObject({ name: 'MalformedTokenResponseError', status: 304 });
+    expect(await failure(grant(stubFetch(() => new Response(null, { status: 304 })).fetch)(context()))).toMatchObject({
+      name: 'MalformedTokenResponseError',
+      status: 304,
+    });
   });
 
   it('never puts a token or the response body in an error message or cause', async () => {
@@ -349,7 +361,12 @@ describe('oauth2RefreshGrant against the mock token server', () => {
     const server = createMockTokenServer({ clock: createSimulatedClock() });
     const t0 = server.issueTokens();
     const refresh = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'someone-else', fetch: server.fetch });
-    expect(await failure(refresh(context({ refreshToken: t0.refresh_token! })))).toMatchObject({ name: 'OAuthError', error: 'invalid_client', status: 401, terminal: true });
+    expect(await failure(refresh(context({ refreshToken: t0.refresh_token! })))).toMatchObject({
+      name: 'OAuthError',
+      error: 'invalid_client',
+      status: 401,
+      terminal: true,
+    });
   });
 
   it('maps every injected failure kind', async () => {
@@ -412,7 +429,11 @@ describe('oauth2Revoke', () => {
   it('POSTs token, hint and client_id, and resolves on 200', async () => {
     const { fetch, calls } = stubFetch(() => new Response(null, { status: 200 }));
     const signal = new AbortController().signal;
-    await oauth2Revoke({ revocationEndpoint: REVOKE, clientId: 'spa', fetch, headers: { 'X-Test': '1' } })({ token: RT, tokenTypeHint: 'refresh_token', signal });
+    await oauth2Revoke({ revocationEndpoint: REVOKE, clientId: 'spa', fetch, headers: { 'X-Test': '1' } })({
+      token: RT,
+      tokenTypeHint: 'refresh_token',
+      signal,
+    });
     const call = calls[0]!;
     expect(call.url).toBe(REVOKE);
     expect(call.init.method).toBe('POST');
@@ -424,9 +445,19 @@ describe('oauth2Revoke', () => {
 
   it('throws typed errors for failures', async () => {
     const revoke = (respond: () => Response) =>
-      failure(oauth2Revoke({ revocationEndpoint: REVOKE, clientId: 'spa', fetch: stubFetch(respond).fetch })({ token: RT, tokenTypeHint: 'access_token', signal: new AbortController().signal }));
+      failure(
+        oauth2Revoke({ revocationEndpoint: REVOKE, clientId: 'spa', fetch: stubFetch(respond).fetch })({
+          token: RT,
+          tokenTypeHint: 'access_token',
+          signal: new AbortController().signal,
+        }),
+      );
     expect(await revoke(() => new Response('down', { status: 503 }))).toMatchObject({ name: 'TransientRefreshError', kind: 'server', status: 503 });
-    expect(await revoke(() => json(400, { error: 'unsupported_token_type' }))).toMatchObject({ name: 'OAuthError', error: 'unsupported_token_type', status: 400 });
+    expect(await revoke(() => json(400, { error: 'unsupported_token_type' }))).toMatchObject({
+      name: 'OAuthError',
+      error: 'unsupported_token_type',
+      status: 400,
+    });
     expect(
       await revoke(() => {
         throw new TypeError('Failed to fetch');

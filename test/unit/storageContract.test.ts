@@ -12,26 +12,42 @@ import type { StoredAuthState } from '../../src/core/types';
 
 /** Two "tabs" of one browser: two storage instances over one backing store. */
 const implementations: Array<[string, () => [AuthStorage, AuthStorage]]> = [
-  ['memory', () => {
-    const backing = new Map<string, unknown>();
-    return [createMemoryStorage(backing), createMemoryStorage(backing)];
-  }],
-  ['indexeddb (fake-indexeddb)', () => {
-    const factory = new IDBFactory();
-    return [createIndexedDbStorage({ indexedDB: factory }), createIndexedDbStorage({ indexedDB: factory })];
-  }],
+  [
+    'memory',
+    () => {
+      const backing = new Map<string, unknown>();
+      return [createMemoryStorage(backing), createMemoryStorage(backing)];
+    },
+  ],
+  [
+    'indexeddb (fake-indexeddb)',
+    () => {
+      const factory = new IDBFactory();
+      return [createIndexedDbStorage({ indexedDB: factory }), createIndexedDbStorage({ indexedDB: factory })];
+    },
+  ],
 ];
 
 const state = (version: number): StoredAuthState => ({
   schema: 1,
   version,
-  tokens: { accessToken: `a${version}`, refreshToken: `r${version}`, idToken: null, tokenType: 'Bearer', scope: null, expiresAt: null, receivedAt: 0, serverVersion: null },
+  tokens: {
+    accessToken: `a${version}`,
+    refreshToken: `r${version}`,
+    idToken: null,
+    tokenType: 'Bearer',
+    scope: null,
+    expiresAt: null,
+    receivedAt: 0,
+    serverVersion: null,
+  },
   signedOutReason: null,
   updatedAt: 0,
 });
 
 /** The shared record of one tab over `storage` (its own state and telemetry, as in a real tab). */
-const sharedRecord = (storage: AuthStorage, namespace = 'ns') => new SharedRecord(storage, namespace, new TabState(storage.kind), systemClock, new Telemetry('web'), 'device');
+const sharedRecord = (storage: AuthStorage, namespace = 'ns') =>
+  new SharedRecord(storage, namespace, new TabState(storage.kind), systemClock, new Telemetry('web'), 'device');
 
 describe.each(implementations)('storage contract: %s', (_name, create) => {
   it('reads what another tab wrote; values are copies', async () => {

@@ -72,13 +72,12 @@ function Home({ link }: { link: Link }) {
     <>
       <h1>One login, every tab</h1>
       <p>
-        Open this page in several tabs. Log in in one of them: every tab is signed in at once, without a reload. One
-        tab is elected leader and refreshes the token for all of them; the panel on the right counts it.
+        Open this page in several tabs. Log in in one of them: every tab is signed in at once, without a reload. One tab is elected leader and refreshes the
+        token for all of them; the panel on the right counts it.
       </p>
       <SignedIn fallback={<p className="muted">Loading the session…</p>}>
         <p>
-          You are signed in. <a {...link('/protected')}>See your todos</a>, served by an API that validates the JWT
-          access token with jose.
+          You are signed in. <a {...link('/protected')}>See your todos</a>, served by an API that validates the JWT access token with jose.
         </p>
       </SignedIn>
       <SignedOut>

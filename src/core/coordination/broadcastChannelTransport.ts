@@ -45,8 +45,8 @@ export function broadcastChannelCoordination(options: BroadcastChannelCoordinati
     let reportUnavailable!: (error: AuthError) => void;
     const unavailable = new Promise<AuthError>((resolve) => (reportUnavailable = resolve));
 
-    const ready: Promise<{ module: BroadcastChannelModule; raw: BroadcastChannelInstance<unknown> } | null> = loadBroadcastChannel().then(
-      (module) => {
+    const ready: Promise<{ module: BroadcastChannelModule; raw: BroadcastChannelInstance<unknown> } | null> = loadBroadcastChannel()
+      .then((module) => {
         if (channelClosed) return null;
         const raw = new module.BroadcastChannel<unknown>(channelName, options.channelOptions);
         // One onmessage handler: broadcast-channel keeps its own internal/leader messages out of it.
@@ -62,12 +62,12 @@ export function broadcastChannelCoordination(options: BroadcastChannelCoordinati
           for (const listener of [...listeners]) listener(copy);
         };
         return { module, raw };
-      },
-    ).catch(() => {
-      failed = true;
-      reportUnavailable(new UnsupportedEnvironmentError('Tab channel could not be created'));
-      return null;
-    });
+      })
+      .catch(() => {
+        failed = true;
+        reportUnavailable(new UnsupportedEnvironmentError('Tab channel could not be created'));
+        return null;
+      });
 
     const channel: TabChannel = {
       async post(message) {

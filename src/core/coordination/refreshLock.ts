@@ -74,10 +74,7 @@ interface LeaseRecord {
 
 function isLease(value: unknown): value is LeaseRecord {
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as LeaseRecord).owner === 'string' &&
-    typeof (value as LeaseRecord).expiresAt === 'number'
+    typeof value === 'object' && value !== null && typeof (value as LeaseRecord).owner === 'string' && typeof (value as LeaseRecord).expiresAt === 'number'
   );
 }
 

@@ -106,7 +106,8 @@ export function oauth2RefreshGrant(options: OAuth2RefreshOptions): RefreshFuncti
     const label = 'Token endpoint';
     // With DPoP: a fresh proof per request, signed with the key stored for every tab (re-read: a tab never refreshes
     // with another key); a use_dpop_nonce answer is retried at once inside this call, so the backoff never sees it.
-    const send = (dpop?: Record<string, string>) => post(options.tokenEndpoint, form, dpop ? { ...options, headers: { ...options.headers, ...dpop } } : options, context.signal);
+    const send = (dpop?: Record<string, string>) =>
+      post(options.tokenEndpoint, form, dpop ? { ...options, headers: { ...options.headers, ...dpop } } : options, context.signal);
     const response = await (context.dpop
       ? context.dpop.fetchWithProof({ htm: 'POST', htu: options.tokenEndpoint, server: 'authorization', rereadKey: true }, send)
       : send());

@@ -1,6 +1,16 @@
 import { monotonicNow, sleep, type Clock } from '../clock';
 import type { AuthEnvironment } from '../environment';
-import { AuthError, DisposedError, MalformedTokenResponseError, OAuthError, RefreshTimeoutError, StorageError, toWire, TransientRefreshError, type WireError } from '../errors';
+import {
+  AuthError,
+  DisposedError,
+  MalformedTokenResponseError,
+  OAuthError,
+  RefreshTimeoutError,
+  StorageError,
+  toWire,
+  TransientRefreshError,
+  type WireError,
+} from '../errors';
 import type { DpopHandle } from '../dpop';
 import type { AuthEvent, RefreshFailureReason, RefreshTrigger } from '../events';
 import { LockUnavailableError, type RefreshLock } from '../coordination/refreshLock';

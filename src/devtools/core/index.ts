@@ -3,13 +3,7 @@
  * an AuthClient through its public API only (events, snapshot, metrics, refresh and the `markExpired` hook) and talks
  * to the other tabs of the namespace over its own BroadcastChannel. Never sends or stores a token string.
  */
-export {
-  createDevtoolsBridge,
-  type DevtoolsBridge,
-  type DevtoolsBridgeOptions,
-  type DevtoolsCommandRecord,
-  type DevtoolsState,
-} from './bridge';
+export { createDevtoolsBridge, type DevtoolsBridge, type DevtoolsBridgeOptions, type DevtoolsCommandRecord, type DevtoolsState } from './bridge';
 export { nativeDevtoolsChannel, type DevtoolsChannel, type DevtoolsChannelFactory } from './channel';
 export { tokenFingerprint } from './fingerprint';
 export { browserPage, type DevtoolsPage } from './page';

@@ -117,7 +117,13 @@ export function mergeEntries(
 export function describeEntry(entry: DevtoolsTimelineEntry, nameOf: (tabId: string) => string = (tabId) => `#${tabId.slice(0, 6)}`): string {
   const v = (version: number | null) => (version === null ? '' : ` v${version}`);
   const requester = entry.detail?.startsWith('from:') ? entry.detail.slice('from:'.length) : null;
-  const because = requester ? ` (asked by ${nameOf(requester)})` : entry.detail === 'this-tab' ? ' (here)' : entry.detail ? ` (${entry.detail.replace(/[-_:]/g, ' ')})` : '';
+  const because = requester
+    ? ` (asked by ${nameOf(requester)})`
+    : entry.detail === 'this-tab'
+      ? ' (here)'
+      : entry.detail
+        ? ` (${entry.detail.replace(/[-_:]/g, ' ')})`
+        : '';
   switch (entry.kind) {
     case 'refresh-started':
       return `refresh of${v(entry.version)} sent${because}`;

@@ -62,7 +62,15 @@ export function DevtoolsPanel({ bridge, state, id, onClose }: DevtoolsPanelProps
   const canAct = target !== null && target.status === 'authenticated' && !pending;
 
   return (
-    <section className="tdt-panel" id={id} role="dialog" aria-label="tabauth devtools" data-testid="tabauth-devtools-panel" data-tabs={state.tabs.length} data-leaders={leaders}>
+    <section
+      className="tdt-panel"
+      id={id}
+      role="dialog"
+      aria-label="tabauth devtools"
+      data-testid="tabauth-devtools-panel"
+      data-tabs={state.tabs.length}
+      data-leaders={leaders}
+    >
       <header className="tdt-head">
         <span className="tdt-title">tabauth</span>
         <span className="tdt-sub">

@@ -38,7 +38,13 @@ export function TabauthDevtools(props: TabauthDevtoolsProps): ReactNode {
   return <DevtoolsForClient {...props} client={client} />;
 }
 
-function DevtoolsForClient({ client, initialIsOpen = false, position = 'bottom-right', theme = 'system', label }: TabauthDevtoolsProps & { client: AuthClient }) {
+function DevtoolsForClient({
+  client,
+  initialIsOpen = false,
+  position = 'bottom-right',
+  theme = 'system',
+  label,
+}: TabauthDevtoolsProps & { client: AuthClient }) {
   // Creating a bridge has no side effects (start() in the effect does), so a discarded StrictMode render costs nothing.
   const bridge = useMemo(() => createDevtoolsBridge(client, label === undefined ? {} : { label }), [client, label]);
   useEffect(() => bridge.start(), [bridge]);

@@ -61,7 +61,12 @@ export function claimOf(token: string | null | undefined, claim: string): string
   const part = token?.split('.')[1];
   if (!part) return null;
   try {
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
     const value = (JSON.parse(json) as Record<string, unknown>)[claim];
     return typeof value === 'string' ? value : null;
   } catch {

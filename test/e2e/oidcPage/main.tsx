@@ -119,7 +119,12 @@ window.oidcTest = {
         async dpopInfo() {
           const stored = await storedKeys();
           const token = client.getSnapshot().tokens?.accessToken;
-          return { thumbprint: await dpop.thumbprint(), storedKeys: stored.length, storedThumbprint: stored[0]?.thumbprint ?? null, tokenJkt: token ? jktOf(token) : null };
+          return {
+            thumbprint: await dpop.thumbprint(),
+            storedKeys: stored.length,
+            storedThumbprint: stored[0]?.thumbprint ?? null,
+            tokenJkt: token ? jktOf(token) : null,
+          };
         },
       }
     : {}),

@@ -1,7 +1,17 @@
 /**
  * Page-side bookkeeping shared by every mode: what the tab held and when, its API calls, its refresh requests.
  */
-import { jwtId, type ApiCallRecord, type HeldRecord, type PageConfig, type PageSnapshot, type PlatformProbes, type ReceivedRecord, type RefreshCallRecord, type TestApi } from './api';
+import {
+  jwtId,
+  type ApiCallRecord,
+  type HeldRecord,
+  type PageConfig,
+  type PageSnapshot,
+  type PlatformProbes,
+  type ReceivedRecord,
+  type RefreshCallRecord,
+  type TestApi,
+} from './api';
 
 export const now = () => performance.timeOrigin + performance.now();
 
@@ -55,7 +65,9 @@ export class Recorder {
 
   constructor(readonly config: PageConfig) {
     for (const type of ['freeze', 'resume', 'visibilitychange'] as const) {
-      document.addEventListener(type, () => this.lifecycle.push({ type: type === 'visibilitychange' ? `visibility:${document.visibilityState}` : type, at: now() }));
+      document.addEventListener(type, () =>
+        this.lifecycle.push({ type: type === 'visibilitychange' ? `visibility:${document.visibilityState}` : type, at: now() }),
+      );
     }
     for (const type of ['online', 'offline'] as const) window.addEventListener(type, () => this.lifecycle.push({ type, at: now() }));
     // 'pagehide:persisted' = going into the back/forward cache, 'pageshow:persisted' = restored from it.

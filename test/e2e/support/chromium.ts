@@ -46,7 +46,10 @@ export const PLAYWRIGHT_THROTTLING_DISABLING_ARGS = [
 
 export async function launchChromium(options: LaunchChromiumOptions = {}): Promise<Browser> {
   const { headless = true, throttleBackground = false, backForwardCache = false } = options;
-  const ignoreDefaultArgs = [...(throttleBackground ? PLAYWRIGHT_THROTTLING_DISABLING_ARGS : []), ...(backForwardCache ? ['--disable-back-forward-cache'] : [])];
+  const ignoreDefaultArgs = [
+    ...(throttleBackground ? PLAYWRIGHT_THROTTLING_DISABLING_ARGS : []),
+    ...(backForwardCache ? ['--disable-back-forward-cache'] : []),
+  ];
   return chromium.launch({
     executablePath: chromiumPath(),
     headless,

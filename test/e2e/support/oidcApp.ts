@@ -82,7 +82,10 @@ function trackRequests(page: Page, tab: AppTab, world: OidcWorld) {
 
 /** Waits until the page's app is running (window.oidcTest exists) and has loaded its session. */
 export async function waitForApp(tab: AppTab): Promise<void> {
-  await tab.page.waitForFunction(() => window.oidcTest !== undefined && window.oidcTest.snapshot().status !== 'loading', undefined, { polling: 50, timeout: 30_000 });
+  await tab.page.waitForFunction(() => window.oidcTest !== undefined && window.oidcTest.snapshot().status !== 'loading', undefined, {
+    polling: 50,
+    timeout: 30_000,
+  });
 }
 
 /** The tab's state; while the tab shows another page (the provider's), a placeholder with route 'elsewhere'. */
@@ -111,7 +114,12 @@ export const ownLogins = (tab: AppTab): Promise<OwnLogin[]> => tab.page.evaluate
 export const events = (tab: AppTab): Promise<OidcTestApi['events']> => tab.page.evaluate(() => [...window.oidcTest!.events]);
 
 /** Polls until `predicate` holds for every tab's snapshot (states only; the timeout is a safety net, not a measure). */
-export async function waitForTabs(tabs: AppTab[], predicate: (all: OidcPageSnapshot[]) => boolean, what: string, timeoutMs = 45_000): Promise<OidcPageSnapshot[]> {
+export async function waitForTabs(
+  tabs: AppTab[],
+  predicate: (all: OidcPageSnapshot[]) => boolean,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<OidcPageSnapshot[]> {
   const deadline = Date.now() + timeoutMs;
   let last: OidcPageSnapshot[] = [];
   for (;;) {
@@ -120,7 +128,11 @@ export async function waitForTabs(tabs: AppTab[], predicate: (all: OidcPageSnaps
     if (Date.now() > deadline) {
       // A tab on another page (the provider's error page, say): say which page and what it shows.
       const away = await Promise.all(
-        tabs.map(async (tab, i) => (last[i]!.route === 'elsewhere' ? `${tab.name} at ${tab.page.url()}: ${(await tab.page.textContent('body').catch(() => ''))?.replace(/\s+/g, ' ').slice(0, 300)}` : null)),
+        tabs.map(async (tab, i) =>
+          last[i]!.route === 'elsewhere'
+            ? `${tab.name} at ${tab.page.url()}: ${(await tab.page.textContent('body').catch(() => ''))?.replace(/\s+/g, ' ').slice(0, 300)}`
+            : null,
+        ),
       );
       throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last.map(brief))} ${away.filter(Boolean).join(' | ')}`);
     }
@@ -128,7 +140,13 @@ export async function waitForTabs(tabs: AppTab[], predicate: (all: OidcPageSnaps
   }
 }
 
-const brief = (s: OidcPageSnapshot) => ({ route: s.route, status: s.status, version: s.version, sub: s.idSub, error: s.error ? `${s.error.name}(${s.error.reason ?? ''}): ${s.error.message}` : null });
+const brief = (s: OidcPageSnapshot) => ({
+  route: s.route,
+  status: s.status,
+  version: s.version,
+  sub: s.idSub,
+  error: s.error ? `${s.error.name}(${s.error.reason ?? ''}): ${s.error.message}` : null,
+});
 
 /** On the provider's login page (devInteractions): types the login and a password, and signs in. */
 export async function typeLogin(page: Page, login: string): Promise<void> {

@@ -265,14 +265,7 @@ function createMapAdapterFactory() {
   const grants = new Map<string, Set<string>>();
   const uids = new Map<string, string>();
   const userCodes = new Map<string, string>();
-  const grantable = new Set([
-    'AccessToken',
-    'AuthorizationCode',
-    'RefreshToken',
-    'DeviceCode',
-    'BackchannelAuthenticationRequest',
-    'PreAuthorizedCode',
-  ]);
+  const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 
   class MapAdapter {
     constructor(private readonly model: string) {}
@@ -493,8 +486,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         ...(dpop ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => dpop.requireNonce } } : {}),
         revocation: {
           enabled: revocationEnabled,
-          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
-            token.clientId === client.clientId,
+          allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
         },
         introspection: { enabled: false },
         resourceIndicators: {
@@ -631,10 +623,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const jwks = createLocalJWKSet(keys.publicJwks);
 
   /** jose validates signature, alg, typ, iss, aud and exp; the rest is what only this server knows. */
-  async function verifyAccessToken(authorization: string | undefined): Promise<
-    | { ok: true; sub: string; jti: string; newest: boolean; token: string; scheme: string; jkt: string | undefined }
-    | { ok: false; reason: string }
-  > {
+  async function verifyAccessToken(
+    authorization: string | undefined,
+  ): Promise<{ ok: true; sub: string; jti: string; newest: boolean; token: string; scheme: string; jkt: string | undefined } | { ok: false; reason: string }> {
     const match = /^(Bearer|DPoP)\s+(\S+)$/i.exec(authorization ?? '');
     if (!match?.[2]) return { ok: false, reason: 'missing bearer token' };
     let payload: { sub?: string; jti?: string; cnf?: { jkt?: string } };
@@ -647,7 +638,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     if (!issued || !payload.jti) return { ok: false, reason: 'unknown token' };
     if (issued.grantId && revokedGrants.has(issued.grantId)) return { ok: false, reason: 'grant revoked' };
     const newest = issued.grantId ? newestAccessToken.get(issued.grantId) === payload.jti : true;
-    return { ok: true, sub: payload.sub ?? issued.sub ?? '', jti: payload.jti, newest, token: match[2], scheme: match[1]!.toLowerCase(), jkt: payload.cnf?.jkt };
+    return {
+      ok: true,
+      sub: payload.sub ?? issued.sub ?? '',
+      jti: payload.jti,
+      newest,
+      token: match[2],
+      scheme: match[1]!.toLowerCase(),
+      jkt: payload.cnf?.jkt,
+    };
   }
 
   /**
@@ -686,28 +685,43 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       if (refused.error === 'use_dpop_nonce') dpopCounts.apiNonceChallenges++;
       else dpopCounts.apiDpopRejected++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: `${refused.error}: ${refused.reason}` });
-      sendJson(res, 401, { error: refused.error, error_description: refused.reason }, {
-        ...cors,
-        'www-authenticate': `DPoP error="${refused.error}", error_description="${refused.reason}"`,
-        ...(refused.nonce ? { 'dpop-nonce': refused.nonce } : {}),
-        'access-control-expose-headers': 'www-authenticate, dpop-nonce',
-      });
+      sendJson(
+        res,
+        401,
+        { error: refused.error, error_description: refused.reason },
+        {
+          ...cors,
+          'www-authenticate': `DPoP error="${refused.error}", error_description="${refused.reason}"`,
+          ...(refused.nonce ? { 'dpop-nonce': refused.nonce } : {}),
+          'access-control-expose-headers': 'www-authenticate, dpop-nonce',
+        },
+      );
       return;
     }
     const result = verified;
     if (!result.ok) {
       counts.apiUnauthorized++;
       log.push({ type: 'api', at: Date.now(), status: 401, reason: result.reason });
-      sendJson(res, 401, { error: 'invalid_token', error_description: result.reason }, {
-        ...cors,
-        'www-authenticate': `Bearer error="invalid_token", error_description="${result.reason}"`,
-        'access-control-expose-headers': 'www-authenticate',
-      });
+      sendJson(
+        res,
+        401,
+        { error: 'invalid_token', error_description: result.reason },
+        {
+          ...cors,
+          'www-authenticate': `Bearer error="invalid_token", error_description="${result.reason}"`,
+          'access-control-expose-headers': 'www-authenticate',
+        },
+      );
       return;
     }
     if (!result.newest) counts.apiStale++;
     log.push({ type: 'api', at: Date.now(), status: 200, sub: result.sub, jti: result.jti, newest: result.newest });
-    sendJson(res, 200, { sub: result.sub, jti: result.jti, newest: result.newest }, { ...cors, ...(dpopCheck?.nonce ? { 'dpop-nonce': dpopCheck.nonce } : {}) });
+    sendJson(
+      res,
+      200,
+      { sub: result.sub, jti: result.jti, newest: result.newest },
+      { ...cors, ...(dpopCheck?.nonce ? { 'dpop-nonce': dpopCheck.nonce } : {}) },
+    );
   }
 
   // ---- static files ----
@@ -807,7 +821,12 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   };
 
   // ---- authorization code + PKCE flow ----
-  async function obtainInitialTokens({ sub = 'user-1', scope = SCOPE, dpopJkt, exchange }: { sub?: string; scope?: string } & DpopLogin = {}): Promise<TokenResponseBody> {
+  async function obtainInitialTokens({
+    sub = 'user-1',
+    scope = SCOPE,
+    dpopJkt,
+    exchange,
+  }: { sub?: string; scope?: string } & DpopLogin = {}): Promise<TokenResponseBody> {
     const jar = new Map<string, { value: string; path: string }>();
     const cookieHeader = (url: URL) =>
       [...jar.entries()]

@@ -15,10 +15,7 @@ import type { PageConfig } from '../page/api';
  */
 export const skipBrowserTests = !chromiumAvailable() && !process.env.CI;
 if (skipBrowserTests) {
-  console.warn(
-    `[e2e] SKIPPED: no Chromium at ${chromiumPath()} (install the 'chromium' package or set CHROMIUM_PATH). ` +
-      'These tests never skip in CI.',
-  );
+  console.warn(`[e2e] SKIPPED: no Chromium at ${chromiumPath()} (install the 'chromium' package or set CHROMIUM_PATH). ` + 'These tests never skip in CI.');
 }
 
 export interface World {

@@ -3,7 +3,16 @@
  * Shared by the e2e tests and the real-browser benchmark.
  */
 import type { BrowserContext, CDPSession, Page, Request } from 'playwright-core';
-import { DEFAULT_CONFIG, pageQuery, type ApiCallRecord, type HeldRecord, type PageConfig, type PageSnapshot, type ReceivedRecord, type RefreshCallRecord } from '../page/api';
+import {
+  DEFAULT_CONFIG,
+  pageQuery,
+  type ApiCallRecord,
+  type HeldRecord,
+  type PageConfig,
+  type PageSnapshot,
+  type ReceivedRecord,
+  type RefreshCallRecord,
+} from '../page/api';
 import type { OidcServer } from './oidcServer';
 
 export type { PageSnapshot };

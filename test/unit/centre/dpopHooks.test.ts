@@ -60,7 +60,16 @@ describe('DPoP hooks of the centre', () => {
 
   it('Lifecycle: connected once per mount period (StrictMode double mount included), disconnected when it ends', async () => {
     const { handle, calls } = scriptedHandle();
-    const client = createAuthClient({ namespace: 'ns', refresh: async () => answer, dpop: handle, storage: createMemoryStorage(), clock: createSimulatedClock(), coordination: () => { throw new Error('no channel'); } });
+    const client = createAuthClient({
+      namespace: 'ns',
+      refresh: async () => answer,
+      dpop: handle,
+      storage: createMemoryStorage(),
+      clock: createSimulatedClock(),
+      coordination: () => {
+        throw new Error('no channel');
+      },
+    });
     const first = client.mount();
     const second = client.mount();
     expect(calls).toEqual(['connect']);
@@ -72,10 +81,16 @@ describe('DPoP hooks of the centre', () => {
     expect(calls).toEqual(['connect', 'disconnect', 'connect', 'disconnect']);
   });
 
-  it('Telemetry: the handle\'s events are client events, counted by reason and server; dispose stops listening', async () => {
+  it("Telemetry: the handle's events are client events, counted by reason and server; dispose stops listening", async () => {
     const { handle, emit, listeners } = scriptedHandle();
     const seen: string[] = [];
-    const client = createAuthClient({ namespace: 'ns', refresh: async () => answer, dpop: handle, storage: createMemoryStorage(), onEvent: (event) => seen.push(event.type) });
+    const client = createAuthClient({
+      namespace: 'ns',
+      refresh: async () => answer,
+      dpop: handle,
+      storage: createMemoryStorage(),
+      onEvent: (event) => seen.push(event.type),
+    });
     emit({ type: 'dpop-key-created', reason: 'first-use', algorithm: 'ES256' });
     emit({ type: 'dpop-nonce-retry', server: 'authorization', origin: 'https://as.example' });
     emit({ type: 'dpop-nonce-retry', server: 'resource', origin: 'https://api.example' });

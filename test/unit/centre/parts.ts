@@ -20,7 +20,16 @@ import { createSimulatedClock } from '../../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../../src/testing/simulatedEnvironment';
 
 export function tokens(n: number, at: number, lifetimeMs = 60_000): TokenSet {
-  return { accessToken: `access-${n}-xxxxxxxx`, refreshToken: `refresh-${n}-xxxxxxxx`, idToken: null, tokenType: 'Bearer', scope: null, expiresAt: at + lifetimeMs, receivedAt: at, serverVersion: null };
+  return {
+    accessToken: `access-${n}-xxxxxxxx`,
+    refreshToken: `refresh-${n}-xxxxxxxx`,
+    idToken: null,
+    tokenType: 'Bearer',
+    scope: null,
+    expiresAt: at + lifetimeMs,
+    receivedAt: at,
+    serverVersion: null,
+  };
 }
 
 export function record(version: number, at: number, lifetimeMs = 60_000): StoredAuthState {
@@ -66,12 +75,41 @@ export function parts(options: { refresh?: RefreshFunction; backing?: Map<string
   const mount = {
     signal: lifetime.signal,
     isMounted: true,
-    lock: { exclusive: true, run: <T,>(work: () => Promise<T>) => (lockRuns.push(clock.now()), work()) },
+    lock: { exclusive: true, run: <T>(work: () => Promise<T>) => (lockRuns.push(clock.now()), work()) },
   };
-  const refresh: RefreshFunction = options.refresh ?? (async () => ({ access_token: 'access-next-xxxxxxxx', refresh_token: 'refresh-next-xxxxxxxx', expires_in: 60 }));
+  const refresh: RefreshFunction =
+    options.refresh ?? (async () => ({ access_token: 'access-next-xxxxxxxx', refresh_token: 'refresh-next-xxxxxxxx', expires_in: 60 }));
   const refresher = new Refresher(
-    { clock, environment, retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }), random: () => 0.5, requestTimeoutMs: 1_000, refresh, dpop: options.dpop ?? null },
+    {
+      clock,
+      environment,
+      retry: resolveRetryOptions({ attempts: 2, baseDelayMs: 10 }),
+      random: () => 0.5,
+      requestTimeoutMs: 1_000,
+      refresh,
+      dpop: options.dpop ?? null,
+    },
     { state, shared, sync, signing, peers, waiters, telemetry, mount, freshness, secrets, inflight },
   );
-  return { clock, environment, events, telemetry, state, freshness, storage, shared, peers, waiters, secrets, inflight, sync, signing, mount, lifetime, lockRuns, refresher, policy };
+  return {
+    clock,
+    environment,
+    events,
+    telemetry,
+    state,
+    freshness,
+    storage,
+    shared,
+    peers,
+    waiters,
+    secrets,
+    inflight,
+    sync,
+    signing,
+    mount,
+    lifetime,
+    lockRuns,
+    refresher,
+    policy,
+  };
 }

@@ -8,7 +8,9 @@ describe('Peers and RecordSync (the channel)', () => {
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
     p.sync.publish(record(1, 0));
-    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 1 }), ageMs: 0, from: 'tab-a', protocol: TAB_PROTOCOL })]);
+    expect(posted).toEqual([
+      expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 1 }), ageMs: 0, from: 'tab-a', protocol: TAB_PROTOCOL }),
+    ]);
     deliver({ type: 'state', state: record(2, 0), ageMs: 5, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
     expect(p.state.version).toBe(2);
     deliver({ type: 'state', state: record(3, 0), protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-a' }); // an echo of our own

@@ -5,7 +5,9 @@ import { parts, record } from './parts';
 describe('Refresher (one refresh of the shared pair)', () => {
   it('concurrent calls for one version share one request; the pair is stored, published once and returned', async () => {
     const sent: RefreshContext[] = [];
-    const p = parts({ refresh: async (context) => (sent.push(context), { access_token: 'access-2-xxxxxxxx', refresh_token: 'refresh-2-xxxxxxxx', expires_in: 60 }) });
+    const p = parts({
+      refresh: async (context) => (sent.push(context), { access_token: 'access-2-xxxxxxxx', refresh_token: 'refresh-2-xxxxxxxx', expires_in: 60 }),
+    });
     p.state.adopt(record(1, p.clock.now()), 'this-tab');
     const calls = [1, 2, 3].map(() => p.refresher.refresh({ version: 1, force: true, trigger: 'rejected-token' }));
     const results = await Promise.all(calls);
@@ -43,9 +45,11 @@ describe('Refresher (one refresh of the shared pair)', () => {
   });
 
   it('terminal errors sign every tab out; the error it rethrows carries no token the tab held', async () => {
-    const p = parts({ refresh: async ({ refreshToken }) => Promise.reject(new OAuthError('invalid_grant', { status: 400, errorDescription: `token ${refreshToken} was used` })) });
+    const p = parts({
+      refresh: async ({ refreshToken }) => Promise.reject(new OAuthError('invalid_grant', { status: 400, errorDescription: `token ${refreshToken} was used` })),
+    });
     p.state.adopt(record(1, p.clock.now()), 'this-tab');
-    const error = (await p.refresher.refresh({ version: 1, force: true, trigger: "rejected-token" }).catch((caught: unknown) => caught)) as OAuthError;
+    const error = (await p.refresher.refresh({ version: 1, force: true, trigger: 'rejected-token' }).catch((caught: unknown) => caught)) as OAuthError;
     expect(error).toBeInstanceOf(OAuthError);
     expect(error.errorDescription).not.toContain('refresh-1-xxxxxxxx');
     expect(p.state.getSnapshot()).toMatchObject({ status: 'signed-out', signedOutReason: 'refresh-rejected' });

@@ -27,7 +27,13 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     const p = parts();
     let fail = true;
     const real = p.storage;
-    p.shared.replaceStorage({ ...real, kind: real.kind, get: real.get, delete: real.delete, update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)) });
+    p.shared.replaceStorage({
+      ...real,
+      kind: real.kind,
+      get: real.get,
+      delete: real.delete,
+      update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)),
+    });
     const holds: string[] = [];
     p.shared.useMarker({ hold: async () => (holds.push('held'), () => holds.push('released')), anyHeld: async () => holds.length % 2 === 1 });
     p.shared.setActive(true);
@@ -47,7 +53,13 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     const p = parts();
     let fail = true;
     const real = p.storage;
-    p.shared.replaceStorage({ ...real, kind: real.kind, get: real.get, delete: real.delete, update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)) });
+    p.shared.replaceStorage({
+      ...real,
+      kind: real.kind,
+      get: real.get,
+      delete: real.delete,
+      update: (key, updater) => (fail ? Promise.reject(new Error('quota')) : real.update(key, updater)),
+    });
     const holds: string[] = [];
     p.shared.useMarker({ hold: async () => (holds.push('held'), () => holds.push('released')), anyHeld: async () => holds.length % 2 === 1 });
     p.shared.setActive(true);

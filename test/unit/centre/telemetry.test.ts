@@ -7,7 +7,16 @@ describe('Telemetry (events, and counters derived from them)', () => {
       throw new Error('listener bug');
     });
     telemetry.emit({ type: 'refresh-started', version: 1, attempt: 1, trigger: 'proactive' });
-    telemetry.emit({ type: 'refresh-failed', version: 1, attempt: 1, reason: 'transient', errorCode: 'transient_refresh_failure', oauthError: null, willRetry: true, retryInMs: 1000 });
+    telemetry.emit({
+      type: 'refresh-failed',
+      version: 1,
+      attempt: 1,
+      reason: 'transient',
+      errorCode: 'transient_refresh_failure',
+      oauthError: null,
+      willRetry: true,
+      retryInMs: 1000,
+    });
     telemetry.emit({ type: 'signed-out', version: 2, reason: null, source: 'this-tab' });
     const counters = telemetry.metrics().map(({ name, labels, value }) => [name, labels, value]);
     expect(counters).toEqual([

@@ -45,10 +45,16 @@ export async function startOidcClientTs(config: PageConfig, recorder: Recorder):
       if (response.ok) {
         call.outcome = 'ok';
         // The moment the new pair reached this tab (before oidc-client-ts validates and stores it).
-        const answer = (await response.clone().json().catch(() => ({}))) as { access_token?: string };
+        const answer = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { access_token?: string };
         if (answer.access_token) recorder.receive(answer.access_token);
       } else {
-        const answer = (await response.clone().json().catch(() => ({}))) as { error?: string };
+        const answer = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { error?: string };
         call.outcome = answer.error === 'invalid_grant' ? 'invalid_grant' : 'error';
         if (answer.error === 'invalid_grant') recorder.invalidGrants++;
       }
