@@ -50,8 +50,10 @@ export class AccessTokens {
       // calls it due (a clock that disagrees with the leader's must not turn one call into several refreshes). But
       // not a pair whose age is only the wall-clock estimate of a record read from storage: its writer's clock may
       // be ahead, so "due" may well be "expired" (found by the chaos runs, seed 4151); the next round asks the
-      // leader, which answers with its own measure of the pair's age, or refreshes it.
-      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isExpired() && freshness.isMeasured()) {
+      // leader, which answers with its own measure of the pair's age, or refreshes it. Nor one about to expire: "made
+      // for this call" may be a pair that arrived seconds ago while this call waited, its age short by the message's
+      // delivery time (a token handed out 1 ms past its expiry; found by the chaos runs, seed 11).
+      if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isNearlyExpired() && freshness.isMeasured()) {
         return { tokens: fresh.tokens, version: fresh.version };
       }
       if (current === held && current.tokens && !freshness.isExpired()) {
@@ -74,13 +76,14 @@ export class AccessTokens {
     const rejected = rejectedVersion === undefined ? held.version : Math.min(rejectedVersion, held.version);
     const { state, freshness } = this.parts;
     // A newer pair than the rejected one is handed out without a network call, unless it has expired itself.
-    if (held.version > rejected) return freshness.isExpired() ? this.get() : { tokens: held.tokens, version: held.version };
+    if (held.version > rejected) return freshness.isNearlyExpired() ? this.get() : { tokens: held.tokens, version: held.version };
     const record = await this.ensureFresh(rejected, true, 'rejected-token');
     if (!record?.tokens) throw new SignedOutError('Signed out while refreshing');
     // The refresh may end on a newer pair it found instead of making one, and that pair may have expired already (a
     // tab frozen for minutes mid-refresh wakes to a sign-in made meanwhile; found by the chaos runs, seed 14): then
-    // get one that is not, as getAccessToken() would.
-    if (record === state.record && freshness.isExpired()) return this.get();
+    // get one that is not, as getAccessToken() would; the same for one about to expire (seed 11 again: a sign-in that
+    // arrived while the refresh waited, handed out 0.5 s past its expiry).
+    if (record === state.record && freshness.isNearlyExpired()) return this.get();
     return { tokens: record.tokens, version: record.version };
   }
 }

@@ -160,7 +160,7 @@ function wireParts(options: AuthClientOptions, settings: Settings) {
   const leader = new LeaderDuties({ clock, environment, retry, followerRetryMs }, { state, shared, sync, peers, refresher, telemetry, freshness });
   const follower = new FollowerDuties(
     { clock, environment, retryMs: followerRetryMs, maxWaitMs: options.followerMaxWaitMs ?? 120_000 },
-    { state, shared, peers, waiters, refresher, mount: slot },
+    { state, shared, peers, waiters, refresher, freshness, mount: slot },
   );
   const tokens = new AccessTokens({ clock, policy }, { state, leader, follower, freshness });
   const lifecycle = new Lifecycle(

@@ -18,6 +18,12 @@ export interface AuthEnvironment {
   onOffline(listener: () => void): () => void;
   /** Fires when the page becomes visible, regains focus, or resumes from the frozen/bfcache state. */
   onWake(listener: () => void): () => void;
+  /**
+   * Fires when the page is about to be frozen (the Page Lifecycle `freeze` event). Optional: messages that waited
+   * while the page was frozen are delivered on resume with the age they had when sent, and the client can only count
+   * the freeze against them if it knows when the freeze began.
+   */
+  onFreeze?(listener: () => void): () => void;
 }
 
 /** The browser environment; degrades to "always online and visible, no events" where `window`/`document` are missing. */
@@ -47,5 +53,6 @@ export function browserEnvironment(): AuthEnvironment {
       ];
       return () => offs.forEach((off) => off());
     },
+    onFreeze: (listener) => listen(doc, 'freeze', listener),
   };
 }

@@ -4,6 +4,7 @@ import type { AuthEnvironment } from './environment';
 import { DisposedError, failureFromWire, fromWire, RefreshTimeoutError } from './errors';
 import type { Peers } from './peers';
 import type { Refresher } from './refresh/refresher';
+import type { Freshness } from './refreshPolicy';
 import type { SharedRecord } from './sharedRecord';
 import type { TabState } from './tabState';
 import type { StoredAuthState } from './types';
@@ -24,6 +25,8 @@ export interface FollowerParts {
   peers: Peers;
   waiters: VersionWaiters;
   refresher: Refresher;
+  /** Told when this tab asks, so an answer to it counts as sent after a freeze (see Freshness.asked). */
+  freshness: Pick<Freshness, 'asked'>;
   /** Whether the client is mounted (a follower of an unmounted client has nobody to ask), and its refresh lock. */
   mount: { readonly isMounted: boolean; readonly lock: RefreshLock };
 }
@@ -71,8 +74,10 @@ export class FollowerDuties {
       if (state.isLeader) return refresher.refresh({ version, force: rejected, trigger: 'follower-request' });
       // Offline, the leader cannot refresh either: wait (woken early by `online`) without asking or using up the
       // deadline; a pair from another tab is still taken if one arrives.
-      if (environment.isOnline()) peers.post({ type: 'refresh-request', version, ...(rejected ? { rejected: true } : {}) });
-      else deadline = clock.now() + maxWaitMs;
+      if (environment.isOnline()) {
+        this.parts.freshness.asked();
+        peers.post({ type: 'refresh-request', version, ...(rejected ? { rejected: true } : {}) });
+      } else deadline = clock.now() + maxWaitMs;
       const outcome = await waiters.wait(version, retryMs);
       if (outcome.kind === 'state') return outcome.state;
       if (outcome.kind === 'failed') throw outcome.error;

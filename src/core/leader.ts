@@ -136,10 +136,11 @@ export class LeaderDuties {
     // The follower holds this pair and only thinks it is due (its estimate of the pair's age comes from a wall clock
     // that may be hours off); this tab measures it as fresh: answer with the pair and its age, don't rotate. Forcing a
     // refresh for each such request rotated the pair again and again (found by the chaos runs, seed 24). A 401 the app
-    // reported is the server's word and is always refreshed. Only for a pair this tab made: its age is then measured
-    // on this tab's monotonic clock from the request's send time. A pair it adopted may carry a stale age of its own
+    // reported is the server's word and is always refreshed. Only for a pair this tab made (a refresh, or the user's
+    // sign-in here: seed 152, where refreshing the new sign-in for a follower began a storm): its age is then measured
+    // on this tab's monotonic clock. A pair it adopted may carry a stale age of its own
     // (a message queued while this tab was frozen arrives with the age it had when sent; chaos seed 186).
-    if (held?.tokens && held.version === requested && !rejected && refresher.made(held) && !freshness.isDue()) {
+    if (held?.tokens && held.version === requested && !rejected && freshness.isOwn() && !freshness.isDue()) {
       sync.confirm();
       return;
     }

@@ -157,7 +157,11 @@ export class Lifecycle {
     period.cleanups.push(
       detachChannel,
       this.parts.dpop?.connect() ?? (() => {}),
-      environment.onWake(() => this.onWake()),
+      environment.onWake(() => {
+        freshness.woke(); // first: the messages that waited through a freeze may be delivered next
+        this.onWake();
+      }),
+      environment.onFreeze?.(() => freshness.froze()) ?? (() => {}),
       environment.onOnline(() => {
         waiters.wakeAll(); // followers waiting out the offline period ask again right away
         this.onWake();

@@ -32,6 +32,7 @@ export class RecordSync {
    * (a refreshed pair), so every receiver writes it too.
    */
   publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {
+    if (beforeWrite) this.freshness.refreshed(record, ageMs);
     this.state.adopt(record, 'this-tab', ageMs);
     this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite) });
   }

@@ -1,4 +1,5 @@
 import { monotonicNow, timerDelay, type Clock, type TimerHandle } from './clock';
+import { ServerClock } from './serverClock';
 import type { StateSource, TabState } from './tabState';
 import { MAX_LIFETIME_MS } from './tokenResponse';
 import type { StoredAuthState, TokenSet } from './types';
@@ -45,10 +46,22 @@ export function lifetimeMs(tokens: TokenSet): number | null {
   return Math.min(Math.max(0, tokens.expiresAt - tokens.receivedAt), MAX_LIFETIME_MS);
 }
 
+/**
+ * How long after a resume a message still counts as one that waited while the page was frozen. Browsers deliver the
+ * queued messages right after the page's `resume` event (the simulation: right before it); a message that arrives
+ * later than this was sent after the resume, and its age is the sender's measure again.
+ */
+const THAW_MS = 250;
+
 interface Anchor {
   record: StoredAuthState;
-  /** Where the age at adoption came from: only a wall-clock estimate ('storage') gives way to a peer's measure. */
-  source: StateSource;
+  /**
+   * The age at adoption is an estimate, not a measure: the wall clock of the tab that stored the record, or a
+   * message's age plus a freeze it may have waited through. Only an estimate gives way to a peer's measure.
+   */
+  estimated: boolean;
+  /** Adopted from this tab itself (its refresh or its sign-in): the age is this tab's own measure. */
+  own: boolean;
   /** Marked expired by the development tools: treated like a pair the server rejected. */
   marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
@@ -70,12 +83,18 @@ export class Freshness {
   private anchor: Anchor | null = null;
   private expiryTimer: TimerHandle | undefined;
   private watching = false;
+  /** Monotonic time of the page's last `freeze` event, until it resumes. */
+  private frozenAt: number | undefined;
+  /** The last freeze: how long it lasted, and until when messages count as having waited through it. */
+  private thaw: { frozenForMs: number; untilMono: number; askedAfterResume?: boolean } | undefined;
+  private readonly server: ServerClock;
 
   constructor(
     private readonly clock: Clock,
     private readonly policy: RefreshPolicy,
     private readonly state: TabState,
   ) {
+    this.server = new ServerClock(clock);
     state.onTransition(({ record, source, ageMs }) => this.adopted(record, source, ageMs));
     state.onConfirm((record, ageMs) => this.confirmed(record, ageMs));
   }
@@ -99,12 +118,28 @@ export class Freshness {
   }
 
   /**
+   * Expires within half its refresh buffer (at most 5 s): too close to hand out as a fresh pair, since its age may
+   * be short by a message's delivery time, and a request sent with it may reach the server after it expired.
+   */
+  isNearlyExpired(): boolean {
+    const anchor = this.current();
+    if (!anchor || anchor.lifetimeMs === null) return false;
+    const marginMs = Math.min(anchor.bufferMs / 2, 5_000);
+    return monotonicNow(this.clock) >= anchor.receivedAtMono + anchor.lifetimeMs - marginMs;
+  }
+
+  /**
    * Whether the held pair's age was measured on a monotonic clock (this tab's, or the sender's for a pair from the
    * channel) rather than estimated from the wall clock of the tab that stored it.
    */
   isMeasured(): boolean {
     const anchor = this.current();
-    return anchor !== null && anchor.source !== 'storage';
+    return anchor !== null && !anchor.estimated;
+  }
+
+  /** Whether the held pair came from this tab (its refresh or sign-in), so its age is measured on this tab's clock. */
+  isOwn(): boolean {
+    return this.current()?.own === true;
   }
 
   /** Whether the development tools marked the held pair expired (its refresh is requested as for a 401). */
@@ -116,6 +151,44 @@ export class Freshness {
   ageMs(): number | undefined {
     const anchor = this.current();
     return anchor ? Math.max(0, monotonicNow(this.clock) - anchor.receivedAtMono) : undefined;
+  }
+
+  /** A pair this tab's own refresh received, `ageMs` after its request was sent: it relates the server's clock to ours. */
+  refreshed(record: StoredAuthState, ageMs: number): void {
+    if (record.tokens) this.server.learn(record.tokens, monotonicNow(this.clock) - ageMs);
+  }
+
+  /** The page is about to be frozen (see `froze`'s use in `adopted`). */
+  froze(): void {
+    this.frozenAt ??= monotonicNow(this.clock);
+  }
+
+  /**
+   * This tab asked the leader about the held pair: a confirmation arriving after this, even right after a resume,
+   * answers that question, so it is no message that waited through the freeze (ignoring it left a thawed follower to
+   * rescue a fresh pair; chaos seed 270).
+   */
+  asked(): void {
+    if (this.thaw && this.frozenAt === undefined) this.thaw.askedAfterResume = true;
+  }
+
+  /** The page woke: if it had been frozen, the messages delivered next may have waited through that freeze. */
+  woke(): void {
+    if (this.frozenAt === undefined) return;
+    const now = monotonicNow(this.clock);
+    this.thaw = { frozenForMs: Math.max(0, now - this.frozenAt), untilMono: now + THAW_MS };
+    this.frozenAt = undefined;
+  }
+
+  /**
+   * How much older than its stated age a message arriving now may be: a message queued while the page was frozen
+   * arrives on resume with the age it had when it was sent. Without this, a sign-in sent a minute into a two-minute
+   * freeze was handed out as new, long after the server expired it (found by the chaos runs, seed 370).
+   */
+  private queuedForMs(): number {
+    const now = monotonicNow(this.clock);
+    if (this.frozenAt !== undefined) return Math.max(0, now - this.frozenAt); // delivered before the resume event
+    return this.thaw && now <= this.thaw.untilMono ? this.thaw.frozenForMs : 0;
   }
 
   /** The page woke (visible, resumed, online): if the wall clock says the pair is older, believe it. */
@@ -159,13 +232,35 @@ export class Freshness {
       this.anchor = null;
     } else {
       const lifetime = lifetimeMs(tokens);
-      // This tab's own pair: its age since the request was sent (0 when not given). From the channel: the sender's
-      // measure. From storage: the wall clock, and a pair of unknown age (see wallAge) counts as expired.
-      const given = source === 'this-tab' ? (ageMs ?? 0) : ageMs;
-      const age = given !== undefined ? Math.min(given, lifetime ?? given) : (this.wallAge(tokens) ?? lifetime ?? 0);
-      this.anchor = { record, source, receivedAtMono: monotonicNow(this.clock) - age, lifetimeMs: lifetime, bufferMs: refreshBufferMs(tokens, this.policy) };
+      const age = Math.max(0, this.ageAtAdoption(tokens, source, ageMs));
+      const estimated = source === 'storage' || (source === 'channel' && this.queuedForMs() > 0);
+      this.anchor = {
+        record,
+        estimated,
+        own: source === 'this-tab',
+        receivedAtMono: monotonicNow(this.clock) - Math.min(age, lifetime ?? age),
+        lifetimeMs: lifetime,
+        bufferMs: refreshBufferMs(tokens, this.policy),
+      };
     }
     this.watchExpiry();
+  }
+
+  /**
+   * This tab's own pair: its age since the request was sent (0 when not given). From the channel: the sender's
+   * measure, plus a freeze it may have waited through unless the server's clock (see ServerClock) bounds it closer.
+   * From storage: the server's clock where it is known, else the wall clock, and a pair of unknown age (see wallAge)
+   * counts as expired.
+   */
+  private ageAtAdoption(tokens: TokenSet, source: StateSource, ageMs: number | undefined): number {
+    if (source === 'this-tab') return ageMs ?? 0;
+    const queuedMs = source === 'channel' ? this.queuedForMs() : 0;
+    if (ageMs !== undefined && queuedMs === 0) return ageMs;
+    // Decoded only here, off the path of an ordinary message.
+    const issuedAt = this.server.issuedAtMono(tokens.accessToken);
+    const serverAge = issuedAt === null ? null : monotonicNow(this.clock) - issuedAt;
+    if (ageMs !== undefined) return Math.min(ageMs + queuedMs, serverAge ?? Infinity);
+    return serverAge ?? this.wallAge(tokens) ?? lifetimeMs(tokens) ?? 0;
   }
 
   /**
@@ -175,8 +270,10 @@ export class Freshness {
    */
   private confirmed(record: StoredAuthState, ageMs: number): void {
     const anchor = this.current();
-    if (!anchor || anchor.record !== record || anchor.source !== 'storage') return;
-    anchor.source = 'channel';
+    // A confirmation that waited through a freeze is no measure either.
+    const answersAskSinceResume = this.frozenAt === undefined && this.thaw?.askedAfterResume === true;
+    if (!anchor || anchor.record !== record || !anchor.estimated || (this.queuedForMs() > 0 && !answersAskSinceResume)) return;
+    anchor.estimated = false;
     anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
     this.watchExpiry();
   }

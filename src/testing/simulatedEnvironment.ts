@@ -7,6 +7,8 @@ export interface SimulatedEnvironment extends AuthEnvironment {
   setVisible(visible: boolean): void;
   /** Fires the wake listeners (as focus / visibilitychange / resume would). */
   wake(): void;
+  /** Fires the freeze listeners (as the page's `freeze` event would, right before the page stops running). */
+  freeze(): void;
   /** Number of listeners currently attached (0 after the client is unmounted). */
   listenerCount(): number;
 }
@@ -18,6 +20,7 @@ export function createSimulatedEnvironment(initial: { online?: boolean; visible?
   const onlineListeners = new Set<() => void>();
   const offlineListeners = new Set<() => void>();
   const wakeListeners = new Set<() => void>();
+  const freezeListeners = new Set<() => void>();
   const add = (set: Set<() => void>, listener: () => void) => {
     // Wrapped so the same function can be registered twice and removed once, like addEventListener with distinct handlers.
     const entry = () => listener();
@@ -33,6 +36,7 @@ export function createSimulatedEnvironment(initial: { online?: boolean; visible?
     onOnline: (listener) => add(onlineListeners, listener),
     onOffline: (listener) => add(offlineListeners, listener),
     onWake: (listener) => add(wakeListeners, listener),
+    onFreeze: (listener) => add(freezeListeners, listener),
     setOnline(next) {
       if (next === online) return;
       online = next;
@@ -44,6 +48,7 @@ export function createSimulatedEnvironment(initial: { online?: boolean; visible?
       if (next) fire(wakeListeners);
     },
     wake: () => fire(wakeListeners),
-    listenerCount: () => onlineListeners.size + offlineListeners.size + wakeListeners.size,
+    freeze: () => fire(freezeListeners),
+    listenerCount: () => onlineListeners.size + offlineListeners.size + wakeListeners.size + freezeListeners.size,
   };
 }

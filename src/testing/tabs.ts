@@ -434,6 +434,7 @@ export function createTabSimulation(options: TabSimulationOptions = {}): TabSimu
         webLocks?.releaseTab(name);
       },
       freeze() {
+        if (alive && !frozen) environment.freeze(); // the page's `freeze` event runs before the page stops
         frozen = true;
       },
       resume() {

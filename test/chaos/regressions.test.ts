@@ -858,3 +858,154 @@ describe('the chaos harness: the quiet tail does not jump the clock back to the 
     );
   });
 });
+
+describe('Fix #9.16: a message that waited while the page was frozen counts the freeze against its age (chaos seed 370)', () => {
+  it("seed 370: a sign-in sent a minute into a tab's freeze is not handed out as new on resume, though its writer's clock is 2.4 h ahead", async () => {
+    // tab-7 is frozen from 181 s to 404 s; the sign-in (308 s) reaches it on resume with the age it had when sent (0).
+    // The page's freeze event (AuthEnvironment.onFreeze) tells the tab how long messages may have waited.
+    const config: ChaosConfig = {
+      seed: 370,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 129337, do: 'global-offline' },
+      { at: 143702, do: 'open', tab: 'tab-6' },
+      { at: 153122, do: 'open', tab: 'tab-7' },
+      { at: 181049, do: 'freeze', tab: 'tab-7' },
+      { at: 278402, do: 'skew-leader', ms: 8656561 },
+      { at: 308164, do: 'sign-in', tab: 'tab-10' },
+      { at: 404215, do: 'skew-leader', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+});
+
+describe("Fix #9.17: a stored pair's age from the server's clock (the access token's iat), when wall clocks disagree (chaos seeds 188, 152)", () => {
+  it("seed 188: the leader's clock is 2.2 h behind and every message is lost: no refresh after refresh", async () => {
+    // tab-8 rescues v11; the leader reads tab-8's v12 "from the future" and used to refresh it at once (3.1 s old), and
+    // a follower then rescued the leader's v13 (1.0 s old, "2.2 h old" by its wall clock). The leader's own refreshes
+    // relate the server's clock to its monotonic one, so it reads v12's age from the token's iat.
+    const config: ChaosConfig = {
+      seed: 188,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 21689, do: 'skew-leader', ms: -7820187 },
+      { at: 124132, do: 'open', tab: 'tab-8' },
+      { at: 154803, do: 'global-offline' },
+      { at: 170244, do: 'server-failures', kind: 'network', count: 5 },
+      { at: 189421, do: 'message-faults', drop: 1, duplicate: 0.47, delayMs: 954 },
+      { at: 189814, do: 'get-token', tab: 'tab-2' },
+      { at: 213900, do: 'global-online' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+
+  it('seed 152: a leader asked about the sign-in it made itself answers with its own measure instead of refreshing it', async () => {
+    // tab-5's clock is 30 s ahead; tab-6 reads tab-5's sign-in "from the future" and asks. tab-5 used to refresh the
+    // 5-second-old sign-in (only refreshed pairs were confirmed), and tab-6, leader after tab-5's dispose, refreshed
+    // that pair, 5 ms old, again.
+    const config: ChaosConfig = {
+      seed: 152,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 51356, do: 'open', tab: 'tab-5' },
+      { at: 162224, do: 'global-offline' },
+      { at: 175077, do: 'open', tab: 'tab-6' },
+      { at: 178217, do: 'skew', tab: 'tab-5', ms: 30061 },
+      { at: 223374, do: 'message-faults', drop: 1, duplicate: 0.28, delayMs: 2231 },
+      { at: 233047, do: 'dispose-in-flight' },
+      { at: 277342, do: 'sign-in', tab: 'tab-10' },
+      { at: 280397, do: 'message-faults', drop: 0.36, duplicate: 0.14, delayMs: 561 },
+      { at: 281981, do: 'global-online' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
+describe('Fix #9.18: a pair about to expire is not handed out as made for the call (chaos seed 11)', () => {
+  it('seed 11: a sign-in that arrived while a refresh-401 waited is not handed out 0.5 s past its expiry', async () => {
+    const config: ChaosConfig = {
+      seed: 11,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 102180, do: 'open', tab: 'tab-10' },
+      { at: 132294, do: 'offline', tab: 'tab-10' },
+      { at: 132519, do: 'global-offline' },
+      { at: 135672, do: 'dispose-in-flight' },
+      { at: 136866, do: 'open', tab: 'tab-13' },
+      { at: 142025, do: 'kill-after-announce' },
+      { at: 144391, do: 'open', tab: 'tab-14' },
+      { at: 173515, do: 'sign-racing-refresh', tab: 'tab-7', action: 'sign-in', revoke: true, faultMs: 15563 },
+      { at: 177578, do: 'sign-in', tab: 'tab-12' },
+      { at: 184573, do: 'message-faults', drop: 0.05, duplicate: 0.07, delayMs: 2350 },
+      { at: 191047, do: 'server-failures', kind: 'html', count: 3 },
+      { at: 198021, do: 'get-token', tab: 'tab-14' },
+      { at: 208409, do: 'server-latency', ms: 4732 },
+      { at: 208587, do: 'global-online' },
+      { at: 222847, do: 'refresh-401', tab: 'tab-14' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+});

@@ -8,7 +8,7 @@ import { parts, recordingChannel, record } from './parts';
 function follower(p: ReturnType<typeof parts>) {
   return new FollowerDuties(
     { clock: p.clock, environment: p.environment, retryMs: 1_000, maxWaitMs: 10_000 },
-    { state: p.state, shared: p.shared, peers: p.peers, waiters: p.waiters, refresher: p.refresher, mount: p.mount },
+    { state: p.state, shared: p.shared, peers: p.peers, waiters: p.waiters, refresher: p.refresher, freshness: p.freshness, mount: p.mount },
   );
 }
 
