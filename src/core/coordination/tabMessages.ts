@@ -73,7 +73,16 @@ export interface LeaderHelloMessage extends Envelope {
   type: 'leader-hello';
 }
 
-export type TabMessage = StateMessage | RefreshRequestMessage | RefreshPendingMessage | RefreshFailedMessage | LeaderHelloMessage;
+/**
+ * A tab took `version` from storage and only has the writer's wall clock for its age: the leader, if it holds that
+ * version with an age it measured, answers with it (`state` with `confirms: true`). Never a refresh.
+ */
+export interface AgeQueryMessage extends Envelope {
+  type: 'age-query';
+  version: number;
+}
+
+export type TabMessage = StateMessage | RefreshRequestMessage | RefreshPendingMessage | RefreshFailedMessage | LeaderHelloMessage | AgeQueryMessage;
 
 /** A message before the envelope fields are added. */
 export type TabMessageBody = TabMessage extends infer M ? (M extends TabMessage ? Omit<M, keyof Envelope> : never) : never;
@@ -118,6 +127,9 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
         : { dropped: 'malformed' };
     case 'refresh-pending':
       return isVersion(message.version) ? (message as unknown as RefreshPendingMessage) : { dropped: 'malformed' };
+    case 'age-query':
+      if (hasForgedVersion(message)) return { dropped: 'version-out-of-range' };
+      return isVersion(message.version) ? (message as unknown as AgeQueryMessage) : { dropped: 'malformed' };
     case 'refresh-failed':
       return isVersion(message.version) &&
         typeof message.errorCode === 'string' &&

@@ -114,11 +114,28 @@ describe('FollowerDuties and a confirming leader', () => {
     expect(p.freshness.isExpired()).toBe(true);
     const wait = follower(p).request(1);
     await p.clock.settle();
-    expect(posted).toEqual([expect.objectContaining({ type: 'refresh-request', version: 1 })]);
-    expect(posted[0]).not.toHaveProperty('rejected');
+    // The read from storage asks the leader for its measure of the pair's age; the due pair then asks for a newer one.
+    expect(posted).toEqual([expect.objectContaining({ type: 'age-query', version: 1 }), expect.objectContaining({ type: 'refresh-request', version: 1 })]);
+    expect(posted[1]).not.toHaveProperty('rejected');
     deliver({ type: 'state', state: stored, ageMs: 2_000, confirms: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
     expect((await wait)?.version).toBe(1);
     expect(p.freshness.isDue()).toBe(false);
+    expect(p.events.some((event) => event.type === 'refresh-started')).toBe(false);
+  });
+});
+
+describe('the age query: a pair read from storage gets the leader’s measure of its age', () => {
+  it('a follower that reads a pair from storage asks once; the leader answers with its measure, never a refresh', async () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    // By this tab's wall clock the pair is 2 s old; the leader measured 56 s (the wall clock went back since the write): due.
+    const stored = record(1, p.clock.now() - 2_000);
+    p.state.adopt(stored, 'storage');
+    expect(p.freshness.isDue()).toBe(false);
+    expect(posted.map((message) => (message as { type: string }).type)).toEqual(['age-query']);
+    deliver({ type: 'state', state: stored, ageMs: 56_000, confirms: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'leader' });
+    expect(p.freshness.isDue()).toBe(true);
     expect(p.events.some((event) => event.type === 'refresh-started')).toBe(false);
   });
 });

@@ -32,4 +32,25 @@ describe('Peers and RecordSync (the channel)', () => {
     deliver({ type: 'leader-hello', protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0 })]);
   });
+
+  it('an age query is answered by the leader that measured the pair, with the pair and its age; malformed or forged ones are dropped', () => {
+    const p = parts();
+    const { channel, posted, deliver } = recordingChannel();
+    p.peers.attach(channel);
+    p.state.adopt(record(7, p.clock.now()), 'this-tab');
+    const query = (version: unknown) => deliver({ type: 'age-query', version, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
+    query(7);
+    expect(posted).toEqual([]); // not the leader: the leader answers
+    p.state.setLeadership({ isLeader: true });
+    query(6); // another version: nothing to say
+    query('7');
+    query(2 ** 53);
+    expect(posted).toEqual([]);
+    query(7);
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0, confirms: true })]);
+    expect(p.events.filter((event) => event.type === 'message-dropped').map((event) => event.type === 'message-dropped' && event.reason)).toEqual([
+      'malformed',
+      'version-out-of-range',
+    ]);
+  });
 });
