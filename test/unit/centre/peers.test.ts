@@ -33,7 +33,7 @@ describe('Peers and RecordSync (the channel)', () => {
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0 })]);
   });
 
-  it('an age query is answered by the leader that measured the pair, with the pair and its age; malformed or forged ones are dropped', () => {
+  it('an age query is answered by the leader that made the pair, with the pair and its age; malformed or forged ones are dropped', () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
