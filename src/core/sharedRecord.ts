@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from './clock';
 import { AuthError, StorageError } from './errors';
 import { storageKeys, type AuthStorage } from './storage/storage';
 import type { UnpersistedMarker } from './coordination/refreshLock';
+import { movedTo, outranks, sessionOf } from './sessionOrder';
 import { validateStoredState } from './storedRecord';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -33,6 +34,8 @@ export class SharedRecord {
   private marker: UnpersistedMarker | null = null;
   /** Held while `pendingWrite` (see UnpersistedMarker); resolves to the release function once granted. */
   private markerHold: Promise<() => void> | null = null;
+  /** The newest version this tab saw in storage: storage never goes below it (an unwritten user action's `over`). */
+  private storageSeen = 0;
 
   constructor(
     private storage: AuthStorage,
@@ -93,6 +96,7 @@ export class SharedRecord {
    * tab from refreshing (seed 4964), letting it go earlier lets them send a spent refresh token (Fix #9.10).
    */
   private storageReached(storedVersion: number): void {
+    this.storageSeen = Math.max(this.storageSeen, storedVersion);
     if (this.pendingWrite && storedVersion >= this.state.version) {
       this.retryAttempts = 0;
       this.setPending(false);
@@ -133,13 +137,23 @@ export class SharedRecord {
   /** Adopts what a read found; repairs storage when it is behind this tab. */
   take({ state, corrupted }: ReadResult): void {
     if (corrupted) this.failed('read', new StorageError('corrupted state record ignored'));
+    if (state) this.storageSeen = Math.max(this.storageSeen, state.version);
     if (state) this.state.adopt(state, 'storage');
-    const held = this.state.record;
     // Storage is behind what this tab holds: the tab that made the newer state could not write it (and may be gone),
     // or its write has not landed yet (announced before written). A follower's repair is best effort: its failure must
     // not raise the "storage is behind me" marker, which a frozen follower would hold for good; the leader retries.
-    if (state && held && state.version < held.version) void this.persistCurrent(!this.state.isLeader);
+    if (state && this.isBehind(state)) void this.persistCurrent(!this.state.isLeader);
     else if (state) this.storageReached(state.version);
+  }
+
+  /**
+   * Whether the stored `state` is behind the record this tab holds: an older version, or one that the held record
+   * outranks (a later session, or newer content of a copy's session; see sessionOrder.ts), which the compare-and-set
+   * then stores above it.
+   */
+  isBehind(state: StoredAuthState): boolean {
+    const held = this.state.record;
+    return held !== null && (state.version < held.version || outranks(held, state));
   }
 
   /** Reads storage and adopts what it holds; repairs storage when it is behind this tab. Never throws. */
@@ -153,7 +167,9 @@ export class SharedRecord {
 
   /**
    * Writes `next` only if the stored version is not newer than `expectedVersion`. A stored version lower than
-   * expected (storage was cleared, or a read came back empty) is repaired by the write.
+   * expected (storage was cleared, or a read came back empty) is repaired by the write. The session order comes
+   * first (see `arbitrate`): what is written may then be `next` moved to a higher version, and what is kept may be
+   * the stored record moved above `next`; the caller adopts either.
    */
   async compareAndSet(expectedVersion: number, next: StoredAuthState): Promise<CasResult> {
     let outcome: CasResult | undefined;
@@ -161,12 +177,9 @@ export class SharedRecord {
     try {
       await this.storage.update(this.keys.state, (raw) => {
         const current = safeValidate(raw);
-        if (current && current.version > expectedVersion) {
-          outcome = { written: false, current };
-          return raw;
-        }
-        outcome = { written: true, state: next };
-        return next;
+        outcome = arbitrate(current, expectedVersion, next);
+        if (outcome.written) return outcome.state;
+        return outcome.current === current ? raw : outcome.current;
       });
     } finally {
       this.writes--;
@@ -179,25 +192,64 @@ export class SharedRecord {
 
   /**
    * Writes a record built from whatever is stored now (sign-in and sign-out always win, at a version above both the
-   * stored one and this tab's). When storage fails the record is built one epoch above this tab's version and kept
-   * for retry; `writeError` says so.
+   * stored one and this tab's). When storage fails the record is built one epoch above and kept for retry;
+   * `writeError` says so. `beginsSession`: a user's action, whose version is the `since` of the session it begins; a
+   * sign-out the user did not ask for ends the session this tab holds, and carries that one's.
    */
-  async claimAbove(build: (version: number) => StoredAuthState): Promise<{ record: StoredAuthState; writeError: unknown }> {
+  async claimAbove(build: (version: number) => StoredAuthState, beginsSession: boolean): Promise<{ record: StoredAuthState; writeError: unknown }> {
+    const held = this.state.record;
+    const session = (version: number, over?: number) => (!beginsSession ? sessionOf(held) : over === undefined ? { since: version } : { since: version, over });
+    // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
+    let seen: number | null | undefined;
     try {
-      return { record: await this.writeAbove(this.state.version, build), writeError: null };
+      const record = await this.writeAbove(this.state.version, (version, stored) => {
+        seen = stored;
+        return { ...build(version), ...session(version) };
+      });
+      return { record, writeError: null };
     } catch (error) {
       this.failed('write', error);
       // Without storage this tab cannot reserve a version, and a refresh that started before this call may be about
       // to publish `version + 1` (which would win at an equal version). Claim the next epoch instead: a sign-in or
-      // sign-out always wins over any refresh that started before it.
-      return { record: build(this.state.version + VERSION_EPOCH), writeError: error };
+      // sign-out always wins over any refresh that started before it. It records what storage held (`over`), so that
+      // a user action that storage takes later still wins over it once this one is written (sessionOrder.ts).
+      const over = await this.overFor(held, seen);
+      const version = Math.max(this.state.version, over ?? 0) + VERSION_EPOCH;
+      return { record: { ...build(version), ...session(version, over) }, writeError: error };
     }
   }
 
-  private async writeAbove(localVersion: number, build: (version: number) => StoredAuthState): Promise<StoredAuthState> {
+  /**
+   * What storage held when a user action's write failed (its `over`): what the failed transaction read (IndexedDB
+   * runs the read of a failed put; a simulated fault never starts the transaction), else a read of its own (reads
+   * are separate and often still work). Never below the newest version this tab saw in storage, nor below where the
+   * session it holds began (an epoch session began just above its own `over`, so this action counts as having seen
+   * the version after it): those are sessions this action must win over. Undefined when storage holds a record that
+   * reads as corrupted and this tab knows of nothing else: the action was meant to replace whatever that is, and it
+   * orders by its epoch version, as before sessions were ordered (found by chaos seed 830).
+   */
+  private async overFor(held: StoredAuthState | null, seen: number | null | undefined): Promise<number | undefined> {
+    let stored = seen;
+    if (stored === undefined) {
+      try {
+        const read = await this.read();
+        stored = read.corrupted ? null : (read.state?.version ?? 0);
+      } catch {
+        stored = 0; // a lower bound, like the rest: a session stored meanwhile counts as later than this action
+      }
+    }
+    const heldStart = held?.over !== undefined ? held.over + 1 : (held?.since ?? 0);
+    const known = Math.max(this.storageSeen, heldStart);
+    if (stored === null) return known > 0 ? known : undefined;
+    return Math.max(stored, known);
+  }
+
+  private async writeAbove(localVersion: number, build: (version: number, stored: number | null) => StoredAuthState): Promise<StoredAuthState> {
     let written: StoredAuthState | undefined;
     await this.storage.update(this.keys.state, (raw) => {
-      written = build(Math.max(safeValidate(raw)?.version ?? 0, localVersion) + 1);
+      const current = parseRecord(raw);
+      const stored = current.corrupted ? null : (current.state?.version ?? 0);
+      written = build(Math.max(stored ?? 0, localVersion) + 1, stored);
       return written;
     });
     if (!written) throw new StorageError('storage update did not run');
@@ -249,6 +301,7 @@ export class SharedRecord {
       const result = await this.compareAndSet(record.version - 1, record);
       this.retryAttempts = 0;
       if (!result.written) this.state.adopt(result.current, 'storage');
+      else if (result.state !== record) this.state.adopt(result.state, 'storage'); // moved above a copy (arbitrate)
       // This tab moved on to a newer record meanwhile (adopted, or made: a refresh that stored it clears the marker
       // itself): write that one too, or storage stays behind with no retry scheduled.
       if (this.pendingWrite && this.state.record !== record) void this.persistCurrent();
@@ -292,6 +345,20 @@ function parseRecord(raw: unknown): ReadResult {
   } catch {
     return { state: null, corrupted: true };
   }
+}
+
+/**
+ * The compare-and-set's decision. By version, `next` is written unless storage holds a newer record. The session
+ * order comes first (sessionOrder.ts): a stored record that outranks `next` stays, and is moved above `next` where
+ * the version rule would have written `next` over it (tabs that took `next` from the channel hold its version, and
+ * only move forward); a `next` that outranks a newer stored record is written above it.
+ */
+function arbitrate(current: StoredAuthState | null, expectedVersion: number, next: StoredAuthState): CasResult {
+  if (!current) return { written: true, state: next };
+  const newer = current.version > expectedVersion;
+  if (outranks(current, next)) return { written: false, current: newer ? current : movedTo(current, next.version + 1) };
+  if (outranks(next, current)) return { written: true, state: newer ? movedTo(next, current.version + 1) : next };
+  return newer ? { written: false, current } : { written: true, state: next };
 }
 
 function safeValidate(raw: unknown): StoredAuthState | null {

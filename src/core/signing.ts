@@ -36,7 +36,7 @@ export class Signing {
    * the action lives only in this tab's memory (still retried): a user's call rejects with the StorageError then.
    */
   private async claim(build: (version: number) => StoredAuthState, userAction = true): Promise<StoredAuthState> {
-    const { record, writeError } = await this.shared.claimAbove(build);
+    const { record, writeError } = await this.shared.claimAbove(build, userAction);
     this.sync.publish(record);
     if (writeError !== null && userAction && !this.peers.connected) {
       throw writeError instanceof StorageError ? writeError : new StorageError('The new state could not be stored or shared', { cause: writeError });

@@ -37,6 +37,23 @@ function isTokenSet(value: unknown): value is TokenSet {
   );
 }
 
+/**
+ * The optional session fields (see sessionOrder.ts): each a valid version, and in the order they are made in
+ * (`over` < `since` <= `movedFrom` < `version`). A record without them (written before they existed) is valid.
+ */
+function hasValidSessionFields(s: Record<string, unknown>): boolean {
+  const { since, over, movedFrom, version } = s;
+  const optional = (v: unknown) => v === undefined || isValidVersion(v);
+  if (!optional(since) || !optional(over) || !optional(movedFrom)) return false;
+  if (since === undefined) return over === undefined && movedFrom === undefined;
+  const at = since as number;
+  return (
+    at <= (version as number) &&
+    (over === undefined || (over as number) < at) &&
+    (movedFrom === undefined || (at <= (movedFrom as number) && (movedFrom as number) < (version as number)))
+  );
+}
+
 /** Structural check of a stored record (also used for records arriving over the channel). */
 export function isStoredAuthState(value: unknown): value is StoredAuthState {
   if (value === null || typeof value !== 'object') return false;
@@ -44,6 +61,7 @@ export function isStoredAuthState(value: unknown): value is StoredAuthState {
   if (s.schema !== 1) return false;
   if (!isValidVersion(s.version)) return false;
   if (typeof s.updatedAt !== 'number' || !Number.isFinite(s.updatedAt)) return false;
+  if (!hasValidSessionFields(s)) return false;
   if (s.tokens === null) {
     return s.signedOutReason === null || (typeof s.signedOutReason === 'string' && SIGN_OUT_REASONS.has(s.signedOutReason));
   }

@@ -1,4 +1,5 @@
 import type { AuthError } from './errors';
+import { outranks } from './sessionOrder';
 import type { AuthSnapshot, StoredAuthState } from './types';
 
 /** Where a record came from: this tab made it, or it arrived from another tab by message or through storage. */
@@ -56,11 +57,13 @@ export class TabState {
 
   /**
    * Takes a record if it is newer than what this tab holds; versions only move forward. Returns the transition, or
-   * null when nothing changed.
+   * null when nothing changed. A higher version that the held record outranks (a session that began earlier, or an
+   * older copy of the held session; see sessionOrder.ts) is not taken either: the compare-and-set stores the held
+   * record above it.
    */
   adopt(record: StoredAuthState, source: StateSource, ageMs?: number): Transition | null {
     const held = this.current;
-    if (held && record.version < held.version) return null;
+    if (held && (record.version < held.version || outranks(held, record))) return null;
     // Two different records with one version exist only when a tab could not write its record (it took the next
     // version number without reserving it in storage) while another tab stored that number. Storage arbitrates: the
     // stored record wins, so every tab ends on the same pair (see `conflictsWith` for the channel side).
@@ -87,9 +90,14 @@ export class TabState {
     this.confirmListeners.push(listener);
   }
 
-  /** A record from another tab with this tab's version but different content: only storage can say which wins. */
+  /**
+   * A record from another tab with this tab's version but different content, or a newer version that the held
+   * record outranks (its sender never saw the held one): only storage can say which wins.
+   */
   conflictsWith(record: StoredAuthState): boolean {
-    return this.current !== null && record.version === this.current.version && !sameRecord(record, this.current);
+    const held = this.current;
+    if (held === null) return false;
+    return (record.version === held.version && !sameRecord(record, held)) || (record.version > held.version && outranks(held, record));
   }
 
   /** Subscribers run in the order they subscribed, synchronously inside `adopt`. */

@@ -71,6 +71,18 @@ export interface StoredAuthState {
   signedOutReason: SignOutReason | null;
   /** Local time of the write. */
   updatedAt: number;
+  /**
+   * The version of the sign-in or sign-out that began this record's session; refreshes copy it. Absent in records
+   * written before it existed (they are ordered by version alone).
+   */
+  since?: number;
+  /**
+   * Set when the session's sign-in or sign-out could not be written when it was made: the version storage held at
+   * that moment. A session that storage began later than this wins over it (see `src/core/sessionOrder.ts`).
+   */
+  over?: number;
+  /** This record's content stored again at a higher version (above a user action it won over): the version it had. */
+  movedFrom?: number;
 }
 
 /** 'loading' until the stored state is read (always on a server), then 'authenticated' or 'signed-out'. */

@@ -181,17 +181,15 @@ export function checkTimers(world: ChaosWorld): void {
 
 /**
  * user-action-lost (recoverable profile, after the quiet tail): the last sign-in or sign-out that resolved is what
- * storage and every live tab hold. A refresh that started before it must never win over it, nor an earlier sign-in.
- * One exception, documented (README, Known limitations): a sign-out that could not be written claims a version epoch
- * and may win over a later sign-in of another tab that never heard of it; every tab then ends signed out, the safe
- * side. When a later action is still pending or rejected (it could not take effect and said so), there is nothing to
- * decide.
+ * storage and every live tab hold. A refresh that started before it must never win over it, nor an earlier sign-in
+ * or sign-out, even one that could not be written and claimed a version epoch (Fix #9.15: until then an unwritable
+ * sign-out was allowed to win over a later sign-in). When a later action is still pending or rejected (it could not
+ * take effect and said so), there is nothing to decide.
  */
 export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
   const actions = world.userActions;
   const last = actions.at(-1);
   if (!last || last.outcome !== 'resolved') return;
-  const earlierUnwrittenSignOut = actions.some((action) => action !== last && action.kind === 'sign-out' && action.writesFailing);
   const stored = await world.readStored();
   const tabs = [...world.liveRecords()].map((record) => ({ name: record.tab.name, snapshot: record.tab.client.getSnapshot() }));
   const what = `${last.kind} in ${last.tab} at ${last.at} ms resolved`;
@@ -205,7 +203,6 @@ export async function checkUserActionsWon(world: ChaosWorld): Promise<void> {
     }
     return;
   }
-  if (earlierUnwrittenSignOut && !stored?.tokens && tabs.every((tab) => tab.snapshot.status === 'signed-out')) return;
   const storedFamily = world.familyOf(stored?.tokens?.accessToken);
   const others = tabs.filter((tab) => world.familyOf(tab.snapshot.tokens?.accessToken) !== last.family).map((tab) => `${tab.name} (${tab.snapshot.status})`);
   if (storedFamily !== last.family || others.length > 0) {

@@ -79,17 +79,22 @@ describe('two states with one version (a write failed while another tab wrote th
     await a.client.signOut().catch(() => {}); // rejects only when no peer can carry it; the channel exists here
     a.setStorageFaults(null);
     // b, hearing nothing, signs in and writes version 1 (a pair) to storage.
-    await b.client.signIn(sim.server.issueTokens());
+    const pair = sim.server.issueTokens();
+    await b.client.signIn(pair);
     expect(a.client.getSnapshot()).toMatchObject({ version: VERSION_EPOCH, status: 'signed-out' });
     expect(b.client.getSnapshot()).toMatchObject({ version: 1, status: 'authenticated' });
     sim.network.setFaults(null);
     await sim.advance(120_000);
-    // Under this partition the earlier action, which could not be written, wins: every tab ends signed out (the safe
-    // side; the README's Known limitations says so). No tab is left on another state, and no token is reused.
+    // The later action wins although the earlier one claimed the higher version (Fix #9.15: the unwritten sign-out
+    // recorded that storage was at 0, b's sign-in began its session at 1): b's pair is stored again above the epoch,
+    // every tab ends on it, on one version. Before Fix #9.15 every tab ended signed out. No token is reused.
     const versions = sim.tabs.map((tab) => tab.client.getSnapshot().version);
     expect(new Set(versions).size).toBe(1);
-    expect(sim.tabs.map((tab) => tab.client.getSnapshot().status)).toEqual(['signed-out', 'signed-out']);
-    expect(((await sim.storage.get('tabauth:default:state')) as { tokens: unknown }).tokens).toBeNull();
+    expect(versions[0]).toBeGreaterThan(VERSION_EPOCH);
+    const family = (accessToken: string | undefined) => (accessToken ? sim!.server.validateAccessToken(accessToken).familyId : undefined);
+    const signedIn = family(pair.access_token);
+    expect(sim.tabs.map((tab) => family(tab.client.getSnapshot().tokens?.accessToken))).toEqual([signedIn, signedIn]);
+    expect(family(((await stored(sim))?.tokens as { accessToken: string } | null)?.accessToken)).toBe(signedIn);
     expect(sim.server.counters.reuseDetections).toBe(0);
   });
 
@@ -1040,5 +1045,43 @@ describe("Fix #9.19: a pair read from storage asks the leader for its measure of
       { at: 145778, do: 'get-token', tab: 'tab-9' },
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+});
+
+describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
+  it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
+    // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
+    // and keeps it in memory; every message is lost. user-1 then signs in in tab-12 (version 4). When tab-13 could
+    // write again, its epoch record was strictly newer: every tab ended signed in as user-2, the earlier account,
+    // although user-1's sign-in resolved. Now the epoch record says storage was at 1 when it claimed (`over`), user-1's
+    // session began at 4 (`since`, refreshed to 5 since): storage keeps user-1's session, moved above the epoch, and
+    // every tab takes it.
+    const config: ChaosConfig = {
+      seed: 87,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 30,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 1000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 228597, do: 'message-faults', drop: 1, duplicate: 0.25, delayMs: 2319 },
+      { at: 249288, do: 'sign-racing-refresh', tab: 'tab-10', action: 'sign-in', revoke: false, faultMs: 27805 },
+      { at: 276858, do: 'open', tab: 'tab-12' },
+      { at: 282087, do: 'sign-in', tab: 'tab-4' },
+      { at: 282749, do: 'open', tab: 'tab-13' },
+      { at: 320465, do: 'sign-in', tab: 'tab-9' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
 });

@@ -242,10 +242,12 @@ async function forgeVersion(world: ChaosWorld, step: Step<'forge-version'>): Pro
   const stored = await world.readStored();
   // A record written over storage destroys what storage held. Recoverable profile: only once every live tab holds that
   // record too; otherwise it is data loss (like clearing site data mid-session): a leader that missed the newest pair
-  // would find nothing readable and start from the older pair in its memory.
+  // would find nothing readable and start from the older pair in its memory. With no live tab at all, nobody holds it
+  // (found by chaos seed 417: the only tab closed, the forgery destroyed the session, the next tab found none).
   if (step.via === 'storage' && world.config.profile === 'recoverable') {
-    const behind = [...world.liveRecords()].some((record) => record.tab.client.getSnapshot().version !== (stored?.version ?? 0));
-    if (behind) return false;
+    const live = [...world.liveRecords()];
+    const behind = live.some((record) => record.tab.client.getSnapshot().version !== (stored?.version ?? 0));
+    if (behind || (live.length === 0 && stored?.tokens)) return false;
   }
   const forged: StoredAuthState = {
     schema: 1,

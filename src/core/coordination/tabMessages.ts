@@ -144,11 +144,11 @@ export function parseTabMessage(raw: unknown, namespace: string): TabMessage | {
   }
 }
 
-/** A number where a version goes, but beyond MAX_VERSION: forged or corrupted, reported as such. */
+/** A number where a version goes (a record's session fields too), but beyond MAX_VERSION: forged or corrupted. */
 function hasForgedVersion(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
-  const version = (value as { version?: unknown }).version;
-  return typeof version === 'number' && !Number.isNaN(version) && version > MAX_VERSION;
+  const { version, since, over, movedFrom } = value as Record<string, unknown>;
+  return [version, since, over, movedFrom].some((v) => typeof v === 'number' && !Number.isNaN(v) && v > MAX_VERSION);
 }
 
 export function isDropped(result: TabMessage | { dropped: DropReason }): result is { dropped: DropReason } {

@@ -20,6 +20,7 @@ import type { Freshness } from '../refreshPolicy';
 import type { InFlight } from '../inflight';
 import type { KnownSecrets } from '../redaction';
 import type { SharedRecord } from '../sharedRecord';
+import { sessionOf } from '../sessionOrder';
 import type { Signing } from '../signing';
 import { sameRecord, type TabState } from '../tabState';
 import type { Telemetry } from '../telemetry';
@@ -180,7 +181,7 @@ export class Refresher {
       if (state) parts.state.adopt(state, 'storage');
       // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
       // is the base, since the older stored refresh token is spent, and it is stored first.
-      if (state && state.version < parts.state.version) await parts.shared.persistCurrent();
+      if (state && parts.shared.isBehind(state)) await parts.shared.persistCurrent();
     } catch (error) {
       parts.shared.failed('read', error);
     }
@@ -235,7 +236,14 @@ export class Refresher {
     }
     const ageMs = (): number => Math.max(0, monotonicNow(settings.clock) - sentAtMono);
     const read = readTokenResponse(response, settings.clock.now() - ageMs(), held);
-    const next: StoredAuthState = { schema: 1, version: base.version + 1, tokens: read.tokens, signedOutReason: null, updatedAt: settings.clock.now() };
+    const next: StoredAuthState = {
+      schema: 1,
+      version: base.version + 1,
+      tokens: read.tokens,
+      signedOutReason: null,
+      updatedAt: settings.clock.now(),
+      ...sessionOf(base),
+    };
     if (read.repaired.length > 0) parts.telemetry.emit({ type: 'token-response-repaired', version: next.version, fields: read.repaired });
     if (!read.accessTokenUnusable) {
       parts.state.setError(null);
@@ -246,23 +254,33 @@ export class Refresher {
     // a pair newer than storage: each receiver stores it too (a no-op once this write landed), and the next lock
     // holder refreshes from the newer of memory and storage, never from the spent stored one (see `attempt`).
     parts.sync.publish(next, ageMs(), true);
-    const outcome = await this.store(base, next);
-    if (outcome) return outcome;
+    const made = await this.store(base, next, ageMs);
+    if ('done' in made) return made;
     if (read.accessTokenUnusable) {
       // The new refresh token is kept (stored and announced); the missing access token makes this attempt a failure.
       throw new MalformedTokenResponseError('Token response had a new refresh token but no valid "access_token" string', { status: null });
     }
-    parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: next.version, attempts: attempt });
-    return { done: next };
+    parts.telemetry.emit({ type: 'refresh-succeeded', fromVersion: base.version, version: made.version, attempts: attempt });
+    return { done: made };
   }
 
-  /** The compare-and-set write of an announced pair; an outcome only when storage held something else. */
-  private async store(base: StoredAuthState, next: StoredAuthState): Promise<AttemptOutcome | null> {
+  /**
+   * The compare-and-set write of an announced pair: the record it is stored as, or an outcome when storage held
+   * something else.
+   */
+  private async store(base: StoredAuthState, next: StoredAuthState, ageMs: () => number): Promise<AttemptOutcome | StoredAuthState> {
     const { parts } = this;
     try {
       const result = await parts.shared.compareAndSet(base.version, next);
+      if (result.written && result.state !== next) {
+        // Storage held a copy of the base moved above an unwritten user action (sessionOrder.ts), whose refresh token
+        // is the one just spent: the rotation is stored above it instead, and every tab takes it from there.
+        if (this.lastMade === next) this.lastMade = result.state;
+        parts.sync.publish(result.state, ageMs());
+        return result.state;
+      }
       // Another tab stored the same record first (it adopted the announcement and repaired storage): written.
-      if (result.written || sameRecord(result.current, next)) return null;
+      if (result.written || sameRecord(result.current, next)) return next;
       // Only possible if the lock was bypassed (storage failure); the stored state is newer and wins, in every tab.
       this.lastMade = null;
       parts.state.adopt(result.current, 'storage');
@@ -273,7 +291,7 @@ export class Refresher {
       // "storage is behind me" marker (before it lets go of the lock) so that no follower rescues.
       parts.shared.failed('write', error);
       await parts.shared.markerHeld();
-      return null;
+      return next;
     }
   }
   /** The request itself, bounded by requestTimeoutMs; call `settled` once it is over. */

@@ -9,14 +9,14 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     const p = parts({ backing });
     p.state.adopt(record(4, 0), 'this-tab');
     backing.set('tabauth:ns:state', record(6, 0));
-    const stored = await p.shared.claimAbove((version) => ({ ...record(version, 0), tokens: null, signedOutReason: 'user' }));
+    const stored = await p.shared.claimAbove((version) => ({ ...record(version, 0), tokens: null, signedOutReason: 'user' }), true);
     expect(stored).toMatchObject({ record: { version: 7 }, writeError: null });
 
     const failing = parts();
     failing.shared.replaceStorage({ ...failing.storage, update: () => Promise.reject(new Error('quota')) } as AuthStorage);
     failing.shared.setActive(true);
     failing.state.adopt(record(4, 0), 'this-tab');
-    const claimed = await failing.shared.claimAbove((version) => record(version, 0));
+    const claimed = await failing.shared.claimAbove((version) => record(version, 0), true);
     expect(claimed.record.version).toBe(4 + VERSION_EPOCH);
     expect(claimed.writeError).toBeInstanceOf(Error);
     expect(failing.shared.pendingWrite).toBe(true);

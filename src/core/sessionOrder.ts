@@ -1,0 +1,53 @@
+import type { StoredAuthState } from './types';
+
+/**
+ * The order of sessions (issue #9, `user-action-lost`). A sign-in or sign-out whose write fails claims a version
+ * epoch, so that it wins over every refresh that started before it; by version alone it would also win over a later
+ * user action of a tab that never heard of it (every message lost), and every tab would end on the earlier account.
+ * So a record says which user action began its session (`since`) and, for one that claimed an epoch, what storage
+ * held at that moment (`over`): a session that began later wins whatever the versions say. The winner is then
+ * stored again above the loser (`movedFrom`), since versions only ever move forward in every tab.
+ */
+
+/**
+ * Where a session began, in stored versions: an action that was written, at its own version (storage held the one
+ * below); one that claimed an epoch, just above the version storage held then. So a written action is later than an
+ * epoch claim exactly when the claim's look at storage did not see it yet, and two epoch claims that saw the same
+ * version are concurrent (neither outranks the other; versions decide, as before). Undefined for records without
+ * `since` (written before it existed): they are ordered by version alone.
+ */
+function sessionStart(record: StoredAuthState): number | undefined {
+  if (record.since === undefined) return undefined;
+  return record.over === undefined ? record.since : record.over + 0.5;
+}
+
+function sameSession(a: StoredAuthState, b: StoredAuthState): boolean {
+  return a.since !== undefined && a.since === b.since;
+}
+
+/** The version a record's content was made at: a moved copy keeps the one it had. */
+export function contentVersion(record: StoredAuthState): number {
+  return record.movedFrom ?? record.version;
+}
+
+/**
+ * Whether `a` must win over `b` whatever their versions: it belongs to a session that began later, or it is newer
+ * content of the same session (`b` is a copy of an older record of it, moved above an epoch claim: its refresh token
+ * may be spent already, so the newer rotation must not lose to it).
+ */
+export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
+  if (sameSession(a, b)) return contentVersion(a) > contentVersion(b);
+  const [startA, startB] = [sessionStart(a), sessionStart(b)];
+  return startA !== undefined && startB !== undefined && startA > startB;
+}
+
+/** `record`'s content stored again at `version` (above a record it outranks). */
+export function movedTo(record: StoredAuthState, version: number): StoredAuthState {
+  return { ...record, version, movedFrom: contentVersion(record) };
+}
+
+/** The session fields a record of the same session (a refresh, a sign-out the user did not ask for) carries on. */
+export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over'> {
+  if (record?.since === undefined) return {};
+  return record.over === undefined ? { since: record.since } : { since: record.since, over: record.over };
+}

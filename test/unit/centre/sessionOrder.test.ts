@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { CorruptedStateError } from '../../../src/core';
+import { parseTabMessage, PROTOCOL } from '../../../src/core/coordination/tabMessages';
+import { outranks } from '../../../src/core/sessionOrder';
+import { VERSION_EPOCH } from '../../../src/core/sharedRecord';
+import { isStoredAuthState, validateStoredState } from '../../../src/core/storedRecord';
+import type { StoredAuthState } from '../../../src/core/types';
+import { parts, record } from './parts';
+
+const KEY = 'tabauth:ns:state';
+const at = (version: number, session: Partial<StoredAuthState>): StoredAuthState => ({ ...record(version, 0), ...session });
+
+describe('the session fields of the stored record (Fix #9.15)', () => {
+  it('a record without them (written before they existed) is valid, and so are consistent ones', () => {
+    expect(isStoredAuthState(record(3, 0))).toBe(true);
+    expect(isStoredAuthState(at(3, { since: 1 }))).toBe(true);
+    expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1 }))).toBe(true);
+    expect(isStoredAuthState(at(VERSION_EPOCH + 3, { since: 2, movedFrom: 4 }))).toBe(true);
+  });
+
+  it.each<[string, Partial<StoredAuthState> | Record<string, unknown>]>([
+    ['since above the version', { since: 4 }],
+    ['over not below since', { since: 2, over: 2 }],
+    ['over without since', { over: 1 }],
+    ['movedFrom without since', { movedFrom: 1 }],
+    ['movedFrom not below the version', { since: 1, movedFrom: 3 }],
+    ['movedFrom below since', { since: 2, movedFrom: 1 }],
+    ['since past MAX_VERSION', { since: 2 ** 53 }],
+    ['since a string', { since: '1' }],
+    ['over negative', { since: 2, over: -1 }],
+    ['since NaN', { since: Number.NaN }],
+  ])('a forged or corrupted record is rejected as corrupted: %s', (_, fields) => {
+    const forged = { ...record(3, 0), ...fields };
+    expect(isStoredAuthState(forged)).toBe(false);
+    expect(() => validateStoredState(forged)).toThrow(CorruptedStateError);
+  });
+
+  it('a state message with a forged session field is dropped, never adopted', () => {
+    const message = (state: unknown) => ({ protocol: PROTOCOL, namespace: 'ns', from: 'x', type: 'state', state, ageMs: 0 });
+    expect(parseTabMessage(message(at(3, { since: 2 ** 53 - 1 })), 'ns')).toEqual({ dropped: 'version-out-of-range' });
+    expect(parseTabMessage(message(at(3, { since: 1, over: 2 ** 60 })), 'ns')).toEqual({ dropped: 'version-out-of-range' });
+    expect(parseTabMessage(message(at(3, { since: 9 })), 'ns')).toEqual({ dropped: 'malformed' });
+    expect(parseTabMessage(message(at(3, { since: 1 })), 'ns')).toMatchObject({ type: 'state' });
+  });
+});
+
+describe('outranks: which session began later, whatever the versions', () => {
+  const epoch = at(VERSION_EPOCH + 3, { since: VERSION_EPOCH + 3, over: 3 }); // an unwritten action that saw version 3
+  it('a written action is later than an epoch claim that did not see it, earlier than one that did', () => {
+    expect(outranks(at(4, { since: 4 }), epoch)).toBe(true);
+    expect(outranks(epoch, at(4, { since: 4 }))).toBe(false);
+    expect(outranks(epoch, at(3, { since: 3 }))).toBe(true);
+    expect(outranks(at(3, { since: 3 }), epoch)).toBe(false);
+  });
+
+  it('two epoch claims that saw the same version are concurrent: versions decide', () => {
+    const other = at(VERSION_EPOCH + 4, { since: VERSION_EPOCH + 4, over: 3 });
+    expect(outranks(other, epoch)).toBe(false);
+    expect(outranks(epoch, other)).toBe(false);
+  });
+
+  it('within one session newer content outranks an older one moved to a higher version; records without since never outrank', () => {
+    const copy = at(VERSION_EPOCH + 4, { since: 4, movedFrom: 4 });
+    expect(outranks(at(5, { since: 4 }), copy)).toBe(true);
+    expect(outranks(copy, at(5, { since: 4 }))).toBe(false);
+    expect(outranks(at(4, { since: 4 }), copy)).toBe(false); // the same content
+    expect(outranks(record(9, 0), epoch)).toBe(false);
+    expect(outranks(epoch, record(9, 0))).toBe(false);
+  });
+});
+
+describe('compareAndSet applies the session order', () => {
+  it("an epoch record meeting a later session in storage keeps it, moved above the epoch's version", async () => {
+    const backing = new Map<string, unknown>([[KEY, at(4, { since: 4 })]]);
+    const p = parts({ backing });
+    const result = await p.shared.compareAndSet(VERSION_EPOCH + 2, at(VERSION_EPOCH + 3, { since: VERSION_EPOCH + 3, over: 3 }));
+    expect(result).toMatchObject({ written: false, current: { version: VERSION_EPOCH + 4, since: 4, movedFrom: 4 } });
+    expect(backing.get(KEY)).toEqual((result as { current: unknown }).current);
+  });
+
+  it('a rotation meeting a copy of its base stores itself above the copy (never loses to the spent refresh token)', async () => {
+    const copy = at(VERSION_EPOCH + 4, { since: 4, movedFrom: 4 });
+    const backing = new Map<string, unknown>([[KEY, copy]]);
+    const p = parts({ backing });
+    const rotation = at(5, { since: 4 });
+    const result = await p.shared.compareAndSet(4, rotation);
+    expect(result).toMatchObject({ written: true, state: { version: VERSION_EPOCH + 5, since: 4, movedFrom: 5, tokens: rotation.tokens } });
+  });
+
+  it('an unwritten sign-in records what storage held; a later sign-in of another tab wins over it', async () => {
+    const backing = new Map<string, unknown>([[KEY, at(3, { since: 1 })]]);
+    const failing = parts({ backing });
+    const real = failing.storage;
+    let fail = true;
+    failing.shared.replaceStorage({
+      ...real,
+      kind: real.kind,
+      get: real.get,
+      delete: real.delete,
+      update: (k, u) => (fail ? Promise.reject(new Error('quota')) : real.update(k, u)),
+    });
+    failing.shared.setActive(true);
+    const { record: claimed } = await failing.shared.claimAbove((version) => record(version, 0), true);
+    expect(claimed).toMatchObject({ version: 3 + VERSION_EPOCH, since: 3 + VERSION_EPOCH, over: 3 });
+    failing.state.adopt(claimed, 'this-tab');
+
+    const later = parts({ backing });
+    const { record: written } = await later.shared.claimAbove((version) => record(version, 0), true);
+    expect(written).toMatchObject({ version: 4, since: 4 });
+    expect(written.over).toBeUndefined();
+
+    fail = false;
+    await failing.shared.persistCurrent();
+    expect(backing.get(KEY)).toMatchObject({ version: VERSION_EPOCH + 4, since: 4, movedFrom: 4 });
+    expect(failing.state.record).toEqual(backing.get(KEY));
+  });
+});
