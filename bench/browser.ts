@@ -11,7 +11,8 @@
  * stats. Another section (e.g. DPoP rows) starts its own world with startBenchWorld and reuses stats and report.
  *
  * Writes bench/results.json and docs/bench-browser.md, and prints the tables. `--render` rewrites the markdown from
- * bench/results.json without running.
+ * bench/results.json without running. `--rotations-only` runs the rotation window of each row alone (refreshes and
+ * propagation next to its floor: no new tabs, takeovers or back/forward cache) and only prints, writing no file.
  * Environment: BENCH_TABS=2,8,16,32  BENCH_ROTATIONS=24  BENCH_TTL=3 (seconds)  BENCH_SAMPLES=20 (at least 20)
  *              BENCH_MODES=tabauth,naive,oidc-client-ts  BENCH_BFCACHE_TRIALS=3
  */
@@ -25,7 +26,7 @@ import { runBfcache } from './browser/bfcache';
 import { settingsFromEnv, startBenchWorld } from './browser/harness';
 import { writeOutputs, type BenchResults } from './browser/report';
 import { runRow, type Row } from './browser/row';
-import { formatSummary } from './browser/stats';
+import { formatRatio, formatSummary, ratio } from './browser/stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -46,7 +47,7 @@ function packageVersion(name: string): string {
   }
 }
 
-async function main() {
+async function main(rotationsOnly: boolean) {
   const started = Date.now();
   const settings = settingsFromEnv();
   const world = await startBenchWorld(settings);
@@ -56,17 +57,18 @@ async function main() {
     for (const tabCount of settings.tabCounts) {
       for (const mode of settings.modes) {
         const t0 = Date.now();
-        const row = await runRow(world, mode, tabCount);
+        const row = await runRow(world, mode, tabCount, rotationsOnly);
         rows.push(row);
         console.log(
           `${mode} x${tabCount}: ${row.refreshRequestsPerRotation} req/rotation, invalid_grant ${row.invalidGrant}, ` +
-            `propagation ${formatSummary(row.propagation)} (floor ${formatSummary(row.channelFloor)}), ` +
+            `propagation ${formatSummary(row.propagation)} (floor ${formatSummary(row.channelFloor)}, ${formatRatio(ratio(row.propagation, row.channelFloor))}), ` +
             `new tab ${formatSummary(row.newTab.library.total)} (floor ${formatSummary(row.newTab.floor.total)})` +
             (row.takeover ? `, takeover close ${formatSummary(row.takeover.close)} (floor ${formatSummary(row.takeover.closeFloor)})` : '') +
             ` (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
         );
       }
     }
+    if (rotationsOnly) return;
     bfcache = await runBfcache(world, settings.modes);
   } finally {
     await world.close();
@@ -93,7 +95,7 @@ function render(): void {
   writeOutputs(root, JSON.parse(readFileSync(resolve(root, 'bench/results.json'), 'utf8')) as BenchResults);
 }
 
-(process.argv.includes('--render') ? Promise.resolve().then(render) : main()).catch((error: unknown) => {
+(process.argv.includes('--render') ? Promise.resolve().then(render) : main(process.argv.includes('--rotations-only'))).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -45,8 +45,10 @@ export class RecordSync {
    */
   publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {
     if (beforeWrite) this.freshness.refreshed(record, ageMs);
-    this.state.adopt(record, 'this-tab', ageMs);
+    // Posted first: this tab's own listeners (events, snapshot subscribers, timers) run while the message is on its
+    // way, not before it leaves. Nothing can answer before the adoption below, which runs in the same task.
     this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite) });
+    this.state.adopt(record, 'this-tab', ageMs);
   }
 
   /** Re-sends the record this tab holds (to a new leader, or a tab that asked for an older version than this one). */

@@ -24,6 +24,17 @@ describe('Peers and RecordSync (the channel)', () => {
     expect(posted).toHaveLength(1);
   });
 
+  it("a record this tab makes leaves before this tab's own listeners run", () => {
+    const p = parts();
+    const { channel, posted } = recordingChannel();
+    p.peers.attach(channel);
+    const postedWhenAdopted: number[] = [];
+    p.state.onTransition(() => postedWhenAdopted.push(posted.length));
+    p.sync.publish(record(1, 0));
+    expect(postedWhenAdopted).toEqual([1]);
+    expect(p.state.version).toBe(1);
+  });
+
   it('a hello is answered with the record this tab holds and its age', () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
