@@ -1085,3 +1085,67 @@ describe('Fix #9.15: a later user action wins over an earlier one that could not
     expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
 });
+
+describe('the chaos harness: the final shutdown never closes a page with its refresh out (seed 9277)', () => {
+  it('seed 9277: closing the followers one by one handed the refresh lock to the next rescuer, which was closed mid-request', async () => {
+    // After the quiet tail every tab was closed in turn. Closing tab-8 released the refresh lock to tab-10, waiting to
+    // rescue; tab-10 sent the token and was closed with its request out (a lost response), and tab-2 sent the same
+    // token. The shutdown now unmounts every tab first and lets the requests already out be answered and stored.
+    const config: ChaosConfig = {
+      seed: 9277,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 37834, do: 'skew', tab: 'tab-2', ms: 49183 },
+      { at: 38640, do: 'server-failures', kind: 'mistyped', count: 2, field: 'id_token-object' },
+      { at: 43868, do: 'server-failures', kind: 'html', count: 5 },
+      { at: 76352, do: 'kill', tab: 'tab-3' },
+      { at: 76946, do: 'open', tab: 'tab-8' },
+      { at: 98921, do: 'open', tab: 'tab-10' },
+      { at: 99584, do: 'open', tab: 'tab-9' },
+      { at: 103563, do: 'sign-in', tab: 'tab-4' },
+      { at: 103830, do: 'resume', tab: 'tab-1' },
+      { at: 166904, do: 'dispose-in-flight' },
+      { at: 171687, do: 'server-failures', kind: 'rate-limited', count: 2 },
+      { at: 179066, do: 'get-token', tab: 'tab-9' },
+      { at: 183136, do: 'freeze', tab: 'tab-4' },
+      { at: 187696, do: 'server-failures', kind: 'timeout', count: 5 },
+      { at: 190684, do: 'get-token', tab: 'tab-13' },
+      { at: 210539, do: 'get-token', tab: 'tab-9' },
+      { at: 223861, do: 'open', tab: 'tab-16' },
+      { at: 228125, do: 'message-faults', drop: 1, duplicate: 0.22, delayMs: 2398 },
+      { at: 229820, do: 'resume', tab: 'tab-4' },
+      { at: 249736, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 250848, do: 'get-token', tab: 'tab-5' },
+      { at: 252037, do: 'get-token', tab: 'tab-14' },
+      { at: 254950, do: 'refresh-401', tab: 'tab-16' },
+      { at: 261616, do: 'get-token', tab: 'tab-12' },
+      { at: 267590, do: 'server-latency', ms: 2898 },
+      { at: 275443, do: 'get-token', tab: 'tab-8' },
+      { at: 280238, do: 'remount-in-flight', afterMs: 0 },
+      { at: 282307, do: 'message-faults', drop: 0.35, duplicate: 0.03, delayMs: 2688 },
+      { at: 285716, do: 'refresh-401', tab: 'tab-10' },
+      { at: 335532, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 339119, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations.filter((violation) => ['refresh-token-reused', 'family-revoked'].includes(violation.invariant))).toEqual([]);
+  });
+});

@@ -168,6 +168,14 @@ async function timeToConvergence(world: ChaosWorld, tailStart: number): Promise<
 async function closeEveryTab(world: ChaosWorld): Promise<void> {
   const closing = [...world.liveRecords()];
   closing.sort((a, b) => Number(a.tab.client.getSnapshot().isLeader) - Number(b.tab.client.getSnapshot().isLeader));
+  // Unmount every tab first (no tab starts a refresh or a rescue once its provider is gone), then let every request
+  // already out be answered and stored: a page closed with its request out is a lost response, outside the
+  // recoverable envelope. Closing follower after follower handed the refresh lock to the next follower waiting to
+  // rescue, which sent the token and was closed in turn; the one after it sent the same token (seed 9277).
+  for (const record of closing) if (record.tab.alive && record.tab.mounted) record.tab.unmount();
+  for (let waited = 0; closing.some((record) => record.inFlight > 0 && record.tab.alive) && waited <= 2 * world.config.requestTimeoutMs; waited += 100) {
+    await world.sim.advance(100);
+  }
   for (const record of closing) {
     await record.tab.close();
     await checkClosedTab(world, record);
