@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import { monotonicNow, type Clock } from './clock';
 import { decodeJwtClaims, looksLikeJwt } from './jwt';
 import type { TokenSet } from './types';
 
@@ -36,12 +36,12 @@ export class ServerClock {
    * of an earlier answer carries the time left, and its `iat` is from before the request).
    */
   learn(tokens: TokenSet, sentAtMono: number): void {
-    const { monotonic } = this.clock;
-    const claims = issueClaims(tokens.accessToken);
-    if (!monotonic || !claims || tokens.expiresAt === null) return;
+    // Without a monotonic clock there is nothing to relate the server's clock to (the wall clock can jump).
+    const claims = this.clock.monotonic ? issueClaims(tokens.accessToken) : null;
+    if (!claims || tokens.expiresAt === null) return;
     const lifetimeMs = tokens.expiresAt - tokens.receivedAt;
     if (Math.abs(lifetimeMs - (claims.exp - claims.iat) * 1000) > 2_000) return;
-    this.samples.push({ offsetMs: sentAtMono - claims.iat * 1000 - 1_000, monoAt: monotonic(), wallAt: this.clock.now() });
+    this.samples.push({ offsetMs: sentAtMono - claims.iat * 1000 - 1_000, monoAt: monotonicNow(this.clock), wallAt: this.clock.now() });
     if (this.samples.length > SAMPLES) this.samples.shift();
   }
 
@@ -51,11 +51,10 @@ export class ServerClock {
    * the server's, but a monotonic clock that stood still in system sleep (some platforms) would make every age short.
    */
   issuedAtMono(accessToken: string): number | null {
-    const { monotonic } = this.clock;
-    if (!monotonic || this.samples.length === 0) return null;
+    if (this.samples.length === 0) return null;
     const claims = issueClaims(accessToken);
     if (!claims) return null;
-    const mono = monotonic();
+    const mono = monotonicNow(this.clock);
     const wall = this.clock.now();
     let offset: number | null = null;
     for (const sample of this.samples) {
