@@ -21,8 +21,14 @@ function sessionStart(record: StoredAuthState): number | undefined {
   return record.over === undefined ? record.since : record.over + 0.5;
 }
 
+/**
+ * Two records of one session: the same `since` and, where both say it, the same `began`. Two epoch claims made by
+ * tabs that held the same version and saw storage at the same version have the same `since` (chaos seed 4601: a
+ * sign-in and, 6 s later, a sign-out in another tab, every message lost), and so has an action written over a
+ * corrupted record (seed 7212): by `since` alone the later one counted as a copy of the earlier session.
+ */
 function sameSession(a: StoredAuthState, b: StoredAuthState): boolean {
-  return a.since !== undefined && a.since === b.since;
+  return a.since !== undefined && a.since === b.since && a.began === b.began;
 }
 
 /** The version a record's content was made at: a moved copy keeps the one it had. */
@@ -38,7 +44,13 @@ export function contentVersion(record: StoredAuthState): number {
 export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
   if (sameSession(a, b)) return contentVersion(a) > contentVersion(b);
   const [startA, startB] = [sessionStart(a), sessionStart(b)];
-  return startA !== undefined && startB !== undefined && startA > startB;
+  if (startA === undefined || startB === undefined) return false;
+  // Sessions that began at the same point of storage's history never heard of each other: the later action by the
+  // clock the tabs share wins (the user's last click), not whichever tab's record happens to be stored first. Only
+  // here: elsewhere storage's order holds whatever the clocks say (a wall clock that jumped back an hour would
+  // otherwise make every later action lose; chaos seed 23).
+  if (startA === startB) return a.began !== undefined && b.began !== undefined && a.began > b.began;
+  return startA > startB;
 }
 
 /** `record`'s content stored again at `version` (above a record it outranks). */
@@ -47,7 +59,11 @@ export function movedTo(record: StoredAuthState, version: number): StoredAuthSta
 }
 
 /** The session fields a record of the same session (a refresh, a sign-out the user did not ask for) carries on. */
-export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over'> {
+export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over' | 'began'> {
   if (record?.since === undefined) return {};
-  return record.over === undefined ? { since: record.since } : { since: record.since, over: record.over };
+  return {
+    since: record.since,
+    ...(record.over === undefined ? {} : { over: record.over }),
+    ...(record.began === undefined ? {} : { began: record.began }),
+  };
 }

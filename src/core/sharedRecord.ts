@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './clock';
+import { monotonicNow, type Clock, type TimerHandle } from './clock';
 import { AuthError, StorageError } from './errors';
 import { storageKeys, type AuthStorage } from './storage/storage';
 import type { UnpersistedMarker } from './coordination/refreshLock';
@@ -36,6 +36,8 @@ export class SharedRecord {
   private markerHold: Promise<() => void> | null = null;
   /** The newest version this tab saw in storage: storage never goes below it (an unwritten user action's `over`). */
   private storageSeen = 0;
+  /** The wall clock and the monotonic clock when this client was created (see `actionTime`). */
+  private readonly startedAt: { wall: number; mono: number };
 
   constructor(
     private storage: AuthStorage,
@@ -47,6 +49,17 @@ export class SharedRecord {
   ) {
     this.keys = storageKeys(namespace);
     this.deviceId = initialDeviceId;
+    this.startedAt = { wall: clock.now(), mono: monotonicNow(clock) };
+  }
+
+  /**
+   * When a user action happens, for `began`: the wall clock at this client's start plus the monotonic time since, as
+   * `performance.timeOrigin + performance.now()` is, so that a system clock set after the page loaded does not move
+   * it. Tabs of one browser read one system clock, so two tabs' readings compare; reading the wall clock itself made
+   * a sign-out lose to an earlier sign-in whose tab's clock had been set two hours ahead (chaos seed 4837).
+   */
+  private actionTime(): number {
+    return this.startedAt.wall + (monotonicNow(this.clock) - this.startedAt.mono);
   }
 
   /** A write of this tab is in progress: storage may not have what it holds yet. */
@@ -198,7 +211,9 @@ export class SharedRecord {
    */
   async claimAbove(build: (version: number) => StoredAuthState, beginsSession: boolean): Promise<{ record: StoredAuthState; writeError: unknown }> {
     const held = this.state.record;
-    const session = (version: number, over?: number) => (!beginsSession ? sessionOf(held) : over === undefined ? { since: version } : { since: version, over });
+    const began = Math.max(0, this.actionTime());
+    const session = (version: number, over?: number) =>
+      !beginsSession ? sessionOf(held) : over === undefined ? { since: version, began } : { since: version, over, began };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
     try {
@@ -249,7 +264,12 @@ export class SharedRecord {
     await this.storage.update(this.keys.state, (raw) => {
       const current = parseRecord(raw);
       const stored = current.corrupted ? null : (current.state?.version ?? 0);
-      written = build(Math.max(stored ?? 0, localVersion) + 1, stored);
+      // A corrupted record hides the version it replaces, and the live tabs may hold any version of the session it
+      // was: written at the next version after this tab's own, the action took the `since` those tabs' session had
+      // (both began "at 1"), so it counted as an older copy of theirs and lost to it (chaos seed 7212). Claim the next
+      // epoch instead, as an action that cannot reserve its version does.
+      const above = stored === null ? Math.max(localVersion, this.storageSeen) + VERSION_EPOCH : Math.max(stored, localVersion) + 1;
+      written = build(above, stored);
       return written;
     });
     if (!written) throw new StorageError('storage update did not run');

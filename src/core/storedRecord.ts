@@ -39,13 +39,15 @@ function isTokenSet(value: unknown): value is TokenSet {
 
 /**
  * The optional session fields (see sessionOrder.ts): each a valid version, and in the order they are made in
- * (`over` < `since` <= `movedFrom` < `version`). A record without them (written before they existed) is valid.
+ * (`over` < `since` <= `movedFrom` < `version`), and `began` a wall-clock time. A record without them (written before
+ * they existed) is valid.
  */
 function hasValidSessionFields(s: Record<string, unknown>): boolean {
-  const { since, over, movedFrom, version } = s;
+  const { since, over, movedFrom, version, began } = s;
   const optional = (v: unknown) => v === undefined || isValidVersion(v);
   if (!optional(since) || !optional(over) || !optional(movedFrom)) return false;
-  if (since === undefined) return over === undefined && movedFrom === undefined;
+  if (began !== undefined && !(typeof began === 'number' && Number.isFinite(began) && began >= 0)) return false;
+  if (since === undefined) return over === undefined && movedFrom === undefined && began === undefined;
   const at = since as number;
   return (
     at <= (version as number) &&

@@ -83,6 +83,13 @@ export interface StoredAuthState {
   over?: number;
   /** This record's content stored again at a higher version (above a user action it won over): the version it had. */
   movedFrom?: number;
+  /**
+   * When the sign-in or sign-out that began this record's session was made (epoch ms: the wall clock at the client's
+   * start plus the monotonic time since, like `performance.timeOrigin + performance.now()`); refreshes copy it. It tells
+   * two sessions apart whose `since` is the same number, and orders two that began at the same point of storage's
+   * history (concurrent actions that never heard of each other): the tabs of one browser share the system clock.
+   */
+  began?: number;
 }
 
 /** 'loading' until the stored state is read (always on a server), then 'authenticated' or 'signed-out'. */

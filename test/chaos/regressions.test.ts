@@ -1149,3 +1149,71 @@ describe('the chaos harness: the final shutdown never closes a page with its ref
     expect(result.violations.filter((violation) => ['refresh-token-reused', 'family-revoked'].includes(violation.invariant))).toEqual([]);
   });
 });
+
+describe('user-action-lost: user actions storage cannot order (Fix #9.20)', () => {
+  // Found as: user-action-lost at 301000 ms: sign-in in tab-7 at 172337 ms resolved, yet storage holds another family and 3 tab(s) hold something else: tab-1 (authenticated), tab-7 (authenticated), tail-probe (authenticated)
+  it("seed 7212: a sign-in written over a corrupted record claims the next epoch; by its since alone it was a copy of the live tabs' session and lost to it", async () => {
+    const config: ChaosConfig = {
+      seed: 7212,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 60,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 1000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 117018, do: 'server-failures', kind: 'server-error', count: 5 },
+      { at: 130824, do: 'message-faults', drop: 1, duplicate: 0.04, delayMs: 1046 },
+      { at: 134513, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'pair' },
+      { at: 162488, do: 'open', tab: 'tab-7' },
+      { at: 172337, do: 'sign-in', tab: 'tab-7' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+  // Found as: user-action-lost at 124000 ms: sign-out in tab-7 at 93224 ms resolved, yet storage holds a pair (v1048577) and 4 tab(s) are signed in
+  it('seed 4601: two unwritable actions that saw the same version (a sign-in, then a sign-out 6 s later in another tab, every message lost): the later one wins', async () => {
+    const config: ChaosConfig = {
+      seed: 4601,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 1000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 39714, do: 'sign-racing-refresh', tab: 'tab-6', action: 'sign-out', revoke: true, faultMs: 17264 },
+      { at: 44930, do: 'open', tab: 'tab-7' },
+      { at: 51918, do: 'open', tab: 'tab-8' },
+      { at: 59682, do: 'message-faults', drop: 1, duplicate: 0.43, delayMs: 2314 },
+      { at: 76973, do: 'sign-in', tab: 'tab-6' },
+      { at: 85583, do: 'storage-faults', tab: 'tab-8', writes: 'throw' },
+      { at: 87262, do: 'sign-in', tab: 'tab-8' },
+      { at: 93175, do: 'refresh-401', tab: 'tab-3' },
+      { at: 103911, do: 'refresh-401', tab: 'tab-8' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+});

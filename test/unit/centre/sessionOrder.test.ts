@@ -16,6 +16,7 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     expect(isStoredAuthState(at(3, { since: 1 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH + 3, { since: 2, movedFrom: 4 }))).toBe(true);
+    expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1, began: 1_764_720_000_000 }))).toBe(true);
   });
 
   it.each<[string, Partial<StoredAuthState> | Record<string, unknown>]>([
@@ -29,6 +30,9 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     ['since a string', { since: '1' }],
     ['over negative', { since: 2, over: -1 }],
     ['since NaN', { since: Number.NaN }],
+    ['began negative', { since: 2, began: -1 }],
+    ['began not a number', { since: 2, began: '2026-12-03' }],
+    ['began without since', { began: 5 }],
   ])('a forged or corrupted record is rejected as corrupted: %s', (_, fields) => {
     const forged = { ...record(3, 0), ...fields };
     expect(isStoredAuthState(forged)).toBe(false);
@@ -57,6 +61,23 @@ describe('outranks: which session began later, whatever the versions', () => {
     const other = at(VERSION_EPOCH + 4, { since: VERSION_EPOCH + 4, over: 3 });
     expect(outranks(other, epoch)).toBe(false);
     expect(outranks(epoch, other)).toBe(false);
+  });
+
+  it('two epoch claims that saw the same version, each with the moment of its action: the later action wins (seed 4601)', () => {
+    const signIn = at(VERSION_EPOCH + 1, { since: VERSION_EPOCH + 1, over: 1, began: 87_262 });
+    const signOut = at(VERSION_EPOCH + 1, { since: VERSION_EPOCH + 1, over: 1, began: 93_224 });
+    expect(outranks(signOut, signIn)).toBe(true);
+    expect(outranks(signIn, signOut)).toBe(false);
+    // A refresh of the sign-in's session carries its fields on: still the same session, still the earlier action.
+    expect(outranks(signOut, { ...signIn, version: VERSION_EPOCH + 9 })).toBe(true);
+    expect(outranks({ ...signIn, version: VERSION_EPOCH + 9 }, signIn)).toBe(true); // newer content, same session
+  });
+
+  it('two sessions with the same since but different moments are different sessions (seed 7212)', () => {
+    const first = at(3, { since: 1, began: 20 });
+    const second = at(1, { since: 1, began: 172_337 });
+    expect(outranks(second, first)).toBe(true);
+    expect(outranks(first, second)).toBe(false);
   });
 
   it('within one session newer content outranks an older one moved to a higher version; records without since never outrank', () => {
