@@ -36,6 +36,8 @@ export class SharedRecord {
   private markerHold: Promise<() => void> | null = null;
   /** The newest version this tab saw in storage: storage never goes below it (an unwritten user action's `over`). */
   private storageSeen = 0;
+  /** The session of the last user action this tab made whose write failed (an epoch claim; see `overFor`). */
+  private ownClaim: { since: number; began: number } | null = null;
   /** The wall clock and the monotonic clock when this client was created (see `actionTime`). */
   private readonly startedAt: { wall: number; mono: number };
 
@@ -230,6 +232,7 @@ export class SharedRecord {
       // a user action that storage takes later still wins over it once this one is written (sessionOrder.ts).
       const over = await this.overFor(held, seen);
       const version = Math.max(this.state.version, over ?? 0) + VERSION_EPOCH;
+      if (beginsSession) this.ownClaim = { since: version, began };
       return { record: { ...build(version), ...session(version, over) }, writeError: error };
     }
   }
@@ -253,7 +256,13 @@ export class SharedRecord {
         stored = 0; // a lower bound, like the rest: a session stored meanwhile counts as later than this action
       }
     }
-    const heldStart = held?.over !== undefined ? held.over + 1 : (held?.since ?? 0);
+    // An epoch claim this tab made itself is not a session it heard of: claiming "storage held the version after it"
+    // put this action after every action other tabs made meanwhile that saw storage where that claim did (seed 4837:
+    // a sign-in outranked a later sign-out of a tab that never heard of either). Begun at the same point, the two
+    // claims of this tab are ordered by `began`, which only moves forward within a tab.
+    const claim = this.ownClaim;
+    const ownEpoch = held?.over !== undefined && claim !== null && claim.since === held.since && claim.began === held.began;
+    const heldStart = held?.over !== undefined ? held.over + (ownEpoch ? 0 : 1) : (held?.since ?? 0);
     const known = Math.max(this.storageSeen, heldStart);
     if (stored === null) return known > 0 ? known : undefined;
     return Math.max(stored, known);

@@ -147,4 +147,39 @@ describe('open: a user action in a tab that can neither read nor write storage, 
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
+
+  it.fails('a sign-out in a tab that read a forged record, every message lost, loses to an earlier sign-in of a killed tab (seed 4837)', async () => {
+    const config: ChaosConfig = {
+      seed: 4837,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 23582, do: 'storage-faults', tab: 'tab-3', writes: 'throw' },
+      { at: 164518, do: 'sign-in', tab: 'tab-3' },
+      { at: 176404, do: 'sign-racing-refresh', tab: 'tab-4', action: 'sign-out', revoke: false, faultMs: 16074 },
+      { at: 195132, do: 'message-faults', drop: 1, duplicate: 0.13, delayMs: 1255 },
+      { at: 220481, do: 'kill', tab: 'tab-3' },
+      { at: 224372, do: 'sign-in', tab: 'tab-4' },
+      { at: 233400, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'pair' },
+      { at: 297608, do: 'open', tab: 'tab-11' },
+      { at: 380693, do: 'skew', tab: 'tab-8', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
 });

@@ -1216,4 +1216,36 @@ describe('user-action-lost: user actions storage cannot order (Fix #9.20)', () =
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
+  // Found while fixing the above: user-action-lost, a sign-out in tab-11 at 314 421 ms lost to an earlier sign-in.
+  it("seed 4837: a tab's second unwritable sign-in no longer counts as later than a sign-out elsewhere that saw storage where its first did", async () => {
+    const config: ChaosConfig = {
+      seed: 4837,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 23582, do: 'storage-faults', tab: 'tab-3', writes: 'throw' },
+      { at: 164518, do: 'sign-in', tab: 'tab-3' },
+      { at: 176404, do: 'sign-racing-refresh', tab: 'tab-4', action: 'sign-out', revoke: false, faultMs: 16074 },
+      { at: 224372, do: 'sign-in', tab: 'tab-4' },
+      { at: 297608, do: 'open', tab: 'tab-11' },
+      { at: 380693, do: 'skew', tab: 'tab-8', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
 });
