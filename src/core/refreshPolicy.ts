@@ -62,6 +62,12 @@ interface Anchor {
   estimated: boolean;
   /** Adopted from this tab itself (its refresh or its sign-in): the age is this tab's own measure. */
   own: boolean;
+  /**
+   * The age is an upper bound: this tab's own measure (counted from when its request left), or the server's clock
+   * (see ServerClock: never too young). A sender's measure is short by the message's delivery time, and a wall-clock
+   * estimate may be off either way, so neither is.
+   */
+  bounded: boolean;
   /** Marked expired by the development tools: treated like a pair the server rejected. */
   marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
@@ -126,6 +132,19 @@ export class Freshness {
     if (!anchor || anchor.lifetimeMs === null) return false;
     const marginMs = Math.min(anchor.bufferMs / 2, 5_000);
     return monotonicNow(this.clock) >= anchor.receivedAtMono + anchor.lifetimeMs - marginMs;
+  }
+
+  /**
+   * Whether the held pair may be handed out as a token that still works: not expired, and, unless its age is an upper
+   * bound (see Anchor.bounded), not within half its refresh buffer (at most 5 s) of expiry. This is for the fallbacks
+   * of getAccessToken() that hand out a due pair (a refresh failed, the leader judged it fresh): a follower whose
+   * leader kept failing handed out its pair in its last second, the age it took from the leader's message short by
+   * that message's delivery time (found by the chaos runs, seeds 47 and 280).
+   */
+  isUsable(): boolean {
+    const anchor = this.current();
+    if (!anchor) return false;
+    return anchor.bounded ? !this.isExpired() : !this.isNearlyExpired();
   }
 
   /**
@@ -232,12 +251,14 @@ export class Freshness {
       this.anchor = null;
     } else {
       const lifetime = lifetimeMs(tokens);
-      const age = Math.max(0, this.ageAtAdoption(tokens, source, ageMs));
+      const { ageMs: measured, bounded } = this.ageAtAdoption(tokens, source, ageMs);
+      const age = Math.max(0, measured);
       const estimated = source === 'storage' || (source === 'channel' && this.queuedForMs() > 0);
       this.anchor = {
         record,
         estimated,
         own: source === 'this-tab',
+        bounded,
         receivedAtMono: monotonicNow(this.clock) - Math.min(age, lifetime ?? age),
         lifetimeMs: lifetime,
         bufferMs: refreshBufferMs(tokens, this.policy),
@@ -252,15 +273,21 @@ export class Freshness {
    * From storage: the server's clock where it is known, else the wall clock, and a pair of unknown age (see wallAge)
    * counts as expired.
    */
-  private ageAtAdoption(tokens: TokenSet, source: StateSource, ageMs: number | undefined): number {
-    if (source === 'this-tab') return ageMs ?? 0;
+  private ageAtAdoption(tokens: TokenSet, source: StateSource, ageMs: number | undefined): { ageMs: number; bounded: boolean } {
+    if (source === 'this-tab') return { ageMs: ageMs ?? 0, bounded: true };
     const queuedMs = source === 'channel' ? this.queuedForMs() : 0;
-    if (ageMs !== undefined && queuedMs === 0) return ageMs;
+    if (ageMs !== undefined && queuedMs === 0) return { ageMs, bounded: false };
     // Decoded only here, off the path of an ordinary message.
     const issuedAt = this.server.issuedAtMono(tokens.accessToken);
     const serverAge = issuedAt === null ? null : monotonicNow(this.clock) - issuedAt;
-    if (ageMs !== undefined) return Math.min(ageMs + queuedMs, serverAge ?? Infinity);
-    return serverAge ?? this.wallAge(tokens) ?? lifetimeMs(tokens) ?? 0;
+    if (ageMs !== undefined) {
+      const queued = ageMs + queuedMs;
+      return serverAge !== null && serverAge <= queued ? { ageMs: serverAge, bounded: true } : { ageMs: queued, bounded: false };
+    }
+    if (serverAge !== null) return { ageMs: serverAge, bounded: true };
+    const wall = this.wallAge(tokens);
+    // Unknown age counts as the whole lifetime: that is no underestimate.
+    return wall !== null ? { ageMs: wall, bounded: false } : { ageMs: lifetimeMs(tokens) ?? 0, bounded: true };
   }
 
   /**
@@ -274,6 +301,7 @@ export class Freshness {
     const answersAskSinceResume = this.frozenAt === undefined && this.thaw?.askedAfterResume === true;
     if (!anchor || anchor.record !== record || !anchor.estimated || (this.queuedForMs() > 0 && !answersAskSinceResume)) return;
     anchor.estimated = false;
+    anchor.bounded = false; // the leader's measure, short by the answer's delivery time
     anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
     this.watchExpiry();
   }

@@ -1048,6 +1048,90 @@ describe("Fix #9.19: a pair read from storage asks the leader for its measure of
   });
 });
 
+describe("Fix #9.20: a due pair whose age is no upper bound is not handed out in its last seconds (chaos seeds 47, 280)", () => {
+  it('seed 47: a follower whose leader keeps failing no longer hands out its pair in its last second (its age came from a message 20 ms late)', async () => {
+    const config: ChaosConfig = {
+      seed: 47,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 6658, do: 'global-offline' },
+      { at: 37443, do: 'get-token', tab: 'tab-2' },
+      { at: 73374, do: 'server-failures', kind: 'mistyped', count: 1, field: 'id_token-object' },
+      { at: 78022, do: 'server-failures', kind: 'html', count: 2 },
+      { at: 96228, do: 'open', tab: 'tab-9' },
+      { at: 97455, do: 'open', tab: 'tab-10' },
+      { at: 104165, do: 'remount-in-flight', afterMs: 4771 },
+      { at: 108575, do: 'message-faults', drop: 1, duplicate: 0.2, delayMs: 396 },
+      { at: 113602, do: 'get-token', tab: 'tab-9' },
+      { at: 114669, do: 'refresh-401', tab: 'tab-10' },
+      { at: 117418, do: 'global-online' },
+      { at: 122899, do: 'sign-racing-refresh', tab: 'tab-5', action: 'sign-in', revoke: true, faultMs: 16852 },
+      { at: 125492, do: 'kill', tab: 'tab-9' },
+      { at: 129027, do: 'refresh-401', tab: 'tab-1' },
+      { at: 134393, do: 'get-token', tab: 'tab-10' },
+      { at: 136097, do: 'open', tab: 'tab-11' },
+      { at: 136728, do: 'message-faults', drop: 0.17, duplicate: 0.11, delayMs: 2681 },
+      { at: 159912, do: 'get-token', tab: 'tab-10' },
+      { at: 161708, do: 'open', tab: 'tab-12' },
+      { at: 162975, do: 'get-token', tab: 'tab-1' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+
+  it('seed 280: slow answers and delayed messages: a follower does not hand out the pair it took from a message in its last second', async () => {
+    const config: ChaosConfig = {
+      seed: 280,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 95143, do: 'open', tab: 'tab-6' },
+      { at: 117722, do: 'open', tab: 'tab-8' },
+      { at: 133683, do: 'message-faults', drop: 0.4, duplicate: 0.08, delayMs: 1954 },
+      { at: 134374, do: 'server-failures', kind: 'network', count: 5 },
+      { at: 140303, do: 'sign-in', tab: 'tab-6' },
+      { at: 142860, do: 'global-offline' },
+      { at: 150447, do: 'global-online' },
+      { at: 160162, do: 'server-latency', ms: 5610 },
+      { at: 204800, do: 'remount-in-flight', afterMs: 0 },
+      { at: 216304, do: 'get-token', tab: 'tab-6' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
