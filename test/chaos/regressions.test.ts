@@ -1132,6 +1132,39 @@ describe("Fix #9.20: a due pair whose age is no upper bound is not handed out in
   });
 });
 
+describe('Fix #9.21: a request for a version above the leader\'s asks for the newer record instead of rotating the leader\'s (chaos seed 894)', () => {
+  it('seed 894: a follower signed in as another user while its writes failed and every message was lost; its requests no longer rotate the leader\'s pair each time', async () => {
+    const config: ChaosConfig = {
+      seed: 894,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'lease',
+      ttlSeconds: 30,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 57283, do: 'message-faults', drop: 1, duplicate: 0.39, delayMs: 1618 },
+      { at: 71946, do: 'sign-racing-refresh', tab: 'tab-6', action: 'sign-in', revoke: false, faultMs: 27825 },
+      { at: 77307, do: 'refresh-401', tab: 'tab-2' },
+      { at: 80881, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
