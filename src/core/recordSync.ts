@@ -26,15 +26,19 @@ export class RecordSync {
     peers.handle('leader-hello', () => this.resend());
     // A pair read from storage has only the writer's wall clock for its age, which a jump of the clock since it was
     // written, or a writer's clock that disagrees, makes wrong: a new tab after the clock went back 61 s handed out a
-    // token the server had expired 26 s before (found by the chaos runs, seed 231). The leader's measure corrects it.
+    // token the server had expired 26 s before (found by the chaos runs, seed 231). The measure of the tab that made
+    // the pair corrects it.
     state.onTransition(({ record, source }) => {
       if (source === 'storage' && record.tokens && !state.isLeader) peers.post({ type: 'age-query', version: record.version });
     });
     peers.handle('age-query', (message) => {
       const held = state.record;
-      // Only a pair this leader made itself: an age taken from a message is short by that message's delivery time
-      // (seed 18: a sign-in that reached the leader 2.2 s late made a new tab trust a pair past its expiry).
-      if (state.isLeader && held?.tokens && held.version === message.version && freshness.isOwn()) this.confirm();
+      // Only a pair this tab made itself: an age taken from a message is short by that message's delivery time
+      // (seed 18: a sign-in that reached the leader 2.2 s late made a new tab trust a pair past its expiry). Leader or
+      // not: the maker is often a follower (a rescue, a sign-in), and with the leader frozen nobody answered, so a new
+      // tab took a sign-in stored while every clock was 61 s ahead as 61 s younger (seed 812), and followers rescued
+      // each other's fresh pairs, read from storage with an unknown age (seed 557).
+      if (held?.tokens && held.version === message.version && freshness.isOwn()) this.confirm();
     });
   }
 

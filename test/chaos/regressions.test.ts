@@ -1165,6 +1165,88 @@ describe('Fix #9.21: a request for a version above the leader\'s asks for the ne
   });
 });
 
+describe("Fix #9.22: the tab that made a pair answers another tab's age query, leader or not (chaos seeds 812, 557)", () => {
+  it('seed 812: a sign-in stored while every clock was 61 s ahead is not taken as 61 s younger by a tab that opens while the leader is frozen', async () => {
+    const config: ChaosConfig = {
+      seed: 812,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 1000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 4024, do: 'freeze', tab: 'tab-1' },
+      { at: 139212, do: 'clock-jump', ms: 61000 },
+      { at: 140590, do: 'sign-in', tab: 'tab-4' },
+      { at: 251569, do: 'clock-jump', ms: 0 },
+      { at: 270182, do: 'open', tab: 'tab-10' },
+      { at: 290487, do: 'get-token', tab: 'tab-10' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+
+  it('seed 557: the leader is frozen and followers rescue in turn; each reads the pair the one before made from storage, its age unknown (skewed clocks)', async () => {
+    const config: ChaosConfig = {
+      seed: 557,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 12738, do: 'server-failures', kind: 'network', count: 1 },
+      { at: 35142, do: 'server-failures', kind: 'network', count: 4 },
+      { at: 40159, do: 'global-offline' },
+      { at: 50636, do: 'server-failures', kind: 'network', count: 1 },
+      { at: 52052, do: 'server-failures', kind: 'server-error', count: 2 },
+      { at: 63876, do: 'open', tab: 'tab-7' },
+      { at: 100248, do: 'skew', tab: 'tab-3', ms: -23128 },
+      { at: 111449, do: 'open', tab: 'tab-9' },
+      { at: 112659, do: 'refresh-401', tab: 'tab-9' },
+      { at: 128382, do: 'dispose-in-flight' },
+      { at: 135510, do: 'global-online' },
+      { at: 136194, do: 'refresh-401', tab: 'tab-7' },
+      { at: 139313, do: 'refresh-401', tab: 'tab-3' },
+      { at: 141484, do: 'freeze', tab: 'tab-1' },
+      { at: 149709, do: 'global-offline' },
+      { at: 150969, do: 'close', tab: 'tab-9' },
+      { at: 156679, do: 'message-faults', drop: 0.42, duplicate: 0.07, delayMs: 1198 },
+      { at: 157745, do: 'skew', tab: 'tab-7', ms: -12713 },
+      { at: 159213, do: 'global-online' },
+      { at: 162190, do: 'message-faults', drop: 0.49, duplicate: 0.1, delayMs: 36 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -44,21 +44,27 @@ describe('Peers and RecordSync (the channel)', () => {
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0 })]);
   });
 
-  it('an age query is answered by the leader that made the pair, with the pair and its age; malformed or forged ones are dropped', () => {
+  it('an age query is answered by the tab that made the pair, leader or not, with the pair and its age; malformed or forged ones are dropped', () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
-    p.state.adopt(record(7, p.clock.now()), 'this-tab');
+    p.state.adopt(record(7, p.clock.now()), 'channel', 0);
     const query = (version: unknown) => deliver({ type: 'age-query', version, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
-    query(7);
-    expect(posted).toEqual([]); // not the leader: the leader answers
     p.state.setLeadership({ isLeader: true });
+    query(7);
+    expect(posted).toEqual([]); // a leader that did not make the pair has no measure of its own
+    p.state.setLeadership({ isLeader: false });
+    p.state.adopt(record(8, p.clock.now()), 'this-tab');
+    query(8);
+    // A follower that made it answers (chaos seed 812: the maker was a follower and the leader was frozen).
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 8 }), ageMs: 0, confirms: true })]);
+    posted.length = 0;
     query(6); // another version: nothing to say
     query('7');
     query(2 ** 53);
     expect(posted).toEqual([]);
-    query(7);
-    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0, confirms: true })]);
+    query(8);
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 8 }), ageMs: 0, confirms: true })]);
     expect(p.events.filter((event) => event.type === 'message-dropped').map((event) => event.type === 'message-dropped' && event.reason)).toEqual([
       'malformed',
       'version-out-of-range',
