@@ -191,6 +191,11 @@ export class Freshness {
     if (this.thaw && this.frozenAt === undefined) this.thaw.askedAfterResume = true;
   }
 
+  /** Between the page's `freeze` event and its resume. */
+  isFrozen(): boolean {
+    return this.frozenAt !== undefined;
+  }
+
   /** The page woke: if it had been frozen, the messages delivered next may have waited through that freeze. */
   woke(): void {
     if (this.frozenAt === undefined) return;

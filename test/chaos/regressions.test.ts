@@ -1247,6 +1247,28 @@ describe("Fix #9.22: the tab that made a pair answers another tab's age query, l
   });
 });
 
+describe('Fix #9.23: a frozen page handles an online event at its resume, not before (chaos seed 954)', () => {
+  it('a leader frozen while offline does not refresh when the network returns, only once it resumes', async () => {
+    // Seed 954 (with Fix #9.24): a frozen tab holding a stale pair (its messages held) was elected, storage read back a
+    // forged record, and the online event ran its wake while it was still frozen: a blind refresh of a spent token.
+    sim = strictSimulation({ seed: 918, ttlSeconds: 5, latencyMs: 20, locks: 'web-locks' });
+    const tab = sim.openTab();
+    await sim.advance(10);
+    await sim.signIn(tab);
+    tab.environment.setOnline(false);
+    await sim.advance(6_000); // due, but offline
+    tab.freeze();
+    tab.environment.setOnline(true);
+    await sim.advance(1_000);
+    expect(tab.events.some((event) => event.type === 'refresh-started')).toBe(false);
+    expect(sim.server.counters.refreshRequests).toBe(0);
+    tab.resume();
+    await sim.advance(1_000);
+    expect(tab.events).toContainEqual(expect.objectContaining({ type: 'refresh-started' }));
+    expect(sim.server.counters.reuseDetections).toBe(0);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
