@@ -1269,6 +1269,37 @@ describe('Fix #9.23: a frozen page handles an online event at its resume, not be
   });
 });
 
+describe('Fix #9.24: a follower rescues only after reading storage inside the lock (chaos seed 365)', () => {
+  // A lock holder that cannot read storage refreshes from memory, which is the truth only while the leader is the one
+  // tab that refreshes. Seed 365: a forged record made every read come back corrupted, a follower rescued from memory,
+  // the leader missed its announcement (lost messages) and its own blind refresh then sent the token just spent.
+  for (const reads of ['throw', 'empty'] as const) {
+    it(`a follower whose storage reads ${reads === 'throw' ? 'throw' : 'come back empty'} does not rescue for a frozen leader; it does once it can read`, async () => {
+      sim = strictSimulation({ seed: 917, ttlSeconds: 5, latencyMs: 20, locks: 'web-locks' });
+      const tabs = [sim.openTab(), sim.openTab()];
+      await sim.advance(10);
+      await sim.signIn(tabs[0]!);
+      const leader = tabs.find((tab) => tab.client.getSnapshot().isLeader)!;
+      const follower = tabs.find((tab) => tab !== leader)!;
+      leader.freeze();
+      await sim.advance(5_000);
+      follower.setStorageFaults({ reads });
+      const call = follower.client.getAccessToken().catch((error: unknown) => error);
+      await sim.advance(4_000); // followerRetryMs is 1 s in these simulations
+      expect(follower.events.some((event) => event.type === 'refresh-started')).toBe(false);
+      expect(sim.server.counters.refreshRequests).toBe(0);
+      follower.setStorageFaults(null);
+      await sim.advance(3_000);
+      expect(follower.events).toContainEqual(expect.objectContaining({ type: 'refresh-started', trigger: 'follower-rescue' }));
+      const token = await call;
+      expect(typeof token === 'string' && sim.server.validateAccessToken(token).valid).toBe(true);
+      leader.resume();
+      await sim.advance(3_000);
+      expect(sim.server.counters.reuseDetections).toBe(0);
+    });
+  }
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -176,13 +176,16 @@ export class Refresher {
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
     const { parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
+    let blind: boolean;
     try {
       const { state } = await parts.shared.read();
+      blind = state === null; // empty, or corrupted (a forged record): nothing to check memory against
       if (state) parts.state.adopt(state, 'storage');
       // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
       // is the base, since the older stored refresh token is spent, and it is stored first.
       if (state && parts.shared.isBehind(state)) await parts.shared.persistCurrent();
     } catch (error) {
+      blind = true;
       parts.shared.failed('read', error);
     }
     const base = parts.state.record;
@@ -198,8 +201,12 @@ export class Refresher {
       this.skipped(request.version, 'still-fresh');
       return { done: base };
     }
-    // A rescue sends nothing unless storage is the truth (see rescueIsSafe).
-    if (request.exclusiveOnly && !(await this.rescueIsSafe())) throw new LockUnavailableError();
+    // A rescue sends nothing unless storage is the truth (see rescueIsSafe), and only after reading it here: a lock
+    // holder that cannot read storage refreshes from memory, which is the truth only while the leader is the one tab
+    // that refreshes. A follower that rescued blind (a forged record made every read come back corrupted), and whose
+    // announcement the leader missed, left the leader's memory on the pair just spent, and the leader's next blind
+    // refresh sent it (found by the chaos runs, seed 365, once leaders answered age queries: Fix #9.25).
+    if (request.exclusiveOnly && (blind || !(await this.rescueIsSafe()))) throw new LockUnavailableError();
     // Nor does anyone else while another tab holds a rotation storage lacks (its write failed): the refresh token read
     // here may be spent already. Wait (retried with backoff) until that tab stores it, or is gone (found by the chaos
     // runs, seed 425: a rescuer whose write failed, then the leader's retry under the same lock).

@@ -29,6 +29,7 @@ describe('FollowerDuties', () => {
     const silent = parts();
     silent.peers.attach(recordingChannel().channel);
     silent.state.adopt(record(1, silent.clock.now()), 'channel', 60_000); // due: the follower asks because it is
+    await silent.shared.compareAndSet(0, record(1, silent.clock.now())); // stored, as the leader wrote it: a rescue reads storage first
     silent.mount.lock = { ...silent.mount.lock, unpersisted: { hold: async () => () => {}, anyHeld: async () => false } } as typeof silent.mount.lock;
     const rescued = follower(silent).request(1);
     await silent.clock.advance(1_000);
