@@ -37,8 +37,14 @@ export class RecordSync {
       // (seed 18: a sign-in that reached the leader 2.2 s late made a new tab trust a pair past its expiry). Leader or
       // not: the maker is often a follower (a rescue, a sign-in), and with the leader frozen nobody answered, so a new
       // tab took a sign-in stored while every clock was 61 s ahead as 61 s younger (seed 812), and followers rescued
-      // each other's fresh pairs, read from storage with an unknown age (seed 557).
-      if (held?.tokens && held.version === message.version && freshness.isOwn()) this.confirm();
+      // each other's fresh pairs, read from storage with an unknown age (seed 557). And the leader answers with a
+      // measure it took from the channel (short by delivery times, far closer than a wall clock that may be minutes or
+      // hours off): once the maker has closed nobody else could, and a tab that opened later took a fresh stored pair
+      // as expired (seed 2268, refresh-storm). Not with an estimate of its own: a record read from storage, or a message
+      // that waited through a freeze (Freshness.isMeasured). getAccessToken()'s fallbacks keep a margin for such an
+      // age near expiry (Fix #9.20), which is what went wrong in seed 18.
+      const measured = freshness.isOwn() || (state.isLeader && freshness.isMeasured());
+      if (held?.tokens && held.version === message.version && measured) this.confirm();
     });
   }
 

@@ -1300,6 +1300,47 @@ describe('Fix #9.24: a follower rescues only after reading storage inside the lo
   }
 });
 
+describe("Fix #9.25: a leader answers an age query with a measure it took from the channel (chaos seed 2268)", () => {
+  it("seed 2268: the maker has closed, the leader keeps the measure it confirmed; a tab that opens later takes the leader's answer over the stored pair's wall-clock age", async () => {
+    const config: ChaosConfig = {
+      seed: 2268,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 1669, do: 'dispose-in-flight' },
+      { at: 11447, do: 'kill', tab: 'tab-1' },
+      { at: 20596, do: 'server-failures', kind: 'timeout', count: 2 },
+      { at: 30957, do: 'refresh-401', tab: 'tab-2' },
+      { at: 33584, do: 'kill-after-announce' },
+      { at: 42860, do: 'open', tab: 'tab-3' },
+      { at: 48420, do: 'refresh-401', tab: 'tab-3' },
+      { at: 49966, do: 'open', tab: 'tab-4' },
+      { at: 67053, do: 'skew-leader', ms: -7703674 },
+      { at: 72886, do: 'close', tab: 'tab-3' },
+      { at: 90065, do: 'open', tab: 'tab-6' },
+      { at: 96338, do: 'get-token', tab: 'tab-6' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
