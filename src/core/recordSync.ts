@@ -64,7 +64,12 @@ export class RecordSync {
   /** Re-sends the record this tab holds (to a new leader, or a tab that asked for an older version than this one). */
   resend(): void {
     const held = this.state.record;
-    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs(), ...this.storageFlags(false) });
+    // Only a measure is sent as the pair's age, never this tab's estimate (a record read from storage: the writer's
+    // wall clock, or the whole lifetime for a pair of unknown age). Sent as an age, an estimate became the receivers'
+    // measure: a leader 2 h behind resent a pair a rescuer had just stored, with its unknown age counted as the whole
+    // lifetime, and the tab that took it asked for a refresh of a 2 ms old pair (found by the chaos runs, seed 2660).
+    // Without an age the receiver estimates it itself, and may ask the tab that made it (age-query).
+    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.isMeasured() ? this.freshness.ageMs() : undefined, ...this.storageFlags(false) });
   }
 
   /** The leader's answer to a request for the version it holds, which it measures as fresh: that pair and its age. */

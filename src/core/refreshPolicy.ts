@@ -258,7 +258,8 @@ export class Freshness {
       const lifetime = lifetimeMs(tokens);
       const { ageMs: measured, bounded } = this.ageAtAdoption(tokens, source, ageMs);
       const age = Math.max(0, measured);
-      const estimated = source === 'storage' || (source === 'channel' && this.queuedForMs() > 0);
+      // A message without an age (an estimate is never sent as one: RecordSync.resend) is estimated here as well.
+      const estimated = source === 'storage' || (source === 'channel' && (ageMs === undefined || this.queuedForMs() > 0));
       this.anchor = {
         record,
         estimated,

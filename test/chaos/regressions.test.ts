@@ -1341,6 +1341,48 @@ describe("Fix #9.25: a leader answers an age query with a measure it took from t
   });
 });
 
+describe("Fix #9.26: a tab resends a pair with its age only when it measured that age (chaos seed 2660)", () => {
+  it("seed 2660: a leader 2 h behind resends a rescued pair it read from storage (unknown age, so the whole lifetime); a receiver no longer takes that as its age and asks for a refresh", async () => {
+    const config: ChaosConfig = {
+      seed: 2660,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 131952, do: 'open', tab: 'tab-10' },
+      { at: 173313, do: 'server-failures', kind: 'mistyped', count: 3, field: 'expires_in-string' },
+      { at: 176523, do: 'server-failures', kind: 'network', count: 3 },
+      { at: 201718, do: 'server-failures', kind: 'network', count: 5 },
+      { at: 237053, do: 'open', tab: 'tab-14' },
+      { at: 240556, do: 'server-latency', ms: 6263 },
+      { at: 243982, do: 'server-failures', kind: 'malformed', count: 1 },
+      { at: 245437, do: 'get-token', tab: 'tab-14' },
+      { at: 251333, do: 'message-faults', drop: 0.24, duplicate: 0.07, delayMs: 2417 },
+      { at: 253552, do: 'dispose-in-flight' },
+      { at: 258381, do: 'skew-leader', ms: -7677423 },
+      { at: 299816, do: 'get-token', tab: 'tab-10' },
+      { at: 307387, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 308847, do: 'remount-in-flight', afterMs: 18500 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
