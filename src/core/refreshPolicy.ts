@@ -53,6 +53,12 @@ export function lifetimeMs(tokens: TokenSet): number | null {
  */
 const THAW_MS = 250;
 
+/**
+ * How long a refresh that is due only by the estimate of a pair just read from storage waits for the answer to this
+ * tab's age query (see `pendingAgeAnswerMs`). Messages between tabs take well under a millisecond in browsers.
+ */
+const AGE_ANSWER_MS = 250;
+
 interface Anchor {
   record: StoredAuthState;
   /**
@@ -68,6 +74,8 @@ interface Anchor {
    * estimate may be off either way, so neither is.
    */
   bounded: boolean;
+  /** Monotonic time at which this tab asked the tab that made the pair for its measure (an `age-query`). */
+  queriedAtMono?: number;
   /** Marked expired by the development tools: treated like a pair the server rejected. */
   marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
@@ -170,6 +178,24 @@ export class Freshness {
   ageMs(): number | undefined {
     const anchor = this.current();
     return anchor ? Math.max(0, monotonicNow(this.clock) - anchor.receivedAtMono) : undefined;
+  }
+
+  /** This tab asked the other tabs about the held pair (an `age-query`): the tab that made it answers with its measure. */
+  queried(): void {
+    const anchor = this.current();
+    if (anchor) anchor.queriedAtMono = monotonicNow(this.clock);
+  }
+
+  /**
+   * How long to wait for the answer to this tab's age query before acting on the estimate (0 when there is nothing to
+   * wait for: no question out, the pair confirmed, or the answer overdue). A leader without server-clock samples read a
+   * pair from storage that a tab whose wall clock was an hour off had made 0.2 s before, took it as expired and
+   * refreshed it at once, though its maker was there to say how old it was (found by the chaos runs, seed 367).
+   */
+  pendingAgeAnswerMs(): number {
+    const anchor = this.current();
+    if (!anchor?.estimated || anchor.queriedAtMono === undefined) return 0;
+    return Math.max(0, anchor.queriedAtMono + AGE_ANSWER_MS - monotonicNow(this.clock));
   }
 
   /** A pair this tab's own refresh received, `ageMs` after its request was sent: it relates the server's clock to ours. */

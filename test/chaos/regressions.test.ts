@@ -1383,6 +1383,46 @@ describe("Fix #9.26: a tab resends a pair with its age only when it measured tha
   });
 });
 
+describe("Fix #9.27: a refresh due only by the estimate of a pair just read from storage waits briefly for the age answer (chaos seed 367)", () => {
+  it('seed 367: the leader (clock 1 h behind) is disposed mid-refresh; the next leader no longer refreshes the pair it reads from storage at 0.5 s', async () => {
+    const config: ChaosConfig = {
+      seed: 367,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 59169, do: 'open', tab: 'tab-9' },
+      { at: 66507, do: 'refresh-401', tab: 'tab-9' },
+      { at: 70796, do: 'open', tab: 'tab-10' },
+      { at: 78657, do: 'skew', tab: 'tab-10', ms: -13335 },
+      { at: 81126, do: 'skew-leader', ms: -3618726 },
+      { at: 82595, do: 'dispose-in-flight' },
+      { at: 82707, do: 'open', tab: 'tab-11' },
+      { at: 84881, do: 'message-faults', drop: 0.44, duplicate: 0.17, delayMs: 1361 },
+      { at: 95155, do: 'refresh-401', tab: 'tab-10' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -138,6 +138,15 @@ export class Refresher {
     let malformedRetried = false;
     for (let attempt = 1; ; attempt++) {
       await this.waitUntilOnline();
+      // Due only by the estimate of a pair just read from storage (the writer's wall clock, or an unknown age): its
+      // maker may be about to answer the age query with its own measure (Freshness.pendingAgeAnswerMs; seed 367).
+      // Waited out before the lock, whose holder re-reads storage and decides on what it finds then.
+      const answerMs = request.force ? 0 : parts.freshness.pendingAgeAnswerMs();
+      if (answerMs > 0 && parts.freshness.isDue()) {
+        await sleep(settings.clock, answerMs, parts.mount.signal).catch(() => {
+          throw new DisposedError();
+        });
+      }
       try {
         const exclusive = request.exclusiveOnly ? { requireExclusive: true } : undefined;
         const outcome = await parts.mount.lock.run(() => this.attempt(request, attempt), parts.mount.signal, exclusive);
