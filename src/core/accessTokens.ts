@@ -40,7 +40,7 @@ export class AccessTokens {
       } catch (error) {
         // A proactive refresh failed but the old token still works: hand it out rather than failing the call.
         const still = state.record;
-        if (still?.tokens && still === held && !freshness.isExpired() && !(error instanceof OAuthError && error.terminal)) {
+        if (still?.tokens && still === held && freshness.isUsable() && !(error instanceof OAuthError && error.terminal)) {
           return { tokens: still.tokens, version: still.version };
         }
         throw error;
@@ -56,12 +56,12 @@ export class AccessTokens {
       if (fresh?.tokens && fresh === current && fresh.version > held.version && !freshness.isNearlyExpired() && freshness.isMeasured()) {
         return { tokens: fresh.tokens, version: fresh.version };
       }
-      if (current === held && current.tokens && !freshness.isExpired()) {
+      if (current === held && current.tokens && freshness.isUsable()) {
         return { tokens: current.tokens, version: current.version }; // The leader judged it still fresh.
       }
     }
     const current = state.record;
-    if (current?.tokens && !freshness.isExpired()) return { tokens: current.tokens, version: current.version };
+    if (current?.tokens && freshness.isUsable()) return { tokens: current.tokens, version: current.version };
     throw new RefreshTimeoutError('Could not obtain a fresh access token');
   }
 
@@ -82,8 +82,10 @@ export class AccessTokens {
     // The refresh may end on a newer pair it found instead of making one, and that pair may have expired already (a
     // tab frozen for minutes mid-refresh wakes to a sign-in made meanwhile; found by the chaos runs, seed 14): then
     // get one that is not, as getAccessToken() would; the same for one about to expire (seed 11 again: a sign-in that
-    // arrived while the refresh waited, handed out 0.5 s past its expiry).
-    if (record === state.record && freshness.isNearlyExpired()) return this.get();
+    // arrived while the refresh waited, handed out 0.5 s past its expiry). A record that is no longer the held one
+    // says nothing about the pair the tab holds now: the refresh resolved with a pair the tab had already replaced
+    // (seed 274: handed out 86 s after the server expired it, the tab knowing it expired), so ask again.
+    if (record !== state.record || freshness.isNearlyExpired()) return this.get();
     return { tokens: record.tokens, version: record.version };
   }
 }

@@ -4,7 +4,7 @@ import type { RefreshTrigger } from './events';
 import type { Peers } from './peers';
 import type { RecordSync } from './recordSync';
 import type { Refresher } from './refresh/refresher';
-import { timerDelay } from './clock';
+import { monotonicNow, timerDelay } from './clock';
 import type { Freshness } from './refreshPolicy';
 import type { ResolvedRetryOptions } from './refresh/backoff';
 import type { SharedRecord } from './sharedRecord';
@@ -43,6 +43,8 @@ export class LeaderDuties {
   private mounted = false;
   /** Proactive cycles that failed in a row for the held version (an outage): the next one waits longer. */
   private failedCycles = 0;
+  /** The version above this tab's that a follower last asked for, and when this tab last asked the tabs for theirs. */
+  private helloFor: { version: number; at: number } | undefined;
 
   constructor(
     private readonly settings: LeaderSettings,
@@ -144,8 +146,22 @@ export class LeaderDuties {
       sync.confirm();
       return;
     }
-    // A version above this tab's (a follower ahead of the leader, or a forged message) means "the current one".
-    const version = held ? Math.min(requested, held.version) : requested;
+    // A version above this tab's: the follower holds a record this tab never saw (its message lost, its writes
+    // failing; or a forged request). Refreshing the version held here instead rotated a fresh pair for that request
+    // and again for each of its duplicates and retries, since each found the leader's new version still below it
+    // (found by the chaos runs, seed 894: five rotations in 1.4 s). Ask for the records the tabs hold instead (the
+    // follower resends its own) and read storage; the follower's next request then names a version this tab holds.
+    if (held && requested > held.version) {
+      const now = monotonicNow(this.settings.clock);
+      if (this.helloFor?.version !== requested || now - this.helloFor.at >= this.settings.followerRetryMs) {
+        this.helloFor = { version: requested, at: now };
+        void this.parts.shared.reload().then(() => {
+          if ((state.record?.version ?? 0) < requested) peers.post({ type: 'leader-hello' });
+        });
+      }
+      return;
+    }
+    const version = requested;
     const failed = refresher.recentFailure(version, this.settings.followerRetryMs);
     if (failed) {
       // Sent before the follower heard that the retries ran out: answer with the failure, don't start over.

@@ -163,6 +163,8 @@ export class Lifecycle {
       }),
       environment.onFreeze?.(() => freshness.froze()) ?? (() => {}),
       environment.onOnline(() => {
+        // A frozen page runs nothing until it resumes, and its resume wakes it anyway (with the messages that waited).
+        if (freshness.isFrozen()) return;
         waiters.wakeAll(); // followers waiting out the offline period ask again right away
         this.onWake();
       }),

@@ -26,15 +26,29 @@ export class RecordSync {
     peers.handle('leader-hello', () => this.resend());
     // A pair read from storage has only the writer's wall clock for its age, which a jump of the clock since it was
     // written, or a writer's clock that disagrees, makes wrong: a new tab after the clock went back 61 s handed out a
-    // token the server had expired 26 s before (found by the chaos runs, seed 231). The leader's measure corrects it.
+    // token the server had expired 26 s before (found by the chaos runs, seed 231). The measure of the tab that made
+    // the pair corrects it.
+    // The leader asks too: it acts on its estimate at once (a due pair is refreshed), so a refresh due only by the
+    // estimate of a pair just read waits briefly for the answer (Freshness.pendingAgeAnswerMs; seed 367).
     state.onTransition(({ record, source }) => {
-      if (source === 'storage' && record.tokens && !state.isLeader) peers.post({ type: 'age-query', version: record.version });
+      if (source !== 'storage' || !record.tokens) return;
+      peers.post({ type: 'age-query', version: record.version });
+      freshness.queried();
     });
     peers.handle('age-query', (message) => {
       const held = state.record;
-      // Only a pair this leader made itself: an age taken from a message is short by that message's delivery time
-      // (seed 18: a sign-in that reached the leader 2.2 s late made a new tab trust a pair past its expiry).
-      if (state.isLeader && held?.tokens && held.version === message.version && freshness.isOwn()) this.confirm();
+      // Only a pair this tab made itself: an age taken from a message is short by that message's delivery time
+      // (seed 18: a sign-in that reached the leader 2.2 s late made a new tab trust a pair past its expiry). Leader or
+      // not: the maker is often a follower (a rescue, a sign-in), and with the leader frozen nobody answered, so a new
+      // tab took a sign-in stored while every clock was 61 s ahead as 61 s younger (seed 812), and followers rescued
+      // each other's fresh pairs, read from storage with an unknown age (seed 557). And the leader answers with a
+      // measure it took from the channel (short by delivery times, far closer than a wall clock that may be minutes or
+      // hours off): once the maker has closed nobody else could, and a tab that opened later took a fresh stored pair
+      // as expired (seed 2268, refresh-storm). Not with an estimate of its own: a record read from storage, or a message
+      // that waited through a freeze (Freshness.isMeasured). getAccessToken()'s fallbacks keep a margin for such an
+      // age near expiry (Fix #9.20), which is what went wrong in seed 18.
+      const measured = freshness.isOwn() || (state.isLeader && freshness.isMeasured());
+      if (held?.tokens && held.version === message.version && measured) this.confirm();
     });
   }
 
@@ -54,7 +68,12 @@ export class RecordSync {
   /** Re-sends the record this tab holds (to a new leader, or a tab that asked for an older version than this one). */
   resend(): void {
     const held = this.state.record;
-    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.ageMs(), ...this.storageFlags(false) });
+    // Only a measure is sent as the pair's age, never this tab's estimate (a record read from storage: the writer's
+    // wall clock, or the whole lifetime for a pair of unknown age). Sent as an age, an estimate became the receivers'
+    // measure: a leader 2 h behind resent a pair a rescuer had just stored, with its unknown age counted as the whole
+    // lifetime, and the tab that took it asked for a refresh of a 2 ms old pair (found by the chaos runs, seed 2660).
+    // Without an age the receiver estimates it itself, and may ask the tab that made it (age-query).
+    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.isMeasured() ? this.freshness.ageMs() : undefined, ...this.storageFlags(false) });
   }
 
   /** The leader's answer to a request for the version it holds, which it measures as fresh: that pair and its age. */

@@ -53,6 +53,12 @@ export function lifetimeMs(tokens: TokenSet): number | null {
  */
 const THAW_MS = 250;
 
+/**
+ * How long a refresh that is due only by the estimate of a pair just read from storage waits for the answer to this
+ * tab's age query (see `pendingAgeAnswerMs`). Messages between tabs take well under a millisecond in browsers.
+ */
+const AGE_ANSWER_MS = 250;
+
 interface Anchor {
   record: StoredAuthState;
   /**
@@ -62,6 +68,14 @@ interface Anchor {
   estimated: boolean;
   /** Adopted from this tab itself (its refresh or its sign-in): the age is this tab's own measure. */
   own: boolean;
+  /**
+   * The age is an upper bound: this tab's own measure (counted from when its request left), or the server's clock
+   * (see ServerClock: never too young). A sender's measure is short by the message's delivery time, and a wall-clock
+   * estimate may be off either way, so neither is.
+   */
+  bounded: boolean;
+  /** Monotonic time at which this tab asked the tab that made the pair for its measure (an `age-query`). */
+  queriedAtMono?: number;
   /** Marked expired by the development tools: treated like a pair the server rejected. */
   marked?: boolean;
   /** Monotonic time at which the pair would have been received, given its estimated age at adoption. */
@@ -129,6 +143,19 @@ export class Freshness {
   }
 
   /**
+   * Whether the held pair may be handed out as a token that still works: not expired, and, unless its age is an upper
+   * bound (see Anchor.bounded), not within half its refresh buffer (at most 5 s) of expiry. This is for the fallbacks
+   * of getAccessToken() that hand out a due pair (a refresh failed, the leader judged it fresh): a follower whose
+   * leader kept failing handed out its pair in its last second, the age it took from the leader's message short by
+   * that message's delivery time (found by the chaos runs, seeds 47 and 280).
+   */
+  isUsable(): boolean {
+    const anchor = this.current();
+    if (!anchor) return false;
+    return anchor.bounded ? !this.isExpired() : !this.isNearlyExpired();
+  }
+
+  /**
    * Whether the held pair's age was measured on a monotonic clock (this tab's, or the sender's for a pair from the
    * channel) rather than estimated from the wall clock of the tab that stored it.
    */
@@ -153,6 +180,24 @@ export class Freshness {
     return anchor ? Math.max(0, monotonicNow(this.clock) - anchor.receivedAtMono) : undefined;
   }
 
+  /** This tab asked the other tabs about the held pair (an `age-query`): the tab that made it answers with its measure. */
+  queried(): void {
+    const anchor = this.current();
+    if (anchor) anchor.queriedAtMono = monotonicNow(this.clock);
+  }
+
+  /**
+   * How long to wait for the answer to this tab's age query before acting on the estimate (0 when there is nothing to
+   * wait for: no question out, the pair confirmed, or the answer overdue). A leader without server-clock samples read a
+   * pair from storage that a tab whose wall clock was an hour off had made 0.2 s before, took it as expired and
+   * refreshed it at once, though its maker was there to say how old it was (found by the chaos runs, seed 367).
+   */
+  pendingAgeAnswerMs(): number {
+    const anchor = this.current();
+    if (!anchor?.estimated || anchor.queriedAtMono === undefined) return 0;
+    return Math.max(0, anchor.queriedAtMono + AGE_ANSWER_MS - monotonicNow(this.clock));
+  }
+
   /** A pair this tab's own refresh received, `ageMs` after its request was sent: it relates the server's clock to ours. */
   refreshed(record: StoredAuthState, ageMs: number): void {
     if (record.tokens) this.server.learn(record.tokens, monotonicNow(this.clock) - ageMs);
@@ -170,6 +215,11 @@ export class Freshness {
    */
   asked(): void {
     if (this.thaw && this.frozenAt === undefined) this.thaw.askedAfterResume = true;
+  }
+
+  /** Between the page's `freeze` event and its resume. */
+  isFrozen(): boolean {
+    return this.frozenAt !== undefined;
   }
 
   /** The page woke: if it had been frozen, the messages delivered next may have waited through that freeze. */
@@ -232,12 +282,15 @@ export class Freshness {
       this.anchor = null;
     } else {
       const lifetime = lifetimeMs(tokens);
-      const age = Math.max(0, this.ageAtAdoption(tokens, source, ageMs));
-      const estimated = source === 'storage' || (source === 'channel' && this.queuedForMs() > 0);
+      const { ageMs: measured, bounded } = this.ageAtAdoption(tokens, source, ageMs);
+      const age = Math.max(0, measured);
+      // A message without an age (an estimate is never sent as one: RecordSync.resend) is estimated here as well.
+      const estimated = source === 'storage' || (source === 'channel' && (ageMs === undefined || this.queuedForMs() > 0));
       this.anchor = {
         record,
         estimated,
         own: source === 'this-tab',
+        bounded,
         receivedAtMono: monotonicNow(this.clock) - Math.min(age, lifetime ?? age),
         lifetimeMs: lifetime,
         bufferMs: refreshBufferMs(tokens, this.policy),
@@ -252,15 +305,21 @@ export class Freshness {
    * From storage: the server's clock where it is known, else the wall clock, and a pair of unknown age (see wallAge)
    * counts as expired.
    */
-  private ageAtAdoption(tokens: TokenSet, source: StateSource, ageMs: number | undefined): number {
-    if (source === 'this-tab') return ageMs ?? 0;
+  private ageAtAdoption(tokens: TokenSet, source: StateSource, ageMs: number | undefined): { ageMs: number; bounded: boolean } {
+    if (source === 'this-tab') return { ageMs: ageMs ?? 0, bounded: true };
     const queuedMs = source === 'channel' ? this.queuedForMs() : 0;
-    if (ageMs !== undefined && queuedMs === 0) return ageMs;
+    if (ageMs !== undefined && queuedMs === 0) return { ageMs, bounded: false };
     // Decoded only here, off the path of an ordinary message.
     const issuedAt = this.server.issuedAtMono(tokens.accessToken);
     const serverAge = issuedAt === null ? null : monotonicNow(this.clock) - issuedAt;
-    if (ageMs !== undefined) return Math.min(ageMs + queuedMs, serverAge ?? Infinity);
-    return serverAge ?? this.wallAge(tokens) ?? lifetimeMs(tokens) ?? 0;
+    if (ageMs !== undefined) {
+      const queued = ageMs + queuedMs;
+      return serverAge !== null && serverAge <= queued ? { ageMs: serverAge, bounded: true } : { ageMs: queued, bounded: false };
+    }
+    if (serverAge !== null) return { ageMs: serverAge, bounded: true };
+    const wall = this.wallAge(tokens);
+    // Unknown age counts as the whole lifetime: that is no underestimate.
+    return wall !== null ? { ageMs: wall, bounded: false } : { ageMs: lifetimeMs(tokens) ?? 0, bounded: true };
   }
 
   /**
@@ -274,6 +333,7 @@ export class Freshness {
     const answersAskSinceResume = this.frozenAt === undefined && this.thaw?.askedAfterResume === true;
     if (!anchor || anchor.record !== record || !anchor.estimated || (this.queuedForMs() > 0 && !answersAskSinceResume)) return;
     anchor.estimated = false;
+    anchor.bounded = false; // the leader's measure, short by the answer's delivery time
     anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
     this.watchExpiry();
   }

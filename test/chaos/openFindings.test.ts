@@ -15,72 +15,19 @@ async function invariantsOf(config: ChaosConfig, schedule: ChaosStep[]): Promise
   return [...new Set(result.violations.map((violation) => violation.invariant))];
 }
 
-describe("open: a tab hands out a token whose age it took from a message, short by the message's delivery time", () => {
+describe('open: with every message lost, a tab without server-clock samples can only go by the wall clock of the tab that stored a pair', () => {
   it.fails(
-    'a follower whose leader keeps failing hands out the pair it holds in its last second; its age came from a message 20 ms late (seed 47)',
+    'every message lost, the leader (clock 6 s ahead) frozen: followers read each other\'s rescued pairs from storage as expired and rescue them in turn (10 s tokens; seed 2153)',
     async () => {
       const config: ChaosConfig = {
-        seed: 47,
-        profile: 'recoverable',
-        storage: 'indexeddb',
-        locks: 'web-locks',
-        ttlSeconds: 30,
-        latencyMs: 20,
-        gracePeriodMs: 0,
-        deliveryDelayMs: 20,
-        failoverDelayMs: 0,
-        duplicateLeaders: false,
-        storageWriteFaults: true,
-        storageReadFaults: false,
-        maxSkewMs: 60000,
-        followerRetryMs: 5000,
-        requestTimeoutMs: 10000,
-        durationMs: 300000,
-      };
-      const schedule: ChaosStep[] = [
-        { at: 0, do: 'open', tab: 'tab-1' },
-        { at: 0, do: 'open', tab: 'tab-2' },
-        { at: 0, do: 'open', tab: 'tab-3' },
-        { at: 20, do: 'sign-in', tab: 'tab-1' },
-        { at: 6658, do: 'global-offline' },
-        { at: 37443, do: 'get-token', tab: 'tab-2' },
-        { at: 73374, do: 'server-failures', kind: 'mistyped', count: 1, field: 'id_token-object' },
-        { at: 78022, do: 'server-failures', kind: 'html', count: 2 },
-        { at: 96228, do: 'open', tab: 'tab-9' },
-        { at: 97455, do: 'open', tab: 'tab-10' },
-        { at: 104165, do: 'remount-in-flight', afterMs: 4771 },
-        { at: 108575, do: 'message-faults', drop: 1, duplicate: 0.2, delayMs: 396 },
-        { at: 113602, do: 'get-token', tab: 'tab-9' },
-        { at: 114669, do: 'refresh-401', tab: 'tab-10' },
-        { at: 117418, do: 'global-online' },
-        { at: 122899, do: 'sign-racing-refresh', tab: 'tab-5', action: 'sign-in', revoke: true, faultMs: 16852 },
-        { at: 125492, do: 'kill', tab: 'tab-9' },
-        { at: 129027, do: 'refresh-401', tab: 'tab-1' },
-        { at: 134393, do: 'get-token', tab: 'tab-10' },
-        { at: 136097, do: 'open', tab: 'tab-11' },
-        { at: 136728, do: 'message-faults', drop: 0.17, duplicate: 0.11, delayMs: 2681 },
-        { at: 159912, do: 'get-token', tab: 'tab-10' },
-        { at: 161708, do: 'open', tab: 'tab-12' },
-        { at: 162975, do: 'get-token', tab: 'tab-1' },
-      ];
-      expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
-    },
-  );
-});
-
-describe('open: a new leader without its own measure refreshes a pair a far-off wall clock wrote a moment ago', () => {
-  it.fails(
-    'the leader (clock 1 h behind) is disposed mid-refresh; the next leader reads its pair from storage as 1 h old and refreshes it at 0.5 s (seed 367)',
-    async () => {
-      const config: ChaosConfig = {
-        seed: 367,
+        seed: 2153,
         profile: 'recoverable',
         storage: 'memory',
         locks: 'web-locks',
-        ttlSeconds: 60,
+        ttlSeconds: 10,
         latencyMs: 50,
         gracePeriodMs: 0,
-        deliveryDelayMs: 1,
+        deliveryDelayMs: 5,
         failoverDelayMs: 0,
         duplicateLeaders: false,
         storageWriteFaults: true,
@@ -88,23 +35,20 @@ describe('open: a new leader without its own measure refreshes a pair a far-off 
         maxSkewMs: 60000,
         followerRetryMs: 1000,
         requestTimeoutMs: 10000,
-        durationMs: 300000,
+        durationMs: 600000,
       };
       const schedule: ChaosStep[] = [
-        { at: 0, do: 'open', tab: 'tab-1' },
-        { at: 0, do: 'open', tab: 'tab-3' },
-        { at: 0, do: 'open', tab: 'tab-4' },
-        { at: 0, do: 'open', tab: 'tab-5' },
+        { at: 0, do: 'open', tab: 'tab-2' },
         { at: 20, do: 'sign-in', tab: 'tab-1' },
-        { at: 59169, do: 'open', tab: 'tab-9' },
-        { at: 66507, do: 'refresh-401', tab: 'tab-9' },
-        { at: 70796, do: 'open', tab: 'tab-10' },
-        { at: 78657, do: 'skew', tab: 'tab-10', ms: -13335 },
-        { at: 81126, do: 'skew-leader', ms: -3618726 },
-        { at: 82595, do: 'dispose-in-flight' },
-        { at: 82707, do: 'open', tab: 'tab-11' },
-        { at: 84881, do: 'message-faults', drop: 0.44, duplicate: 0.17, delayMs: 1361 },
-        { at: 95155, do: 'refresh-401', tab: 'tab-10' },
+        { at: 42499, do: 'open', tab: 'tab-5' },
+        { at: 54968, do: 'skew', tab: 'tab-2', ms: 6274 },
+        { at: 165217, do: 'freeze', tab: 'tab-2' },
+        { at: 229881, do: 'message-faults', drop: 1, duplicate: 0.14, delayMs: 56 },
+        { at: 234160, do: 'kill-after-announce' },
+        { at: 234518, do: 'open', tab: 'tab-10' },
+        { at: 246560, do: 'get-token', tab: 'tab-5' },
+        { at: 260799, do: 'resume', tab: 'tab-2' },
+        { at: 260944, do: 'get-token', tab: 'tab-10' },
       ];
       expect(await invariantsOf(config, schedule)).not.toContain('refresh-storm');
     },

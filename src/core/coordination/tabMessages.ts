@@ -74,8 +74,8 @@ export interface LeaderHelloMessage extends Envelope {
 }
 
 /**
- * A tab took `version` from storage and only has the writer's wall clock for its age: the leader, if it made that
- * version itself (so it measured its age), answers with it (`state` with `confirms: true`). Never a refresh.
+ * A tab took `version` from storage and only has the writer's wall clock for its age: the tab that made that version
+ * (so it measured its age), leader or not, answers with it (`state` with `confirms: true`). Never a refresh.
  */
 export interface AgeQueryMessage extends Envelope {
   type: 'age-query';

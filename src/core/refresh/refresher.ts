@@ -138,6 +138,15 @@ export class Refresher {
     let malformedRetried = false;
     for (let attempt = 1; ; attempt++) {
       await this.waitUntilOnline();
+      // Due only by the estimate of a pair just read from storage (the writer's wall clock, or an unknown age): its
+      // maker may be about to answer the age query with its own measure (Freshness.pendingAgeAnswerMs; seed 367).
+      // Waited out before the lock, whose holder re-reads storage and decides on what it finds then.
+      const answerMs = request.force ? 0 : parts.freshness.pendingAgeAnswerMs();
+      if (answerMs > 0 && parts.freshness.isDue()) {
+        await sleep(settings.clock, answerMs, parts.mount.signal).catch(() => {
+          throw new DisposedError();
+        });
+      }
       try {
         const exclusive = request.exclusiveOnly ? { requireExclusive: true } : undefined;
         const outcome = await parts.mount.lock.run(() => this.attempt(request, attempt), parts.mount.signal, exclusive);
@@ -176,13 +185,16 @@ export class Refresher {
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
     const { parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
+    let blind: boolean;
     try {
       const { state } = await parts.shared.read();
+      blind = state === null; // empty, or corrupted (a forged record): nothing to check memory against
       if (state) parts.state.adopt(state, 'storage');
       // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
       // is the base, since the older stored refresh token is spent, and it is stored first.
       if (state && parts.shared.isBehind(state)) await parts.shared.persistCurrent();
     } catch (error) {
+      blind = true;
       parts.shared.failed('read', error);
     }
     const base = parts.state.record;
@@ -198,8 +210,12 @@ export class Refresher {
       this.skipped(request.version, 'still-fresh');
       return { done: base };
     }
-    // A rescue sends nothing unless storage is the truth (see rescueIsSafe).
-    if (request.exclusiveOnly && !(await this.rescueIsSafe())) throw new LockUnavailableError();
+    // A rescue sends nothing unless storage is the truth (see rescueIsSafe), and only after reading it here: a lock
+    // holder that cannot read storage refreshes from memory, which is the truth only while the leader is the one tab
+    // that refreshes. A follower that rescued blind (a forged record made every read come back corrupted), and whose
+    // announcement the leader missed, left the leader's memory on the pair just spent, and the leader's next blind
+    // refresh sent it (found by the chaos runs, seed 365, once leaders answered age queries: Fix #9.25).
+    if (request.exclusiveOnly && (blind || !(await this.rescueIsSafe()))) throw new LockUnavailableError();
     // Nor does anyone else while another tab holds a rotation storage lacks (its write failed): the refresh token read
     // here may be spent already. Wait (retried with backoff) until that tab stores it, or is gone (found by the chaos
     // runs, seed 425: a rescuer whose write failed, then the leader's retry under the same lock).

@@ -29,6 +29,7 @@ describe('FollowerDuties', () => {
     const silent = parts();
     silent.peers.attach(recordingChannel().channel);
     silent.state.adopt(record(1, silent.clock.now()), 'channel', 60_000); // due: the follower asks because it is
+    await silent.shared.compareAndSet(0, record(1, silent.clock.now())); // stored, as the leader wrote it: a rescue reads storage first
     silent.mount.lock = { ...silent.mount.lock, unpersisted: { hold: async () => () => {}, anyHeld: async () => false } } as typeof silent.mount.lock;
     const rescued = follower(silent).request(1);
     await silent.clock.advance(1_000);
@@ -51,7 +52,7 @@ describe('FollowerDuties', () => {
 });
 
 describe('LeaderDuties', () => {
-  it('answers a request for an old version with the newer pair; a current one with an ack and one refresh', async () => {
+  it('answers a request for an old version with the newer pair; a current one with an ack and one refresh; one above with a hello', async () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
@@ -68,10 +69,13 @@ describe('LeaderDuties', () => {
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 3 }) })]);
     posted.length = 0;
     deliver({ type: 'refresh-request', version: 3, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
-    deliver({ type: 'refresh-request', version: 9, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' }); // above: means current
+    // Above: the follower holds a record this tab never saw. No refresh of the current one (chaos seed 894: each
+    // duplicate of such a request rotated again); the leader asks every tab for the record it holds.
+    deliver({ type: 'refresh-request', version: 9, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
     const types = posted.map((message) => (message as { type: string }).type);
-    expect(types.filter((type) => type === 'refresh-pending')).toHaveLength(2);
+    expect(types.filter((type) => type === 'refresh-pending')).toHaveLength(1);
+    expect(types.filter((type) => type === 'leader-hello')).toHaveLength(1);
     expect(types.filter((type) => type === 'state')).toHaveLength(1); // one broadcast for the one new pair
     expect(p.state.version).toBe(4);
   });

@@ -44,21 +44,35 @@ describe('Peers and RecordSync (the channel)', () => {
     expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0 })]);
   });
 
-  it('an age query is answered by the leader that made the pair, with the pair and its age; malformed or forged ones are dropped', () => {
+  it('an age query is answered by the tab that made the pair, or a leader with a measure; malformed or forged ones are dropped', () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
-    p.state.adopt(record(7, p.clock.now()), 'this-tab');
+    p.state.adopt(record(7, p.clock.now()), 'storage');
     const query = (version: unknown) => deliver({ type: 'age-query', version, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'tab-b' });
-    query(7);
-    expect(posted).toEqual([]); // not the leader: the leader answers
+    posted.length = 0;
     p.state.setLeadership({ isLeader: true });
+    query(7);
+    expect(posted).toEqual([]); // a leader whose age of the pair is a wall-clock estimate of its own has nothing to add
+    p.state.adopt(record(8, p.clock.now()), 'channel', 2_000);
+    query(8);
+    // A leader with the sender's measure answers (chaos seed 2268: the maker had closed).
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 8 }), ageMs: 2_000, confirms: true })]);
+    posted.length = 0;
+    p.state.setLeadership({ isLeader: false });
+    query(8);
+    expect(posted).toEqual([]); // a follower answers only for a pair it made
+    p.state.adopt(record(9, p.clock.now()), 'this-tab');
+    query(9);
+    // A follower that made it answers (chaos seed 812: the maker was a follower and the leader was frozen).
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 9 }), ageMs: 0, confirms: true })]);
+    posted.length = 0;
     query(6); // another version: nothing to say
     query('7');
     query(2 ** 53);
     expect(posted).toEqual([]);
-    query(7);
-    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 7 }), ageMs: 0, confirms: true })]);
+    query(9);
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', state: expect.objectContaining({ version: 9 }), ageMs: 0, confirms: true })]);
     expect(p.events.filter((event) => event.type === 'message-dropped').map((event) => event.type === 'message-dropped' && event.reason)).toEqual([
       'malformed',
       'version-out-of-range',
