@@ -73,7 +73,8 @@ export class RecordSync {
     // measure: a leader 2 h behind resent a pair a rescuer had just stored, with its unknown age counted as the whole
     // lifetime, and the tab that took it asked for a refresh of a 2 ms old pair (found by the chaos runs, seed 2660).
     // Without an age the receiver estimates it itself, and may ask the tab that made it (age-query).
-    if (held) this.peers.post({ type: 'state', state: held, ageMs: this.freshness.isMeasured() ? this.freshness.ageMs() : undefined, ...this.storageFlags(false) });
+    if (held)
+      this.peers.post({ type: 'state', state: held, ageMs: this.freshness.isMeasured() ? this.freshness.ageMs() : undefined, ...this.storageFlags(false) });
   }
 
   /** The leader's answer to a request for the version it holds, which it measures as fresh: that pair and its age. */

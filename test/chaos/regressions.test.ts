@@ -1048,7 +1048,7 @@ describe("Fix #9.19: a pair read from storage asks the leader for its measure of
   });
 });
 
-describe("Fix #9.20: a due pair whose age is no upper bound is not handed out in its last seconds (chaos seeds 47, 280)", () => {
+describe('Fix #9.20: a due pair whose age is no upper bound is not handed out in its last seconds (chaos seeds 47, 280)', () => {
   it('seed 47: a follower whose leader keeps failing no longer hands out its pair in its last second (its age came from a message 20 ms late)', async () => {
     const config: ChaosConfig = {
       seed: 47,
@@ -1132,8 +1132,8 @@ describe("Fix #9.20: a due pair whose age is no upper bound is not handed out in
   });
 });
 
-describe('Fix #9.21: a request for a version above the leader\'s asks for the newer record instead of rotating the leader\'s (chaos seed 894)', () => {
-  it('seed 894: a follower signed in as another user while its writes failed and every message was lost; its requests no longer rotate the leader\'s pair each time', async () => {
+describe("Fix #9.21: a request for a version above the leader's asks for the newer record instead of rotating the leader's (chaos seed 894)", () => {
+  it("seed 894: a follower signed in as another user while its writes failed and every message was lost; its requests no longer rotate the leader's pair each time", async () => {
     const config: ChaosConfig = {
       seed: 894,
       profile: 'recoverable',
@@ -1300,7 +1300,7 @@ describe('Fix #9.24: a follower rescues only after reading storage inside the lo
   }
 });
 
-describe("Fix #9.25: a leader answers an age query with a measure it took from the channel (chaos seed 2268)", () => {
+describe('Fix #9.25: a leader answers an age query with a measure it took from the channel (chaos seed 2268)', () => {
   it("seed 2268: the maker has closed, the leader keeps the measure it confirmed; a tab that opens later takes the leader's answer over the stored pair's wall-clock age", async () => {
     const config: ChaosConfig = {
       seed: 2268,
@@ -1341,8 +1341,8 @@ describe("Fix #9.25: a leader answers an age query with a measure it took from t
   });
 });
 
-describe("Fix #9.26: a tab resends a pair with its age only when it measured that age (chaos seed 2660)", () => {
-  it("seed 2660: a leader 2 h behind resends a rescued pair it read from storage (unknown age, so the whole lifetime); a receiver no longer takes that as its age and asks for a refresh", async () => {
+describe('Fix #9.26: a tab resends a pair with its age only when it measured that age (chaos seed 2660)', () => {
+  it('seed 2660: a leader 2 h behind resends a rescued pair it read from storage (unknown age, so the whole lifetime); a receiver no longer takes that as its age and asks for a refresh', async () => {
     const config: ChaosConfig = {
       seed: 2660,
       profile: 'recoverable',
@@ -1383,7 +1383,7 @@ describe("Fix #9.26: a tab resends a pair with its age only when it measured tha
   });
 });
 
-describe("Fix #9.27: a refresh due only by the estimate of a pair just read from storage waits briefly for the age answer (chaos seed 367)", () => {
+describe('Fix #9.27: a refresh due only by the estimate of a pair just read from storage waits briefly for the age answer (chaos seed 367)', () => {
   it('seed 367: the leader (clock 1 h behind) is disposed mid-refresh; the next leader no longer refreshes the pair it reads from storage at 0.5 s', async () => {
     const config: ChaosConfig = {
       seed: 367,
@@ -1620,6 +1620,41 @@ describe('user-action-lost: user actions storage cannot order (Fix #9.20)', () =
       { at: 224372, do: 'sign-in', tab: 'tab-4' },
       { at: 297608, do: 'open', tab: 'tab-11' },
       { at: 380693, do: 'skew', tab: 'tab-8', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+  it('seed 4893: a sign-in in a tab whose reads and writes fail, its only peer frozen, wins over the earlier session (since Fix #9.23: the frozen tab no longer refreshes on an online event)', async () => {
+    const config: ChaosConfig = {
+      seed: 4893,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 6389, do: 'sign-racing-refresh', tab: 'tab-2', action: 'sign-out', revoke: true, faultMs: 24181 },
+      { at: 53112, do: 'sign-in', tab: 'tab-2' },
+      { at: 106933, do: 'global-offline' },
+      { at: 111759, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'signed-out' },
+      { at: 117926, do: 'freeze', tab: 'tab-2' },
+      { at: 128692, do: 'close', tab: 'tab-3' },
+      { at: 130684, do: 'open', tab: 'tab-10' },
+      { at: 165226, do: 'sign-racing-refresh', tab: 'tab-11', action: 'sign-in', revoke: true, faultMs: 7109 },
+      { at: 171410, do: 'global-online' },
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
