@@ -90,4 +90,45 @@ describe('open: a user action in a tab that knows nothing storage could order it
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
   });
+
+  it.fails(
+    'a sign-in in a tab that read a forged record while offline, some messages lost, loses to the session of a tab that began earlier (seed 4893, whole seed)',
+    async () => {
+      const config: ChaosConfig = {
+        seed: 4893,
+        profile: 'recoverable',
+        storage: 'indexeddb',
+        locks: 'lease',
+        ttlSeconds: 10,
+        latencyMs: 50,
+        gracePeriodMs: 0,
+        deliveryDelayMs: 1,
+        failoverDelayMs: 4000,
+        duplicateLeaders: false,
+        storageWriteFaults: true,
+        storageReadFaults: false,
+        maxSkewMs: 4000,
+        followerRetryMs: 1000,
+        requestTimeoutMs: 10000,
+        durationMs: 300000,
+      };
+      const schedule: ChaosStep[] = [
+        { at: 0, do: 'open', tab: 'tab-2' },
+        { at: 0, do: 'open', tab: 'tab-3' },
+        { at: 20, do: 'sign-in', tab: 'tab-1' },
+        { at: 6389, do: 'sign-racing-refresh', tab: 'tab-2', action: 'sign-out', revoke: true, faultMs: 24181 },
+        { at: 53112, do: 'sign-in', tab: 'tab-2' },
+        { at: 106933, do: 'global-offline' },
+        { at: 111759, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'signed-out' },
+        { at: 127754, do: 'message-faults', drop: 0.33, duplicate: 0.23, delayMs: 1957 },
+        { at: 130684, do: 'open', tab: 'tab-10' },
+        { at: 150792, do: 'close', tab: 'tab-10' },
+        { at: 152662, do: 'open', tab: 'tab-11' },
+        { at: 165226, do: 'sign-racing-refresh', tab: 'tab-11', action: 'sign-in', revoke: true, faultMs: 7109 },
+        { at: 171410, do: 'global-online' },
+        { at: 178707, do: 'get-token', tab: 'tab-11' },
+      ];
+      expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+    },
+  );
 });
