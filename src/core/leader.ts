@@ -161,19 +161,18 @@ export class LeaderDuties {
       }
       return;
     }
-    const version = requested;
-    const failed = refresher.recentFailure(version, this.settings.followerRetryMs);
+    const failed = refresher.recentFailure(requested, this.settings.followerRetryMs);
     if (failed) {
       // Sent before the follower heard that the retries ran out: answer with the failure, don't start over.
-      peers.post({ type: 'refresh-failed', version, errorCode: failed.code, error: failed });
+      peers.post({ type: 'refresh-failed', version: requested, errorCode: failed.code, error: failed });
       return;
     }
-    const flight = this.refresh(version, true, 'follower-request');
-    peers.post({ type: 'refresh-pending', version });
+    const flight = this.refresh(requested, true, 'follower-request');
+    peers.post({ type: 'refresh-pending', version: requested });
     flight.then(
       // A pair this refresh made was announced already (one broadcast per pair); one it found instead (another tab
       // made it and the follower may have missed that broadcast) is sent again.
-      (record) => record && record.version > version && !refresher.made(record) && sync.resend(),
+      (record) => record && record.version > requested && !refresher.made(record) && sync.resend(),
       () => {},
     );
   }
