@@ -161,7 +161,10 @@ export class Lifecycle {
         freshness.woke(); // first: the messages that waited through a freeze may be delivered next
         this.onWake();
       }),
-      environment.onFreeze?.(() => freshness.froze()) ?? (() => {}),
+      environment.onFreeze?.(() => {
+        freshness.froze();
+        shared.flushReceived(); // a pair this tab may be the last live holder of is checked before the page stops
+      }) ?? (() => {}),
       environment.onOnline(() => {
         // A frozen page runs nothing until it resumes, and its resume wakes it anyway (with the messages that waited).
         if (freshness.isFrozen()) return;

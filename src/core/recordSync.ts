@@ -20,6 +20,7 @@ export class RecordSync {
       this.receive(message.state, message.ageMs, {
         unpersisted: message.unpersisted === true,
         storing: message.storing === true,
+        marked: message.rotationMarked === true,
         confirms: message.confirms === true,
       }),
     );
@@ -61,7 +62,7 @@ export class RecordSync {
     if (beforeWrite) this.freshness.refreshed(record, ageMs);
     // Posted first: this tab's own listeners (events, snapshot subscribers, timers) run while the message is on its
     // way, not before it leaves. Nothing can answer before the adoption below, which runs in the same task.
-    this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite) });
+    this.peers.post({ type: 'state', state: record, ageMs, ...this.storageFlags(beforeWrite, record) });
     this.state.adopt(record, 'this-tab', ageMs);
   }
 
@@ -88,13 +89,18 @@ export class RecordSync {
    * When this tab's write failed (unpersisted) or has not landed yet (storing), every receiver writes the record too:
    * this tab may die before its own write or retry, and the next leader may be a tab that missed the message.
    */
-  private storageFlags(beforeWrite: boolean): { unpersisted?: true; storing?: true } {
+  private storageFlags(beforeWrite: boolean, record?: StoredAuthState): { unpersisted?: true; storing?: true; rotationMarked?: true } {
     if (this.shared.pendingWrite) return { unpersisted: true };
+    if (beforeWrite && record && this.shared.markedRotation === record.version - 1) return { storing: true, rotationMarked: true };
     return beforeWrite || this.shared.writing ? { storing: true } : {};
   }
 
-  private receive(record: StoredAuthState, ageMs: number | undefined, flags: { unpersisted: boolean; storing: boolean; confirms: boolean }): void {
-    const { unpersisted, storing, confirms } = flags;
+  private receive(
+    record: StoredAuthState,
+    ageMs: number | undefined,
+    flags: { unpersisted: boolean; storing: boolean; marked: boolean; confirms: boolean },
+  ): void {
+    const { unpersisted, storing, marked, confirms } = flags;
     const adopted = this.state.adopt(record, 'channel', ageMs);
     if (!adopted) {
       if (confirms && ageMs !== undefined && this.state.confirm(record, ageMs)) return;
@@ -106,6 +112,7 @@ export class RecordSync {
     // in storage. The leader does it for every record it adopts, since the sender of a sign-out may close before
     // anyone asks. A no-op transaction when the record is stored already.
     if (unpersisted || this.state.isLeader) void this.shared.persistCurrent();
+    else if (storing && marked) this.shared.received();
     else if (storing) void this.shared.persistCurrent(true);
   }
 }

@@ -27,6 +27,12 @@ export interface StateMessage extends Envelope {
    */
   storing?: boolean;
   /**
+   * With `storing`: the sender marked its rotation in storage before it sent the refresh token, so a lock holder that
+   * finds the mark unsettled waits for the receivers, and they check storage a little later instead of writing at once
+   * (SharedRecord.received).
+   */
+  rotationMarked?: boolean;
+  /**
    * How old the pair was when sent, on the sender's monotonic clock (a duration, so it means the same in every tab
    * whatever their wall clocks say). 0 for a pair the sender just received.
    */

@@ -19,7 +19,7 @@ import type { RecordSync } from '../recordSync';
 import type { Freshness } from '../refreshPolicy';
 import type { InFlight } from '../inflight';
 import type { KnownSecrets } from '../redaction';
-import type { SharedRecord } from '../sharedRecord';
+import { UNSETTLED_ROTATION_WAIT_MS, type RotationMark, type SharedRecord } from '../sharedRecord';
 import { sessionOf } from '../sessionOrder';
 import type { Signing } from '../signing';
 import { sameRecord, type TabState } from '../tabState';
@@ -185,18 +185,7 @@ export class Refresher {
   private async attempt(request: RefreshRequest, attempt: number): Promise<AttemptOutcome> {
     const { parts } = this;
     // The shared-cache check: another tab (or a duplicate leader) may have refreshed already.
-    let blind: boolean;
-    try {
-      const { state } = await parts.shared.read();
-      blind = state === null; // empty, or corrupted (a forged record): nothing to check memory against
-      if (state) parts.state.adopt(state, 'storage');
-      // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
-      // is the base, since the older stored refresh token is spent, and it is stored first.
-      if (state && parts.shared.isBehind(state)) await parts.shared.persistCurrent();
-    } catch (error) {
-      blind = true;
-      parts.shared.failed('read', error);
-    }
+    const { blind, mark } = await this.readStorage();
     const base = parts.state.record;
     if (!base || base.tokens === null) {
       this.skipped(request.version, 'signed-out');
@@ -222,6 +211,16 @@ export class Refresher {
     if (!request.exclusiveOnly && !parts.shared.pendingWrite && (await parts.mount.lock.unpersisted?.anyHeld())) {
       throw new TransientRefreshError('server', 'Another tab holds a newer pair that storage does not have yet');
     }
+    // The previous lock holder marked a rotation of this very record and storage never got its outcome: it may have
+    // died between announcing the new pair and writing it, and the tabs that took the pair store it within
+    // RECEIVED_CHECK_MS (SharedRecord.received). Wait for them, read again, and refresh only if nothing newer came.
+    if (parts.shared.unsettled(mark, base)) {
+      const settled = await this.awaitUnsettled(request, base);
+      if (settled) return settled;
+    }
+    // Mark the rotation before the token leaves (Web Locks only: the storage lease can be bypassed by a tab whose
+    // storage fails, and there every receiver writes at once, as before).
+    if (parts.mount.lock.exclusive) await parts.shared.markRotation(base.version);
     const refreshToken = base.tokens.refreshToken;
     if (!refreshToken) {
       await parts.signing.signOut('no-refresh-token');
@@ -232,6 +231,41 @@ export class Refresher {
     // From here on the refresh token may be spent: the answer is awaited (bounded by requestTimeoutMs), stored and
     // announced whatever happens to the mount count meanwhile, and unmount and dispose wait for it.
     return parts.inflight.track(this.rotate(base, base.tokens, refreshToken, attempt));
+  }
+
+  /**
+   * Reads storage under the lock and adopts what it holds. `blind`: nothing to check memory against (the read failed,
+   * or storage was empty or corrupted, e.g. a forged record); `mark`: the rotation mark (SharedRecord.unsettled).
+   */
+  private async readStorage(): Promise<{ blind: boolean; mark: RotationMark | null }> {
+    const { parts } = this;
+    try {
+      const { state, mark } = await parts.shared.readUnderLock();
+      if (state) parts.state.adopt(state, 'storage');
+      // This tab holds a newer record than storage (its maker announced it and died before its write): the newer one
+      // is the base, since the older stored refresh token is spent, and it is stored first.
+      if (state && parts.shared.isBehind(state)) await parts.shared.persistCurrent();
+      return { blind: state === null, mark };
+    } catch (error) {
+      parts.shared.failed('read', error);
+      return { blind: true, mark: null };
+    }
+  }
+
+  /**
+   * Waits out another tab's unsettled rotation of `base` (see `attempt`): the outcome when a newer record turned up
+   * meanwhile, null to go on with `base`.
+   */
+  private async awaitUnsettled(request: RefreshRequest, base: StoredAuthState): Promise<AttemptOutcome | null> {
+    const { parts } = this;
+    await sleep(this.settings.clock, UNSETTLED_ROTATION_WAIT_MS, parts.mount.signal).catch(() => {
+      throw new DisposedError();
+    });
+    await this.readStorage();
+    const current = parts.state.record;
+    if (current === base || !current || current.version <= base.version) return null;
+    this.skipped(request.version, 'newer-pair-available');
+    return { done: current };
   }
 
   /** Sends the refresh token, then stores and announces what came back. */

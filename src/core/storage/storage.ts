@@ -24,6 +24,8 @@ export function storageKeys(namespace: string) {
   return {
     state: `tabauth:${namespace}:state`,
     lease: `tabauth:${namespace}:refresh-lease`,
+    /** The version a lock holder is rotating (SharedRecord.markRotation): no token, only a version and a random id. */
+    rotation: `tabauth:${namespace}:rotation`,
     /** Shared by every namespace: it identifies the browser, not the client. */
     deviceId: 'tabauth:device-id',
   } as const;
