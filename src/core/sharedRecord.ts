@@ -23,8 +23,9 @@ export type ReadResult = { state: StoredAuthState | null; corrupted: boolean };
 export const RECEIVED_CHECK_MS = 100;
 
 /**
- * How long a lock holder waits when storage shows another tab's rotation of the stored record begun and never
- * finished there (see `rotationUnsettled`): the receivers' checks (RECEIVED_CHECK_MS) and their writes, with room.
+ * How long a lock holder waits when storage shows another tab's rotation of the record it is about to refresh begun
+ * and never finished there (see `unsettled`): the receivers' checks (RECEIVED_CHECK_MS) and their writes, with room.
+ * Also paid once after another tab's attempt that failed without a rotation (its mark stays): a rare 250 ms.
  */
 export const UNSETTLED_ROTATION_WAIT_MS = 250;
 
@@ -136,7 +137,7 @@ export class SharedRecord {
    * memory is the only copy. Every receiver used to write the pair at once; those N read-write transactions on one
    * record at every rotation slowed the message's delivery to the tabs still waiting for it (2.9x native fan-out at
    * 16 tabs, 1.9x without them; a Web Lock request per receiver cost as much). The mark makes the next lock holder wait
-   * for the receivers instead (`rotationUnsettled`), so each receiver checks storage RECEIVED_CHECK_MS later, and
+   * for the receivers instead (`unsettled`), so each receiver checks storage RECEIVED_CHECK_MS later, and
    * writes the pair only if it is missing. A client that unmounts, or a page about to freeze, checks at once.
    */
   received(): void {
@@ -165,8 +166,8 @@ export class SharedRecord {
 
   /**
    * Stores, before a lock holder sends the refresh token of `version`, that it is rotating that version. Should it
-   * die after announcing the new pair and before writing it, the next lock holder finds the mark on the same stored
-   * version and waits for the receivers to store the pair (`rotationUnsettled`). False if the mark could not be stored:
+   * die after announcing the new pair and before writing it, the next lock holder finds the mark on the same version
+   * and waits for the receivers to store the pair (`unsettled`). False if the mark could not be stored:
    * the announcement then asks every receiver to write at once.
    */
   async markRotation(version: number): Promise<boolean> {
