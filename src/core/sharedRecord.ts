@@ -167,18 +167,16 @@ export class SharedRecord {
   /**
    * Stores, before a lock holder sends the refresh token of `version`, that it is rotating that version. Should it
    * die after announcing the new pair and before writing it, the next lock holder finds the mark on the same version
-   * and waits for the receivers to store the pair (`unsettled`). False if the mark could not be stored:
-   * the announcement then asks every receiver to write at once.
+   * and waits for the receivers to store the pair (`unsettled`). If the mark cannot be stored, `markedRotation` stays
+   * null and the announcement asks every receiver to write at once.
    */
-  async markRotation(version: number): Promise<boolean> {
+  async markRotation(version: number): Promise<void> {
     this.markedRotation = null;
     try {
       await this.storage.update(this.keys.rotation, () => ({ version, owner: this.markOwner }) satisfies RotationMark);
       this.markedRotation = version;
-      return true;
     } catch (error) {
       this.report('write', error);
-      return false;
     }
   }
 
@@ -188,7 +186,7 @@ export class SharedRecord {
    */
   async readUnderLock(): Promise<ReadResult & { mark: RotationMark | null }> {
     const keys = [this.keys.state, this.keys.rotation];
-    const [raw, mark] = this.storage.getMany ? await this.storage.getMany(keys) : await Promise.all(keys.map((key) => this.storage.get(key)));
+    const [raw, mark] = await this.getMany(keys);
     const valid = typeof (mark as RotationMark | undefined)?.version === 'number' && typeof (mark as RotationMark).owner === 'string';
     return { ...parseRecord(raw), mark: valid ? (mark as RotationMark) : null };
   }
@@ -252,10 +250,15 @@ export class SharedRecord {
    */
   async load(create: () => string): Promise<ReadResult> {
     const keys = [this.keys.state, this.keys.deviceId];
-    const [raw, id] = this.storage.getMany ? await this.storage.getMany(keys) : await Promise.all(keys.map((key) => this.storage.get(key)));
+    const [raw, id] = await this.getMany(keys);
     if (isDeviceId(id)) this.deviceId = id;
     else await this.storeDeviceId(create);
     return parseRecord(raw);
+  }
+
+  /** Several keys in one storage transaction where storage offers it (IndexedDB's getMany), else one read each. */
+  private getMany(keys: string[]): Promise<unknown[]> {
+    return this.storage.getMany ? this.storage.getMany(keys) : Promise.all(keys.map((key) => this.storage.get(key)));
   }
 
   /** Adopts what a read found; repairs storage when it is behind this tab. */

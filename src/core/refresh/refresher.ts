@@ -143,9 +143,7 @@ export class Refresher {
       // Waited out before the lock, whose holder re-reads storage and decides on what it finds then.
       const answerMs = request.force ? 0 : parts.freshness.pendingAgeAnswerMs();
       if (answerMs > 0 && parts.freshness.isDue()) {
-        await sleep(settings.clock, answerMs, parts.mount.signal).catch(() => {
-          throw new DisposedError();
-        });
+        await this.pause(answerMs);
       }
       try {
         const exclusive = request.exclusiveOnly ? { requireExclusive: true } : undefined;
@@ -174,9 +172,7 @@ export class Refresher {
           this.announceFailure(request.version, error);
           throw error;
         }
-        await sleep(settings.clock, delay, parts.mount.signal).catch(() => {
-          throw new DisposedError();
-        });
+        await this.pause(delay);
       }
     }
   }
@@ -233,6 +229,13 @@ export class Refresher {
     return parts.inflight.track(this.rotate(base, base.tokens, refreshToken, attempt));
   }
 
+  /** Waits `ms` on the client's clock; an unmount ends the wait with DisposedError. */
+  private pause(ms: number): Promise<void> {
+    return sleep(this.settings.clock, ms, this.parts.mount.signal).catch(() => {
+      throw new DisposedError();
+    });
+  }
+
   /**
    * Reads storage under the lock and adopts what it holds. `blind`: nothing to check memory against (the read failed,
    * or storage was empty or corrupted, e.g. a forged record); `mark`: the rotation mark (SharedRecord.unsettled).
@@ -258,12 +261,10 @@ export class Refresher {
    */
   private async awaitUnsettled(request: RefreshRequest, base: StoredAuthState): Promise<AttemptOutcome | null> {
     const { parts } = this;
-    await sleep(this.settings.clock, UNSETTLED_ROTATION_WAIT_MS, parts.mount.signal).catch(() => {
-      throw new DisposedError();
-    });
+    await this.pause(UNSETTLED_ROTATION_WAIT_MS);
     await this.readStorage();
     const current = parts.state.record;
-    if (current === base || !current || current.version <= base.version) return null;
+    if (!current || current.version <= base.version) return null;
     this.skipped(request.version, 'newer-pair-available');
     return { done: current };
   }
