@@ -151,7 +151,7 @@ function wireParts(options: AuthClientOptions, settings: Settings) {
   const secrets = new KnownSecrets(state);
   const inflight = new InFlight();
   const sync = new RecordSync(state, peers, shared, freshness);
-  const signing = new Signing(shared, sync, peers, clock);
+  const signing = new Signing(shared, sync, peers, clock, freshness);
   const slot = new MountSlot();
   const refresher = new Refresher(
     { clock, environment, retry, random: options.random ?? Math.random, requestTimeoutMs, refresh: options.refresh, dpop },

@@ -46,6 +46,21 @@ export function monotonicNow(clock: Clock): number {
   return clock.monotonic ? clock.monotonic() : clock.now();
 }
 
+/**
+ * The page's clock: the wall clock when it was made plus the monotonic time since, as
+ * `performance.timeOrigin + performance.now()` is. A system clock set (or a tab's clock skewed) after that does not
+ * move it, so two tabs' readings compare as long as the wall clock was not set between their starts. It stops with
+ * the monotonic clock in system sleep on some platforms, which is why nothing takes it alone for an age (see
+ * Freshness.storedAge).
+ */
+export type PageClock = () => number;
+
+export function pageClock(clock: Clock): PageClock {
+  const wall = clock.now();
+  const mono = monotonicNow(clock);
+  return () => wall + (monotonicNow(clock) - mono);
+}
+
 /** Resolves after `delayMs` on the given clock, or rejects with the signal's reason when aborted first. */
 export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

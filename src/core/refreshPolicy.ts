@@ -1,4 +1,4 @@
-import { monotonicNow, timerDelay, type Clock, type TimerHandle } from './clock';
+import { monotonicNow, pageClock, timerDelay, type Clock, type PageClock, type TimerHandle } from './clock';
 import { ServerClock } from './serverClock';
 import type { StateSource, TabState } from './tabState';
 import { MAX_LIFETIME_MS } from './tokenResponse';
@@ -102,6 +102,7 @@ export class Freshness {
   /** The last freeze: how long it lasted, and until when messages count as having waited through it. */
   private thaw: { frozenForMs: number; untilMono: number; askedAfterResume?: boolean } | undefined;
   private readonly server: ServerClock;
+  private readonly page: PageClock;
 
   constructor(
     private readonly clock: Clock,
@@ -109,6 +110,7 @@ export class Freshness {
     private readonly state: TabState,
   ) {
     this.server = new ServerClock(clock);
+    this.page = pageClock(clock);
     state.onTransition(({ record, source, ageMs }) => this.adopted(record, source, ageMs));
     state.onConfirm((record, ageMs) => this.confirmed(record, ageMs));
   }
@@ -198,6 +200,11 @@ export class Freshness {
     return Math.max(0, anchor.queriedAtMono + AGE_ANSWER_MS - monotonicNow(this.clock));
   }
 
+  /** Tokens this tab received `ageMs` ago, with that moment on its page clock too (see storedAge). */
+  stamp(tokens: TokenSet, ageMs = 0): TokenSet {
+    return { ...tokens, pageReceivedAt: this.page() - ageMs };
+  }
+
   /** A pair this tab's own refresh received, `ageMs` after its request was sent: it relates the server's clock to ours. */
   refreshed(record: StoredAuthState, ageMs: number): void {
     if (record.tokens) this.server.learn(record.tokens, monotonicNow(this.clock) - ageMs);
@@ -245,7 +252,7 @@ export class Freshness {
   rebase(): void {
     const anchor = this.current();
     if (!anchor?.record.tokens) return;
-    const wallAge = this.wallAge(anchor.record.tokens);
+    const wallAge = this.storedAge(anchor.record.tokens);
     const monoAge = monotonicNow(this.clock) - anchor.receivedAtMono;
     // A pair "from the future" by the wall clock (it went back since) says nothing about its age: keep the measure.
     if (wallAge !== null && wallAge > monoAge) {
@@ -317,7 +324,7 @@ export class Freshness {
       return serverAge !== null && serverAge <= queued ? { ageMs: serverAge, bounded: true } : { ageMs: queued, bounded: false };
     }
     if (serverAge !== null) return { ageMs: serverAge, bounded: true };
-    const wall = this.wallAge(tokens);
+    const wall = this.storedAge(tokens);
     // Unknown age counts as the whole lifetime: that is no underestimate.
     return wall !== null ? { ageMs: wall, bounded: false } : { ageMs: lifetimeMs(tokens) ?? 0, bounded: true };
   }
@@ -339,12 +346,22 @@ export class Freshness {
   }
 
   /**
-   * The pair's age by the wall clock, clamped to the lifetime; null when unknown: a pair received "in the future" was
-   * written by a wall clock ahead of this one (a skewed writer, or this clock went back since), so it may be any age.
-   * Counting it as new trusted the whole lifetime of a pair the server had expired (found by the chaos runs, seed 1).
+   * The age of a pair another tab stored, by the clocks it was stamped with, clamped to the lifetime; null when
+   * unknown. Two readings, the larger one kept: the wall clock (`receivedAt`), and the page clock (`pageReceivedAt`:
+   * each tab's start wall clock plus monotonic time), which a clock set or skewed after the tabs started does not move.
+   * With the wall clock alone, a follower whose clock was set 13 s back took the fresh pairs of an unskewed leader as
+   * "from the future", of unknown age, and rescued them (chaos seeds 367, 2153); and every tab took pairs stored
+   * before the clock was set back as younger than they were. The page clock alone would make a pair younger after
+   * system sleep (it stops with the monotonic clock on some platforms) and in a tab opened after the clock was set
+   * back, so the larger of the two is kept: a writer whose clock was set back still has its pairs taken as older
+   * (one early refresh, which measures their age from then on). Neither is taken when it says "in the future": the
+   * pair was stamped by a clock ahead of this one, so it may be any age. Counting such a pair as new trusted the whole lifetime of a pair the server had expired
+   * (found by the chaos runs, seed 1).
    */
-  private wallAge(tokens: TokenSet): number | null {
-    const age = this.clock.now() - tokens.receivedAt;
+  private storedAge(tokens: TokenSet): number | null {
+    const wall = this.clock.now() - tokens.receivedAt;
+    const page = tokens.pageReceivedAt === undefined ? -1 : this.page() - tokens.pageReceivedAt;
+    const age = Math.max(wall, page);
     if (age < 0) return null;
     const lifetime = lifetimeMs(tokens);
     return lifetime === null ? age : Math.min(age, lifetime);

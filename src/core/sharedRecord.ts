@@ -1,4 +1,4 @@
-import { monotonicNow, type Clock, type TimerHandle } from './clock';
+import { pageClock, type Clock, type PageClock, type TimerHandle } from './clock';
 import { AuthError, StorageError } from './errors';
 import { randomId } from './ids';
 import { storageKeys, type AuthStorage } from './storage/storage';
@@ -66,8 +66,8 @@ export class SharedRecord {
   private readonly markOwner = randomId();
   /** The version whose rotation this tab marked in storage last (see `markRotation`). */
   markedRotation: number | null = null;
-  /** The wall clock and the monotonic clock when this client was created (see `actionTime`). */
-  private readonly startedAt: { wall: number; mono: number };
+  /** This client's page clock (see `actionTime`). */
+  private readonly page: PageClock;
 
   constructor(
     private storage: AuthStorage,
@@ -79,7 +79,7 @@ export class SharedRecord {
   ) {
     this.keys = storageKeys(namespace);
     this.deviceId = initialDeviceId;
-    this.startedAt = { wall: clock.now(), mono: monotonicNow(clock) };
+    this.page = pageClock(clock);
   }
 
   /**
@@ -89,7 +89,7 @@ export class SharedRecord {
    * a sign-out lose to an earlier sign-in whose tab's clock had been set two hours ahead (chaos seed 4837).
    */
   private actionTime(): number {
-    return this.startedAt.wall + (monotonicNow(this.clock) - this.startedAt.mono);
+    return this.page();
   }
 
   /** A write of this tab is in progress: storage may not have what it holds yet. */

@@ -1,6 +1,7 @@
 import type { Clock } from './clock';
 import { StorageError } from './errors';
 import type { Peers } from './peers';
+import type { Freshness } from './refreshPolicy';
 import type { RecordSync } from './recordSync';
 import type { SharedRecord } from './sharedRecord';
 import type { SignOutReason, StoredAuthState, TokenSet } from './types';
@@ -16,9 +17,11 @@ export class Signing {
     private readonly sync: RecordSync,
     private readonly peers: Peers,
     private readonly clock: Clock,
+    private readonly freshness: Freshness,
   ) {}
 
-  signIn(tokens: TokenSet): Promise<StoredAuthState> {
+  signIn(received: TokenSet): Promise<StoredAuthState> {
+    const tokens = this.freshness.stamp(received);
     return this.claim((version) => ({ schema: 1, version, tokens, signedOutReason: null, updatedAt: this.clock.now() }));
   }
 

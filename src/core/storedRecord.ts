@@ -33,6 +33,7 @@ function isTokenSet(value: unknown): value is TokenSet {
     nullableNumber(t.expiresAt) &&
     typeof t.receivedAt === 'number' &&
     Number.isFinite(t.receivedAt) &&
+    (t.pageReceivedAt === undefined || (typeof t.pageReceivedAt === 'number' && Number.isFinite(t.pageReceivedAt))) &&
     (t.serverVersion === null || typeof t.serverVersion === 'string' || typeof t.serverVersion === 'number')
   );
 }

@@ -43,6 +43,12 @@ export interface TokenSet {
   expiresAt: number | null;
   /** Epoch milliseconds (local clock) at which the response was received. */
   receivedAt: number;
+  /**
+   * The same moment on the receiving tab's page clock (its start wall clock plus monotonic time since, like
+   * `performance.timeOrigin + performance.now()`), which a system clock set after the page loaded does not move:
+   * another tab that reads the pair from storage dates it by both. Absent in pairs stored by earlier versions.
+   */
+  pageReceivedAt?: number;
   /** The server's own version of the family, when it sends one. */
   serverVersion: string | number | null;
 }

@@ -127,13 +127,20 @@ describe('validateStoredState', () => {
     expect(validateStoredState(null)).toBeNull();
     const state = { schema: 1, version: 3, tokens: null, signedOutReason: 'user', updatedAt: NOW };
     expect(validateStoredState(state)).toBe(state);
+    const tokens = { ...parseTokenResponse({ access_token: 'a1', refresh_token: 'r1', expires_in: 60 }, NOW), pageReceivedAt: NOW - 5 };
+    const stamped = { schema: 1, version: 4, tokens, signedOutReason: null, updatedAt: NOW };
+    expect(validateStoredState(stamped)).toBe(stamped);
   });
-  it.each([
+  it.each<[string, unknown]>([
     ['a string', 'corrupt'],
     ['wrong schema', { schema: 2, version: 1, tokens: null, signedOutReason: null, updatedAt: 0 }],
     ['fractional version', { schema: 1, version: 1.5, tokens: null, signedOutReason: null, updatedAt: 0 }],
     ['bad tokens', { schema: 1, version: 1, tokens: { accessToken: '' }, signedOutReason: null, updatedAt: 0 }],
     ['unknown sign-out reason', { schema: 1, version: 1, tokens: null, signedOutReason: 'hacked', updatedAt: 0 }],
+    ...['soon', Number.NaN, null].map((pageReceivedAt): [string, unknown] => [
+      `a page-clock stamp of ${String(pageReceivedAt)}`,
+      { schema: 1, version: 1, tokens: { ...parseTokenResponse({ access_token: 'a1' }, NOW), pageReceivedAt }, signedOutReason: null, updatedAt: 0 },
+    ]),
   ])('rejects %s with CorruptedStateError', (_label, value) => {
     expect(() => validateStoredState(value)).toThrow(CorruptedStateError);
   });

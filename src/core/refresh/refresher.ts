@@ -290,7 +290,7 @@ export class Refresher {
     const next: StoredAuthState = {
       schema: 1,
       version: base.version + 1,
-      tokens: read.tokens,
+      tokens: parts.freshness.stamp(read.tokens, ageMs()),
       signedOutReason: null,
       updatedAt: settings.clock.now(),
       ...sessionOf(base),

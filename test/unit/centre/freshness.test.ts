@@ -12,6 +12,34 @@ function clocks() {
   return { clock, jumpWall: (ms: number) => (wall += ms), pass: (ms: number) => ((wall += ms), (mono += ms)) };
 }
 
+/**
+ * Two tabs of one browser: one true time; each tab's wall clock is that plus an offset its test sets (a clock set or
+ * skewed after the tab started), and its monotonic clock has its own origin and stops in system sleep.
+ */
+function twoTabs(writerStartOffsetMs = 0) {
+  const start = Date.UTC(2030, 0, 1);
+  let time = start;
+  let slept = 0;
+  const tab = (monoOrigin: number, startOffsetMs = 0) => {
+    let offset = startOffsetMs;
+    const clock: Clock = { now: () => time + offset, monotonic: () => monoOrigin + time - start - slept, setTimeout: () => 0, clearTimeout: () => {} };
+    const state = new TabState('memory');
+    return { clock, state, freshness: new Freshness(clock, { leewayMs: 1_000, lifetimeRatio: 0.1 }, state), setOffset: (ms: number) => (offset = ms) };
+  };
+  return {
+    writer: tab(5_000, writerStartOffsetMs),
+    reader: tab(90_000),
+    pass: (ms: number) => (time += ms),
+    sleepSystem: (ms: number) => ((time += ms), (slept += ms)),
+  };
+}
+
+/** The record a tab stores after receiving a 60 s pair now: both its wall-clock and its page-clock stamps. */
+function storedBy(writer: ReturnType<typeof twoTabs>['writer'], version: number) {
+  const made = record(version, writer.clock.now(), 60_000);
+  return { ...made, tokens: writer.freshness.stamp(made.tokens!) };
+}
+
 describe('Freshness (the one place that says due / expired)', () => {
   it('measures lifetimes on the monotonic clock from adoption: a wall-clock jump back changes nothing', () => {
     const { clock, jumpWall, pass } = clocks();
@@ -36,6 +64,44 @@ describe('Freshness (the one place that says due / expired)', () => {
     state.adopt(record(2, clock.now() - 30_000, 60_000), 'storage');
     expect(freshness.dueInMs()).toBe(24_000);
     expect(freshness.ageMs()).toBe(30_000);
+  });
+
+  it("dates a stored pair by the page clock too: a reader whose clock was set back since it started does not take another tab's fresh pair as from the future", () => {
+    const { writer, reader, pass } = twoTabs();
+    reader.setOffset(-13_000);
+    const stored = storedBy(writer, 1);
+    pass(2_000);
+    reader.state.adopt(stored, 'storage');
+    // By the wall clock the pair was received 11 s in the reader's future (unknown age, counted as expired before).
+    expect(reader.freshness.ageMs()).toBe(2_000);
+    expect(reader.freshness.dueInMs()).toBe(52_000);
+  });
+
+  it('a writer whose clock was set forward since it started: its pairs are dated by the page clock, not as from the future', () => {
+    const { writer, reader, pass } = twoTabs();
+    writer.setOffset(3_600_000);
+    const stored = storedBy(writer, 1);
+    pass(5_000);
+    reader.state.adopt(stored, 'storage');
+    expect(reader.freshness.ageMs()).toBe(5_000);
+  });
+
+  it('keeps the older of the two readings: after system sleep (the monotonic clock stopped) the wall clock dates a stored pair', () => {
+    const { writer, reader, sleepSystem } = twoTabs();
+    const stored = storedBy(writer, 1);
+    sleepSystem(50_000);
+    reader.state.adopt(stored, 'storage');
+    expect(reader.freshness.ageMs()).toBe(50_000);
+    expect(reader.freshness.dueInMs()).toBe(4_000);
+  });
+
+  it('a pair both clocks place in the future is of unknown age and counts as expired', () => {
+    // The writer opened while its clock was 20 s ahead: its page clock is ahead too.
+    const { writer, reader, pass } = twoTabs(20_000);
+    const stored = storedBy(writer, 1);
+    pass(1_000);
+    reader.state.adopt(stored, 'storage');
+    expect(reader.freshness.isExpired()).toBe(true);
   });
 
   it('markExpired (devtools) makes the held pair expired in this tab only, until a new pair arrives', () => {

@@ -68,7 +68,7 @@ export function parts(options: { refresh?: RefreshFunction; backing?: Map<string
   const secrets = new KnownSecrets(state);
   const inflight = new InFlight();
   const sync = new RecordSync(state, peers, shared, freshness);
-  const signing = new Signing(shared, sync, peers, clock);
+  const signing = new Signing(shared, sync, peers, clock, freshness);
   // A mount that is always on, with a lock that records how often it was taken (the Web Lock's stand-in).
   const lifetime = new AbortController();
   const lockRuns: number[] = [];
