@@ -43,6 +43,7 @@ export function contentVersion(record: StoredAuthState): number {
  */
 export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
   if (sameSession(a, b)) return contentVersion(a) > contentVersion(b);
+  if (a.blind === true || b.blind === true) return blindOrder(a, b);
   const [startA, startB] = [sessionStart(a), sessionStart(b)];
   if (startA === undefined || startB === undefined) return false;
   // Sessions that began at the same point of storage's history never heard of each other: the later action by the
@@ -53,17 +54,37 @@ export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
   return startA > startB;
 }
 
+/**
+ * For a blind action (made in a tab that read a corrupted record, or none, and knew of no session: its version is an
+ * epoch above nothing, no point of storage's history): the later click wins when both clocks the sessions recorded
+ * say so, the page clock (`began`) and the wall clock (`beganWall`). Tabs of one browser share the system clock, so
+ * the two agree unless the clock was set between the two tabs' starts or between the two clicks. Where they disagree,
+ * a user's sign-out wins over a signed-in session: of the two ways to get it wrong, a user signed in again after a
+ * sign-out they clicked is the one to rule out (the other asks them to sign in once more). By version alone, a
+ * sign-out made in such a tab, its messages lost, lost to the sign-in it was meant to end (chaos seeds 4073, 4837);
+ * ordering blind actions by the page clock alone won as many seeds as it lost to clock jumps. Records without both
+ * clocks (stored by earlier versions) are ordered by version, as before.
+ */
+function blindOrder(a: StoredAuthState, b: StoredAuthState): boolean {
+  if (a.began === undefined || b.began === undefined || a.beganWall === undefined || b.beganWall === undefined) return false;
+  const pageLater = a.began > b.began;
+  if (pageLater === a.beganWall > b.beganWall) return pageLater;
+  return a.tokens === null && a.signedOutReason === 'user' && b.tokens !== null;
+}
+
 /** `record`'s content stored again at `version` (above a record it outranks). */
 export function movedTo(record: StoredAuthState, version: number): StoredAuthState {
   return { ...record, version, movedFrom: contentVersion(record) };
 }
 
 /** The session fields a record of the same session (a refresh, a sign-out the user did not ask for) carries on. */
-export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over' | 'began'> {
+export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over' | 'began' | 'beganWall' | 'blind'> {
   if (record?.since === undefined) return {};
   return {
     since: record.since,
     ...(record.over === undefined ? {} : { over: record.over }),
     ...(record.began === undefined ? {} : { began: record.began }),
+    ...(record.beganWall === undefined ? {} : { beganWall: record.beganWall }),
+    ...(record.blind === true ? { blind: true } : {}),
   };
 }

@@ -326,14 +326,18 @@ export class SharedRecord {
   async claimAbove(build: (version: number) => StoredAuthState, beginsSession: boolean): Promise<{ record: StoredAuthState; writeError: unknown }> {
     const held = this.state.record;
     const began = Math.max(0, this.actionTime());
-    const session = (version: number, over?: number) =>
-      !beginsSession ? sessionOf(held) : over === undefined ? { since: version, began } : { since: version, over, began };
+    const beganWall = Math.max(0, this.clock.now());
+    // `blind`: the action knows nothing storage could order it by (see sessionOrder.ts).
+    const session = (version: number, over: number | undefined, blind: boolean) =>
+      !beginsSession
+        ? sessionOf(held)
+        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}) };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
     try {
       const record = await this.writeAbove(this.state.version, (version, stored) => {
         seen = stored;
-        return { ...build(version), ...session(version) };
+        return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0) };
       });
       return { record, writeError: null };
     } catch (error) {
@@ -345,7 +349,7 @@ export class SharedRecord {
       const over = await this.overFor(held, seen);
       const version = Math.max(this.state.version, over ?? 0) + VERSION_EPOCH;
       if (beginsSession) this.ownClaim = { since: version, began };
-      return { record: { ...build(version), ...session(version, over) }, writeError: error };
+      return { record: { ...build(version), ...session(version, over, over === undefined) }, writeError: error };
     }
   }
 

@@ -40,15 +40,16 @@ function isTokenSet(value: unknown): value is TokenSet {
 
 /**
  * The optional session fields (see sessionOrder.ts): each a valid version, and in the order they are made in
- * (`over` < `since` <= `movedFrom` < `version`), and `began` a wall-clock time. A record without them (written before
+ * (`over` < `since` <= `movedFrom` < `version`), `began` and `beganWall` times, `blind` only true and never with `over`. A record without them (written before
  * they existed) is valid.
  */
 function hasValidSessionFields(s: Record<string, unknown>): boolean {
-  const { since, over, movedFrom, version, began } = s;
+  const { since, over, movedFrom, version, began, beganWall, blind } = s;
   const optional = (v: unknown) => v === undefined || isValidVersion(v);
-  if (!optional(since) || !optional(over) || !optional(movedFrom)) return false;
-  if (began !== undefined && !(typeof began === 'number' && Number.isFinite(began) && began >= 0)) return false;
-  if (since === undefined) return over === undefined && movedFrom === undefined && began === undefined;
+  const time = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  if (!optional(since) || !optional(over) || !optional(movedFrom) || !time(began) || !time(beganWall)) return false;
+  if (blind !== undefined && (blind !== true || over !== undefined)) return false;
+  if (since === undefined) return over === undefined && movedFrom === undefined && began === undefined && beganWall === undefined && blind === undefined;
   const at = since as number;
   return (
     at <= (version as number) &&

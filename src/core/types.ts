@@ -96,6 +96,14 @@ export interface StoredAuthState {
    * history (concurrent actions that never heard of each other): the tabs of one browser share the system clock.
    */
   began?: number;
+  /** The same moment by the wall clock (epoch ms); with `began`, it orders blind actions (below). */
+  beganWall?: number;
+  /**
+   * Set when the session's sign-in or sign-out was made in a tab that knew nothing storage could order it by (it read
+   * a corrupted record, or none, and held no session): it is ordered against other sessions by `began` and
+   * `beganWall` where both agree, else by version.
+   */
+  blind?: true;
 }
 
 /** 'loading' until the stored state is read (always on a server), then 'authenticated' or 'signed-out'. */

@@ -1460,6 +1460,161 @@ describe('Fix #9.29: a pair read from storage is dated by the page clock too, wh
   });
 });
 
+describe('Fix #9.30: a blind user action (its tab knew of no session) is ordered by the page clock and the wall clock where both agree (chaos seeds 4837, 4893, 4073)', () => {
+  it('a sign-out in a tab that read a forged record, every message lost, wins over the earlier sign-in of a killed tab (seed 4837)', async () => {
+    const config: ChaosConfig = {
+      seed: 4837,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 23582, do: 'storage-faults', tab: 'tab-3', writes: 'throw' },
+      { at: 164518, do: 'sign-in', tab: 'tab-3' },
+      { at: 176404, do: 'sign-racing-refresh', tab: 'tab-4', action: 'sign-out', revoke: false, faultMs: 16074 },
+      { at: 195132, do: 'message-faults', drop: 1, duplicate: 0.13, delayMs: 1255 },
+      { at: 220481, do: 'kill', tab: 'tab-3' },
+      { at: 224372, do: 'sign-in', tab: 'tab-4' },
+      { at: 233400, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'pair' },
+      { at: 297608, do: 'open', tab: 'tab-11' },
+      { at: 380693, do: 'skew', tab: 'tab-8', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+
+  it('a sign-in in a tab that read a forged record while offline, some messages lost, wins over the session of a tab that began earlier (seed 4893, whole seed)', async () => {
+    const config: ChaosConfig = {
+      seed: 4893,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 6389, do: 'sign-racing-refresh', tab: 'tab-2', action: 'sign-out', revoke: true, faultMs: 24181 },
+      { at: 53112, do: 'sign-in', tab: 'tab-2' },
+      { at: 106933, do: 'global-offline' },
+      { at: 111759, do: 'forge-version', via: 'storage', version: 9007199254740991, content: 'signed-out' },
+      { at: 127754, do: 'message-faults', drop: 0.33, duplicate: 0.23, delayMs: 1957 },
+      { at: 130684, do: 'open', tab: 'tab-10' },
+      { at: 150792, do: 'close', tab: 'tab-10' },
+      { at: 152662, do: 'open', tab: 'tab-11' },
+      { at: 165226, do: 'sign-racing-refresh', tab: 'tab-11', action: 'sign-in', revoke: true, faultMs: 7109 },
+      { at: 171410, do: 'global-online' },
+      { at: 178707, do: 'get-token', tab: 'tab-11' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+  it('a sign-out in a tab that read a forged record and held nothing, made while the frozen leader resumes and refreshes, wins over that session (seed 4073)', async () => {
+    const config: ChaosConfig = {
+      seed: 4073,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 34433, do: 'sign-racing-refresh', tab: 'tab-1', action: 'sign-out', revoke: false, faultMs: 5536 },
+      { at: 46270, do: 'open', tab: 'tab-4' },
+      { at: 74422, do: 'dispose-in-flight' },
+      { at: 76575, do: 'sign-in', tab: 'tab-3' },
+      { at: 78498, do: 'open', tab: 'tab-5' },
+      { at: 97167, do: 'refresh-401', tab: 'tab-4' },
+      { at: 128350, do: 'sign-racing-refresh', tab: 'tab-5', action: 'sign-out', revoke: false, faultMs: 25689 },
+      { at: 166123, do: 'sign-in', tab: 'tab-5' },
+      { at: 168005, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'pair' },
+      { at: 185790, do: 'freeze', tab: 'tab-5' },
+      { at: 287269, do: 'open', tab: 'tab-9' },
+      { at: 287598, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 291177, do: 'skew', tab: 'tab-8', ms: 49258 },
+      { at: 311266, do: 'storage-faults', tab: 'tab-9' },
+      { at: 323792, do: 'online', tab: 'tab-7' },
+      { at: 335977, do: 'resume', tab: 'tab-5' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+  it('the clocks disagree (every clock set 2 h ahead between the two clicks): a sign-out in a tab that read a forged record wins over the session it ends (seed 4073, whole seed shrunk)', async () => {
+    const config: ChaosConfig = {
+      seed: 4073,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 34433, do: 'sign-racing-refresh', tab: 'tab-1', action: 'sign-out', revoke: false, faultMs: 5536 },
+      { at: 46270, do: 'open', tab: 'tab-4' },
+      { at: 74422, do: 'dispose-in-flight' },
+      { at: 76575, do: 'sign-in', tab: 'tab-3' },
+      { at: 78498, do: 'open', tab: 'tab-5' },
+      { at: 97167, do: 'refresh-401', tab: 'tab-4' },
+      { at: 128350, do: 'sign-racing-refresh', tab: 'tab-5', action: 'sign-out', revoke: false, faultMs: 25689 },
+      { at: 138783, do: 'clock-jump', ms: 7200000 },
+      { at: 166123, do: 'sign-in', tab: 'tab-5' },
+      { at: 168005, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'pair' },
+      { at: 185790, do: 'freeze', tab: 'tab-5' },
+      { at: 278361, do: 'refresh-401', tab: 'tab-8' },
+      { at: 287269, do: 'open', tab: 'tab-9' },
+      { at: 287598, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 291177, do: 'skew', tab: 'tab-8', ms: 49258 },
+      { at: 311266, do: 'storage-faults', tab: 'tab-9' },
+      { at: 323792, do: 'online', tab: 'tab-7' },
+      { at: 335977, do: 'resume', tab: 'tab-5' },
+    ];
+    expect(await invariantsOf(config, schedule)).not.toContain('user-action-lost');
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -115,9 +115,13 @@ async function losesRotation(world: ChaosWorld, record: TabRecord): Promise<bool
   const others = [...world.records.values()]
     .filter((other) => other !== record && other.tab.alive && other.tab.mounted && !world.writeFaulted.has(other.tab.name))
     .map((other) => other.tab.client.getSnapshot());
-  // A user's sign-out this tab made (or adopted) that neither storage nor a tab able to write it has yet.
-  if (snapshot.status === 'signed-out' && snapshot.signedOutReason === 'user' && (stored?.version ?? 0) < snapshot.version) {
-    if (!others.some((other) => other.version >= snapshot.version)) return true;
+  // A user's sign-out this tab made (or adopted) that neither storage nor a tab able to write it has yet: a signed-out
+  // record at its version or above. A signed-in record above it is not it: a sign-out made in a tab that knew of no
+  // session claims an epoch above nothing, below the session it ends (Fix #9.30), and by version alone the harness
+  // took the other tabs for its holders and closed the only one (seed 4837).
+  const holdsSignOut = (other: { version: number; tokens: unknown } | null) => other !== null && !other.tokens && other.version >= snapshot.version;
+  if (snapshot.status === 'signed-out' && snapshot.signedOutReason === 'user' && !holdsSignOut(stored)) {
+    if (!others.some(holdsSignOut)) return true;
   }
   if (families.size === 0) return false;
   const holders = [stored, ...others];

@@ -17,6 +17,7 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH + 3, { since: 2, movedFrom: 4 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1, began: 1_764_720_000_000 }))).toBe(true);
+    expect(isStoredAuthState(at(VERSION_EPOCH, { since: VERSION_EPOCH, began: 5, beganWall: 7, blind: true }))).toBe(true);
   });
 
   it.each<[string, Partial<StoredAuthState> | Record<string, unknown>]>([
@@ -33,6 +34,11 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     ['began negative', { since: 2, began: -1 }],
     ['began not a number', { since: 2, began: '2026-12-03' }],
     ['began without since', { began: 5 }],
+    ['beganWall negative', { since: 2, beganWall: -1 }],
+    ['beganWall without since', { beganWall: 5 }],
+    ['blind not true', { since: 2, blind: false }],
+    ['blind with over', { since: 2, over: 1, blind: true }],
+    ['blind without since', { blind: true }],
   ])('a forged or corrupted record is rejected as corrupted: %s', (_, fields) => {
     const forged = { ...record(3, 0), ...fields };
     expect(isStoredAuthState(forged)).toBe(false);
@@ -80,6 +86,34 @@ describe('outranks: which session began later, whatever the versions', () => {
     expect(outranks(first, second)).toBe(false);
   });
 
+  it('a blind action (it knew of no session) is ordered by both clocks where they agree; where they disagree a sign-out wins, else versions decide (seeds 4073, 4837)', () => {
+    const signIn = at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 2, over: 1, began: 166_123, beganWall: 166_200 });
+    const blindAction = at(VERSION_EPOCH, { since: VERSION_EPOCH, began: 335_981, beganWall: 336_000, blind: true });
+    expect(outranks(blindAction, signIn)).toBe(true);
+    expect(outranks(signIn, blindAction)).toBe(false);
+    // The session's refreshes carry its fields on: the blind action still wins over them.
+    expect(outranks(blindAction, { ...signIn, version: VERSION_EPOCH + 7 })).toBe(true);
+    // Made earlier by both clocks: the other session wins.
+    const earlier = { ...blindAction, began: 100_000, beganWall: 100_010 };
+    expect(outranks(signIn, earlier)).toBe(true);
+    expect(outranks(earlier, signIn)).toBe(false);
+    // The clocks disagree (one was set between the two actions), two sign-ins: neither outranks, versions decide.
+    const disputed = { ...blindAction, beganWall: 100_000 };
+    expect(outranks(disputed, signIn)).toBe(false);
+    expect(outranks(signIn, disputed)).toBe(false);
+    // The clocks disagree and one of the two is a user's sign-out: the sign-out wins, blind or not.
+    const disputedSignOut = { ...blindAction, tokens: null, signedOutReason: 'user' as const, beganWall: 100_000 };
+    expect(outranks(disputedSignOut, signIn)).toBe(true);
+    expect(outranks(signIn, disputedSignOut)).toBe(false);
+    const blindSignIn = { ...blindAction, beganWall: 100_000 };
+    const signOut = { ...signIn, tokens: null, signedOutReason: 'user' as const };
+    expect(outranks(signOut, blindSignIn)).toBe(true);
+    expect(outranks(blindSignIn, signOut)).toBe(false);
+    // A session without the wall-clock moment (written by an earlier version): versions decide.
+    const { beganWall: _omitted, ...older } = signIn;
+    expect(outranks(blindAction, older)).toBe(false);
+  });
+
   it('within one session newer content outranks an older one moved to a higher version; records without since never outrank', () => {
     const copy = at(VERSION_EPOCH + 4, { since: 4, movedFrom: 4 });
     expect(outranks(at(5, { since: 4 }), copy)).toBe(true);
@@ -91,6 +125,19 @@ describe('outranks: which session began later, whatever the versions', () => {
 });
 
 describe('compareAndSet applies the session order', () => {
+  it('a user action over a corrupted record in a tab that knew of no session is marked blind; one in a tab holding a session is not', async () => {
+    const signOut = (version: number): StoredAuthState => ({ schema: 1, version, tokens: null, signedOutReason: 'user', updatedAt: 0 });
+    const blind = parts({ backing: new Map<string, unknown>([[KEY, 'garbage']]) });
+    const { record: made } = await blind.shared.claimAbove(signOut, true);
+    expect(made).toMatchObject({ version: VERSION_EPOCH, since: VERSION_EPOCH, blind: true });
+    expect(typeof made.beganWall).toBe('number');
+    const holding = parts({ backing: new Map<string, unknown>([[KEY, 'garbage']]) });
+    holding.state.adopt(at(3, { since: 1 }), 'channel', 0);
+    const { record: known } = await holding.shared.claimAbove(signOut, true);
+    expect(known.blind).toBeUndefined();
+    expect(known.since).toBe(known.version);
+  });
+
   it("an epoch record meeting a later session in storage keeps it, moved above the epoch's version", async () => {
     const backing = new Map<string, unknown>([[KEY, at(4, { since: 4 })]]);
     const p = parts({ backing });
