@@ -104,6 +104,18 @@ describe('Freshness (the one place that says due / expired)', () => {
     expect(reader.freshness.isExpired()).toBe(true);
   });
 
+  it("a pair from the channel: the sender's measure plus the message's delivery time by the page clocks, up to 5 s", () => {
+    const { writer, reader, pass } = twoTabs();
+    const sent = storedBy(writer, 1);
+    pass(2_900); // the message took 2.9 s to arrive
+    reader.state.adopt(sent, 'channel', 0);
+    expect(reader.freshness.ageMs()).toBe(2_900);
+    // Page clocks 2 h apart (the writer opened while the system clock was 2 h behind): no delivery takes that long.
+    const far = twoTabs(-2 * 3_600_000);
+    far.reader.state.adopt(storedBy(far.writer, 1), 'channel', 1_000);
+    expect(far.reader.freshness.ageMs()).toBe(1_000);
+  });
+
   it('markExpired (devtools) makes the held pair expired in this tab only, until a new pair arrives', () => {
     const { clock } = clocks();
     const state = new TabState('memory');
