@@ -255,11 +255,11 @@ export class Freshness {
   rebase(): void {
     const anchor = this.current();
     if (!anchor?.record.tokens) return;
-    const wallAge = this.storedAge(anchor.record.tokens);
+    const clockAge = this.storedAge(anchor.record.tokens);
     const monoAge = monotonicNow(this.clock) - anchor.receivedAtMono;
-    // A pair "from the future" by the wall clock (it went back since) says nothing about its age: keep the measure.
-    if (wallAge !== null && wallAge > monoAge) {
-      anchor.receivedAtMono = monotonicNow(this.clock) - wallAge;
+    // A pair "from the future" by both clocks (the wall clock went back since) says nothing of its age: keep the measure.
+    if (clockAge !== null && clockAge > monoAge) {
+      anchor.receivedAtMono = monotonicNow(this.clock) - clockAge;
       this.watchExpiry();
     }
   }
@@ -371,8 +371,8 @@ export class Freshness {
    * system sleep (it stops with the monotonic clock on some platforms) and in a tab opened after the clock was set
    * back, so the larger of the two is kept: a writer whose clock was set back still has its pairs taken as older
    * (one early refresh, which measures their age from then on). Neither is taken when it says "in the future": the
-   * pair was stamped by a clock ahead of this one, so it may be any age. Counting such a pair as new trusted the whole lifetime of a pair the server had expired
-   * (found by the chaos runs, seed 1).
+   * pair was stamped by a clock ahead of this one, so it may be any age. Counting such a pair as new trusted the whole
+   * lifetime of a pair the server had expired (found by the chaos runs, seed 1).
    */
   private storedAge(tokens: TokenSet): number | null {
     const wall = this.clock.now() - tokens.receivedAt;

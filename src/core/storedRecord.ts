@@ -40,8 +40,8 @@ function isTokenSet(value: unknown): value is TokenSet {
 
 /**
  * The optional session fields (see sessionOrder.ts): each a valid version, and in the order they are made in
- * (`over` < `since` <= `movedFrom` < `version`), `began` and `beganWall` times, `blind` only true and never with `over`. A record without them (written before
- * they existed) is valid.
+ * (`over` < `since` <= `movedFrom` < `version`), `began` and `beganWall` times, `blind` only true and never with
+ * `over`. A record without them (written before they existed) is valid.
  */
 function hasValidSessionFields(s: Record<string, unknown>): boolean {
   const { since, over, movedFrom, version, began, beganWall, blind } = s;

@@ -101,7 +101,8 @@ export interface StoredAuthState {
   /**
    * Set when the session's sign-in or sign-out was made in a tab that knew nothing storage could order it by (it read
    * a corrupted record, or none, and held no session): it is ordered against other sessions by `began` and
-   * `beganWall` where both agree, else by version.
+   * `beganWall` where both agree; where they disagree a user's sign-out wins over a signed-in session, else versions
+   * decide.
    */
   blind?: true;
 }
