@@ -139,10 +139,14 @@ export class LeaderDuties {
     // that may be hours off); this tab measures it as fresh: answer with the pair and its age, don't rotate. Forcing a
     // refresh for each such request rotated the pair again and again (found by the chaos runs, seed 24). A 401 the app
     // reported is the server's word and is always refreshed. Only for a pair this tab made (a refresh, or the user's
-    // sign-in here: seed 152, where refreshing the new sign-in for a follower began a storm): its age is then measured
-    // on this tab's monotonic clock. A pair it adopted may carry a stale age of its own
-    // (a message queued while this tab was frozen arrives with the age it had when sent; chaos seed 186).
-    if (held?.tokens && held.version === requested && !rejected && freshness.isOwn() && !freshness.isDue()) {
+    // sign-in here: seed 152, where refreshing the new sign-in for a follower began a storm), or one whose age it took
+    // from a message as a measure: its age is then measured on a monotonic clock. Not an estimate: a pair read from
+    // storage, or from a message queued while this tab was frozen, which arrives with the age it had when sent (chaos
+    // seed 186; such a message is an estimate since Fix #9.16). Confirming only pairs it made was the rule before, and
+    // two leaders (the message election) each refreshed the pair the other had just made and announced, for a follower
+    // that woke and asked (seed 3522).
+    const measured = freshness.isOwn() || freshness.isMeasured();
+    if (held?.tokens && held.version === requested && !rejected && measured && !freshness.isDue()) {
       sync.confirm();
       return;
     }

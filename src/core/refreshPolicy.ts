@@ -324,7 +324,8 @@ export class Freshness {
     const serverAge = issuedAt === null ? null : monotonicNow(this.clock) - issuedAt;
     if (ageMs !== undefined) {
       const queued = ageMs + queuedMs;
-      return serverAge !== null && serverAge <= queued ? { ageMs: serverAge, bounded: true } : { ageMs: queued, bounded: false };
+      if (serverAge !== null && serverAge <= queued) return { ageMs: serverAge, bounded: true };
+      return { ageMs: Math.max(ageMs, Math.min(queued, this.clocksAge(tokens) ?? queued)), bounded: false };
     }
     if (serverAge !== null) return { ageMs: serverAge, bounded: true };
     const wall = this.storedAge(tokens);
@@ -359,6 +360,24 @@ export class Freshness {
     anchor.bounded = false; // the leader's measure, short by the answer's delivery time
     anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
     this.watchExpiry();
+  }
+
+  /**
+   * A pair's age when its wall-clock and page-clock readings both say it is from the past (the older of the two), else
+   * null. This narrows the age of a message queued through a freeze from "as old as the freeze" to what the clocks
+   * show: counting every queued pair as old as the freeze made a tab that resumed from a long freeze take a fresh pair
+   * as expired and refresh (or rescue) it, and a second tab doing the same made a storm (found by the chaos runs,
+   * seeds 6079 and 7388: a 35 s freeze, 60 s tokens, a pair sent 0.7 s before the resume). Both readings, and the
+   * older one, because each is fooled alone: the wall clock by a clock set back since the pair was stamped, the page
+   * clock by system sleep that stopped the monotonic clock (a pair sent before the sleep) or by a sender that started
+   * after the clock was set; an underestimate needs both at once. A reading "in the future" says nothing: the whole
+   * freeze is counted then.
+   */
+  private clocksAge(tokens: TokenSet): number | null {
+    if (tokens.pageReceivedAt === undefined) return null;
+    const wall = this.clock.now() - tokens.receivedAt;
+    const page = this.page() - tokens.pageReceivedAt;
+    return wall >= 0 && page >= 0 ? Math.max(wall, page) : null;
   }
 
   /**

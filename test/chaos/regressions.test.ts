@@ -645,7 +645,8 @@ describe('a follower whose view of a fresh pair comes from storage does not caus
   it('a thawed leader does not confirm a pair whose age it only took from a message held while it was frozen (seed 186)', async () => {
     // tab-2 was frozen for nine minutes; on resume it adopts v4 from a queued message with the age v4 had when sent
     // (about 0) and, still leader, confirmed v4 to tab-19, which had measured it as expired: tab-19 handed out a token
-    // the server had expired 67 s before. A leader now confirms only pairs it made itself.
+    // the server had expired 67 s before. A leader confirms only pairs whose age it measured (it made them, or took
+    // their age from a message that did not wait through a freeze: Fix #9.32).
     const config: ChaosConfig = {
       seed: 186,
       profile: 'recoverable',
@@ -1702,6 +1703,131 @@ describe("Fix #9.31: a pair's age from a message counts the message's delivery t
       { at: 292815, do: 'storage-faults', tab: 'tab-5' },
     ];
     expect(await invariantsOf(config, schedule)).not.toContain('expired-token-returned');
+  });
+});
+
+describe('Fix #9.32: a leader confirms a pair whose age it measured, made by it or announced by another tab (chaos seed 3522)', () => {
+  it('two leaders (the message election, lease locks): a follower that resumes and asks no longer makes the second leader refresh the pair the first just announced', async () => {
+    // tab-1 and tab-17 are both leaders. tab-1 refreshes v119 on time and announces v120 to every tab; tab-15 resumes
+    // from a freeze (its pair an estimate) and asks for v120's refresh; tab-17 adopted v120 from tab-1's message with
+    // its age and refreshed it 185 ms old, because a leader confirmed only pairs it had made itself.
+    const config: ChaosConfig = {
+      seed: 3522,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 2701, do: 'get-token', tab: 'tab-1' },
+      { at: 437576, do: 'open', tab: 'tab-15' },
+      { at: 439847, do: 'get-token', tab: 'tab-13' },
+      { at: 518615, do: 'server-failures', kind: 'rate-limited', count: 3 },
+      { at: 520764, do: 'get-token', tab: 'tab-12' },
+      { at: 529081, do: 'open', tab: 'tab-17' },
+      { at: 529251, do: 'clock-jump', ms: 61000 },
+      { at: 533926, do: 'force-leader', tab: 'tab-17' },
+      { at: 535841, do: 'server-latency', ms: 50 },
+      { at: 565748, do: 'get-token', tab: 'tab-15' },
+      { at: 569481, do: 'refresh-401', tab: 'tab-15' },
+      { at: 572242, do: 'message-faults', drop: 0.3, duplicate: 0.17, delayMs: 884 },
+      { at: 572843, do: 'message-faults', drop: 1, duplicate: 0.33, delayMs: 379 },
+      { at: 583375, do: 'get-token', tab: 'tab-13' },
+      { at: 586058, do: 'freeze', tab: 'tab-15' },
+      { at: 595482, do: 'offline', tab: 'tab-18' },
+      { at: 596918, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 598666, do: 'resume', tab: 'tab-15' },
+      { at: 599960, do: 'resume', tab: 'tab-13' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
+describe('Fix #9.33: a message queued through a freeze is dated by the clocks where both say it is younger than the freeze (chaos seeds 6079, 7388)', () => {
+  it('seed 7388: the leader killed after announcing, the follower resumes from a 35 s freeze and leads: it no longer refreshes the pair sent 0.7 s before its resume (60 s tokens)', async () => {
+    // tab-3 refreshes v4, announces v5 and is killed; tab-6 was frozen 35 s and receives v5 on resume, taken as 35 s old
+    // (due, 60 s tokens): as the new leader it refreshed v5 at once, and the wall clock set back to the true time at the
+    // end (every clock had jumped back 1 h) made its own pair look an hour old on the next wake: two early rotations.
+    const config: ChaosConfig = {
+      seed: 7388,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 4275, do: 'open', tab: 'tab-6' },
+      { at: 18966, do: 'refresh-401', tab: 'tab-3' },
+      { at: 22457, do: 'clock-jump', ms: -3600000 },
+      { at: 74492, do: 'freeze', tab: 'tab-6' },
+      { at: 88960, do: 'kill-after-announce' },
+      { at: 109899, do: 'resume', tab: 'tab-6' },
+      { at: 112554, do: 'global-offline' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+  it("seed 6079: a follower frozen 53 s receives the 401 rescue's pair 5 s late and no longer rescues it again; the leader, frozen 3 min, refreshes once on its resume", async () => {
+    // tab-3 rescues v6 after a 401 (the leader tab-1 frozen); tab-6, frozen 53 s, receives v7 on resume with its 0 ms age plus
+    // the whole freeze (past a 30 s lifetime), asks the frozen leader and rescues v7 at 6 s; tab-1 then resumes (its clock
+    // skewed 45 s ahead: the clocks disagree, the freeze counts) and refreshes v8 on wake: two early rotations in a row.
+    const config: ChaosConfig = {
+      seed: 6079,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 75198, do: 'open', tab: 'tab-6' },
+      { at: 81138, do: 'freeze', tab: 'tab-1' },
+      { at: 166903, do: 'skew', tab: 'tab-1', ms: 45328 },
+      { at: 202015, do: 'freeze', tab: 'tab-6' },
+      { at: 249396, do: 'refresh-401', tab: 'tab-3' },
+      { at: 255393, do: 'resume', tab: 'tab-6' },
+      { at: 258738, do: 'resume', tab: 'tab-1' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
   });
 });
 

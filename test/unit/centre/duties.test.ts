@@ -89,21 +89,30 @@ describe('LeaderDuties', () => {
       { clock: p.clock, environment: p.environment, retry: resolveRetryOptions(), followerRetryMs: 1_000 },
       { state: p.state, shared: p.shared, sync: p.sync, peers: p.peers, refresher: p.refresher, telemetry: p.telemetry, freshness: p.freshness },
     );
-    // A fresh pair it adopted (not made) is refreshed as before: its age may be stale (a message held while frozen).
-    p.state.adopt(record(3, p.clock.now()), 'channel', 5_000);
+    const started = () => p.events.filter((event) => event.type === 'refresh-started').length;
+    // A fresh pair whose age it read from storage is refreshed: that age is an estimate by a wall clock.
+    p.state.adopt(record(3, p.clock.now()), 'storage');
     deliver({ type: 'refresh-request', version: 3, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
     expect(p.state.version).toBe(4); // this one the leader made itself
     await p.clock.advance(5_000);
     posted.length = 0;
-    const started = p.events.filter((event) => event.type === 'refresh-started').length;
     deliver({ type: 'refresh-request', version: 4, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
     expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 5_000, state: expect.objectContaining({ version: 4 }) })]);
-    expect(p.events.filter((event) => event.type === 'refresh-started')).toHaveLength(started);
-    deliver({ type: 'refresh-request', version: 4, rejected: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    expect(started()).toBe(1);
+    // A pair another tab made and announced with its age is confirmed too (seed 3522: two leaders each refreshed the
+    // pair the other had just announced, for a follower that asked).
+    p.state.adopt(record(5, p.clock.now()), 'channel', 2_000);
+    posted.length = 0;
+    deliver({ type: 'refresh-request', version: 5, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
     await p.clock.settle();
-    expect(p.state.version).toBe(5);
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 2_000, state: expect.objectContaining({ version: 5 }) })]);
+    expect(started()).toBe(1);
+    deliver({ type: 'refresh-request', version: 5, rejected: true, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(p.state.version).toBe(6);
+    expect(started()).toBe(2);
   });
 });
 

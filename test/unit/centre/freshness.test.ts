@@ -116,6 +116,36 @@ describe('Freshness (the one place that says due / expired)', () => {
     expect(far.reader.freshness.ageMs()).toBe(1_000);
   });
 
+  it('a message queued through a freeze: as old as the freeze unless both clocks say younger (and never younger than its stated age)', () => {
+    const { writer, reader, pass, sleepSystem } = twoTabs();
+    reader.freshness.froze();
+    pass(35_000);
+    const sent = storedBy(writer, 1);
+    pass(700); // sent 0.7 s before the resume, queued meanwhile
+    reader.freshness.woke();
+    reader.state.adopt(sent, 'channel', 0);
+    expect(reader.freshness.ageMs()).toBe(700); // counted as 35.7 s old before: due at once (60 s tokens)
+    // The reader's clock set back since the pair was stamped: its wall clock says "in the future", the whole freeze counts.
+    reader.freshness.froze();
+    const early = storedBy(writer, 2);
+    pass(20_000);
+    reader.setOffset(-30_000);
+    reader.freshness.woke();
+    reader.state.adopt(early, 'channel', 0);
+    expect(reader.freshness.ageMs()).toBe(20_000);
+    // Sent before system sleep that stopped the monotonic clocks: the freeze and the page clock say 1 s; the wake's
+    // rebase takes the wall clock's 41 s.
+    reader.setOffset(0);
+    reader.freshness.froze();
+    const beforeSleep = storedBy(writer, 3);
+    sleepSystem(40_000);
+    pass(1_000);
+    reader.freshness.woke();
+    reader.state.adopt(beforeSleep, 'channel', 0);
+    reader.freshness.rebase();
+    expect(reader.freshness.ageMs()).toBe(41_000);
+  });
+
   it('markExpired (devtools) makes the held pair expired in this tab only, until a new pair arrives', () => {
     const { clock } = clocks();
     const state = new TabState('memory');
