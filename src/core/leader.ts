@@ -138,14 +138,16 @@ export class LeaderDuties {
     // The follower holds this pair and only thinks it is due (its estimate of the pair's age comes from a wall clock
     // that may be hours off); this tab measures it as fresh: answer with the pair and its age, don't rotate. Forcing a
     // refresh for each such request rotated the pair again and again (found by the chaos runs, seed 24). A 401 the app
-    // reported is the server's word and is always refreshed. Only for a pair this tab made (a refresh, or the user's
-    // sign-in here: seed 152, where refreshing the new sign-in for a follower began a storm), or one whose age it took
-    // from a message as a measure: its age is then measured on a monotonic clock. Not an estimate: a pair read from
-    // storage, or from a message queued while this tab was frozen, which arrives with the age it had when sent (chaos
-    // seed 186; such a message is an estimate since Fix #9.16). Confirming only pairs it made was the rule before, and
-    // two leaders (the message election) each refreshed the pair the other had just made and announced, for a follower
-    // that woke and asked (seed 3522).
-    const measured = freshness.isOwn() || freshness.isMeasured();
+    // reported is the server's word and is always refreshed. The age must be one this tab can vouch for:
+    // - a pair it made (a refresh, or the user's sign-in here: seed 152, where refreshing the new sign-in for a
+    //   follower began a storm), measured on its monotonic clock;
+    // - a pair another tab announced with its measure. Only pairs it made were confirmed before, and two leaders (the
+    //   message election) each refreshed the pair the other had just announced, for a follower that woke (seed 3522);
+    // - an estimate both of its clocks agree on (Freshness.isDatedByBothClocks): a follower whose clock was 57 s ahead
+    //   asked about a rescued pair this leader had read from storage 0.2 s old, and it refreshed that (seed 7689).
+    // Not an estimate resting on one clock or on a freeze's length: a message queued while this tab was frozen arrives
+    // with the age it had when sent, and that age confirmed handed out an expired token (seed 186).
+    const measured = freshness.isOwn() || freshness.isMeasured() || freshness.isDatedByBothClocks();
     if (held?.tokens && held.version === requested && !rejected && measured && !freshness.isDue()) {
       sync.confirm();
       return;

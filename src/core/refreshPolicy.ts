@@ -69,6 +69,8 @@ interface Anchor {
    * message's age plus a freeze it may have waited through. Only an estimate gives way to a peer's measure.
    */
   estimated: boolean;
+  /** An estimate both of whose clock readings (wall and page) placed the pair in the past; see isDatedByBothClocks. */
+  dated: boolean;
   /** Adopted from this tab itself (its refresh or its sign-in): the age is this tab's own measure. */
   own: boolean;
   /**
@@ -167,6 +169,18 @@ export class Freshness {
   isMeasured(): boolean {
     const anchor = this.current();
     return anchor !== null && !anchor.estimated;
+  }
+
+  /**
+   * Whether the held pair's age, an estimate, is the older of two clock readings that both place it in the past: the
+   * wall clock and the page clock, each fooled alone by a different fault (see clocksAge), so this estimate is too
+   * young only when both faults meet. A leader holding such a pair, not due by it, answers a follower that thinks the
+   * pair due with that age instead of refreshing: a follower whose wall clock was 57 s ahead read a rescued pair from
+   * storage as expired, and the leader, which had read it from storage too (0.2 s old by both of its clocks),
+   * refreshed it for the follower, right after the rescue (found by the chaos runs, seed 7689).
+   */
+  isDatedByBothClocks(): boolean {
+    return this.current()?.dated === true;
   }
 
   /** Whether the held pair came from this tab (its refresh or sign-in), so its age is measured on this tab's clock. */
@@ -299,6 +313,7 @@ export class Freshness {
       this.anchor = {
         record,
         estimated,
+        dated: estimated && this.clocksAge(tokens) !== null,
         own: source === 'this-tab',
         bounded,
         receivedAtMono: monotonicNow(this.clock) - Math.min(age, lifetime ?? age),

@@ -1831,6 +1831,111 @@ describe('Fix #9.33: a message queued through a freeze is dated by the clocks wh
   });
 });
 
+describe('Fix #9.34: a leader answers with a pair both its clocks date as fresh instead of refreshing it for a follower whose clock disagrees (chaos seeds 7689, 7956)', () => {
+  it('seed 7689: a follower 57 s ahead reads a rescued pair from storage as expired; the leader, which read it 0.2 s old by both of its clocks, no longer refreshes it for that follower', async () => {
+    // tab-11 rescues v5 after the outage (slow server, 5.8 s answers); tab-9 (wall clock 57 s ahead, page clock right)
+    // reads v6 from storage as expired and asks the leader tab-5, which had read v6 from storage too: an estimate, so it
+    // refreshed v6 at once, and tab-9 rescued v7 (messages lost) for the same reason: two early rotations in a row.
+    const config: ChaosConfig = {
+      seed: 7689,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 24532, do: 'open', tab: 'tab-7' },
+      { at: 32515, do: 'refresh-401', tab: 'tab-7' },
+      { at: 42459, do: 'message-faults', drop: 1, duplicate: 0.49, delayMs: 1227 },
+      { at: 79022, do: 'open', tab: 'tab-9' },
+      { at: 79781, do: 'open', tab: 'tab-10' },
+      { at: 86824, do: 'kill', tab: 'tab-7' },
+      { at: 90845, do: 'open', tab: 'tab-11' },
+      { at: 92017, do: 'skew', tab: 'tab-9', ms: 57144 },
+      { at: 97682, do: 'server-latency', ms: 5793 },
+      { at: 99160, do: 'dispose-in-flight' },
+      { at: 99925, do: 'open', tab: 'tab-12' },
+      { at: 108760, do: 'server-failures', kind: 'html', count: 4 },
+      { at: 116152, do: 'message-faults', drop: 0.1, duplicate: 0.2, delayMs: 1733 },
+      { at: 118290, do: 'offline', tab: 'tab-3' },
+      { at: 122573, do: 'refresh-401', tab: 'tab-11' },
+      { at: 127406, do: 'message-faults', drop: 1, duplicate: 0.35, delayMs: 2050 },
+      { at: 128792, do: 'global-offline' },
+      { at: 129597, do: 'get-token', tab: 'tab-1' },
+      { at: 139840, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 140024, do: 'offline', tab: 'tab-10' },
+      { at: 141597, do: 'refresh-401', tab: 'tab-9' },
+      { at: 142429, do: 'global-online' },
+      { at: 144308, do: 'message-faults', drop: 0.27, duplicate: 0.43, delayMs: 2593 },
+      { at: 146789, do: 'online', tab: 'tab-10' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+  it('seed 7956: a follower 31 s ahead comes back online and asks about a 13 s old pair; the leader, which took it from a message queued through its freeze, confirms it by its clocks', async () => {
+    // tab-2 (leader) adopts v4 from a message queued while it was frozen: an estimate. tab-9 (wall clock 31 s ahead) comes
+    // online, takes v4 as due and asks; tab-2 refreshed it, then lost the lead mid-refresh to tab-9, which read v5 from
+    // storage as 31 s old and refreshed it again 0.3 s after it was made.
+    const config: ChaosConfig = {
+      seed: 7956,
+      profile: 'recoverable',
+      storage: 'indexeddb',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 29095, do: 'message-faults', drop: 0.46, duplicate: 0.2, delayMs: 1330 },
+      { at: 38174, do: 'open', tab: 'tab-9' },
+      { at: 50617, do: 'kill-after-announce' },
+      { at: 54489, do: 'sign-in', tab: 'tab-5' },
+      { at: 83637, do: 'open', tab: 'tab-10' },
+      { at: 132379, do: 'server-failures', kind: 'timeout', count: 3 },
+      { at: 135380, do: 'server-failures', kind: 'rate-limited', count: 2 },
+      { at: 143556, do: 'server-failures', kind: 'html', count: 4 },
+      { at: 148439, do: 'skew', tab: 'tab-9', ms: 30803 },
+      { at: 166206, do: 'open', tab: 'tab-12' },
+      { at: 193501, do: 'offline', tab: 'tab-9' },
+      { at: 196581, do: 'storage-faults', tab: 'tab-13' },
+      { at: 197080, do: 'get-token', tab: 'tab-10' },
+      { at: 199813, do: 'message-faults', drop: 0.43, duplicate: 0.02, delayMs: 640 },
+      { at: 208391, do: 'freeze', tab: 'tab-2' },
+      { at: 213259, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 213641, do: 'get-token', tab: 'tab-12' },
+      { at: 216916, do: 'remount-in-flight', afterMs: 5038 },
+      { at: 220970, do: 'get-token', tab: 'tab-5' },
+      { at: 222276, do: 'resume', tab: 'tab-2' },
+      { at: 228429, do: 'online', tab: 'tab-9' },
+      { at: 232406, do: 'skew-leader', ms: 0 },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -80,7 +80,7 @@ describe('LeaderDuties', () => {
     expect(p.state.version).toBe(4);
   });
 
-  it('answers a request for a pair it measures as fresh with that pair and its age, unless the follower reports a 401', async () => {
+  it('answers a request for a pair it measures as fresh (or both its clocks date as fresh) with that pair and its age, unless the follower reports a 401', async () => {
     const p = parts();
     const { channel, posted, deliver } = recordingChannel();
     p.peers.attach(channel);
@@ -113,6 +113,21 @@ describe('LeaderDuties', () => {
     await p.clock.settle();
     expect(p.state.version).toBe(6);
     expect(started()).toBe(2);
+    // Read from storage, 200 ms old by both the wall clock and the page clock: confirmed with that age (seed 7689).
+    const made = record(7, p.clock.now() - 200);
+    p.state.adopt({ ...made, tokens: p.freshness.stamp(made.tokens!, 200) }, 'storage');
+    posted.length = 0;
+    deliver({ type: 'refresh-request', version: 7, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(posted).toEqual([expect.objectContaining({ type: 'state', confirms: true, ageMs: 200, state: expect.objectContaining({ version: 7 }) })]);
+    expect(started()).toBe(2);
+    // Its wall-clock stamp in this tab's future (a clock set back since): one reading alone dates it, so it is refreshed.
+    const ahead = record(8, p.clock.now() + 30_000);
+    p.state.adopt({ ...ahead, tokens: p.freshness.stamp(ahead.tokens!, 200) }, 'storage');
+    deliver({ type: 'refresh-request', version: 8, protocol: TAB_PROTOCOL, namespace: 'ns', from: 'follower' });
+    await p.clock.settle();
+    expect(p.state.version).toBe(9);
+    expect(started()).toBe(3);
   });
 });
 
