@@ -67,6 +67,7 @@ export function watchTab(world: ChaosWorld, record: TabRecord): void {
   });
   tab.client.on((event) => {
     world.options.log?.(`${String(world.elapsed()).padStart(7)} ${tab.name} ${JSON.stringify(event)}`);
+    if (event.type === 'state-adopted') record.adopted = { version: event.version, source: event.source };
     if (event.type === 'signed-out' && event.source === 'this-tab' && (event.reason !== 'user' || world.userSignOuts === 0)) {
       // Legitimate only when the family the tab held is gone: revoked by a user's sign-out (or, in the
       // 'everything' profile, by reuse detection, which is its own violation in the recoverable profile). Checked
@@ -106,20 +107,51 @@ export function watchServer(world: ChaosWorld): void {
  * refresh-storm (recoverable profile): a rotation replaces a pair younger than a quarter of its lifetime, with no 401
  * reported by the app since that pair was minted, twice in a row. Proactive refreshes come at half the lifetime or
  * later; one early rotation is allowed for a tab that had not heard of the newest pair.
+ *
+ * Two in a row are not counted when per-tab skew explains each: another tab made the pair, the rotating tab read it
+ * from storage (where the clocks are the only measure of its age), and its own wall clock was so far ahead of the
+ * maker's that by those two clocks the pair was not early. One early rotation without that explanation next to one
+ * with it still counts (a leader that refreshed a pair it could have vouched for, then a skewed tab: seed 7689). The tabs of one browser read one system clock; a reader
+ * whose wall clock says a pair is older than its page clock says is, in a real browser, one after system sleep or
+ * one whose page clock started in another clock epoch than the writer's, where the wall clock is right and the
+ * older reading is the one to keep (Freshness.storedAge). Per-tab skew is the issue's own fault kind (its bar: a tab
+ * whose clock disagrees causes at most one refresh per version), so each such rotation is one per skewed tab, and a
+ * tab that does it twice in a row (its own pair) still counts. These rotations are counted in `world.skewExplained`
+ * and printed apart. A jump of every clock is no per-tab skew and still counts.
  */
 function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void {
   const family = world.families.get(familyId);
   if (!family) return;
   const age = at - family.mintedAt;
+  const earlyBelowMs = (world.config.ttlSeconds * 1000) / 4;
   const reported = (world.appRejections.get(familyId) ?? -Infinity) >= family.mintedAt;
-  const early = age < (world.config.ttlSeconds * 1000) / 4 && !reported;
-  if (early && family.earlyAge !== null && world.config.profile === 'recoverable') {
+  const early = age < earlyBelowMs && !reported;
+  const rotator = world.requestingTab;
+  const rotatorRecord = rotator === null ? undefined : world.records.get(rotator);
+  const skewExplained =
+    early &&
+    rotator !== null &&
+    family.maker !== null &&
+    rotator !== family.maker &&
+    rotatorRecord?.adopted?.source === 'storage' &&
+    rotatorRecord.adopted.version === rotatorRecord.tab.client.getSnapshot().version &&
+    age + world.ownSkewOf(rotator) - family.makerSkewMs >= earlyBelowMs;
+  if (skewExplained) world.skewExplained.early++;
+  if (skewExplained && family.earlyAge !== null && family.earlySkewExplained) {
+    world.skewExplained.inARow.push(`family ${familyId} at ${Math.round(world.elapsed())} ms`);
+  } else if (early && family.earlyAge !== null && world.config.profile === 'recoverable') {
     world.violate(
       'refresh-storm',
       `family ${familyId} rotated twice in a row at pair ages ${Math.round(family.earlyAge)} ms and ${Math.round(age)} ms (lifetime ${world.config.ttlSeconds} s), no 401 reported`,
     );
   }
-  world.families.set(familyId, { mintedAt: at, earlyAge: early ? age : null });
+  world.families.set(familyId, {
+    mintedAt: at,
+    earlyAge: early ? age : null,
+    earlySkewExplained: skewExplained,
+    maker: rotator,
+    makerSkewMs: rotator === null ? 0 : world.ownSkewOf(rotator),
+  });
 }
 
 /** unexpected-error and signed-out-while-valid for a token call that failed with `code`. */

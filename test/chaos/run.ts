@@ -42,6 +42,8 @@ export interface ChaosResult {
   /** Tabs that were signed out at the end although no user signed out ('everything' profile: expected after reuse). */
   signedOutTabs: number;
   simulatedMs: number;
+  /** Early rotations per-tab skew explains, and the would-be storms among them (not refresh-storm; see checkRefreshAge). */
+  skewExplained: { early: number; inARow: string[] };
 }
 
 export interface RunOptions {
@@ -218,5 +220,6 @@ function resultOf(world: ChaosWorld, schedule: ChaosStep[]): ChaosResult {
     convergenceMs: world.convergenceMs,
     signedOutTabs,
     simulatedMs: world.elapsed(),
+    skewExplained: world.skewExplained,
   };
 }

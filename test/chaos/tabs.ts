@@ -21,6 +21,7 @@ export function openTab(world: ChaosWorld, name: string): void {
     closing: false,
     killAfterAnnounce: null,
     stalled: false,
+    adopted: null,
   };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });
@@ -118,7 +119,13 @@ function fetchOf(world: ChaosWorld, record: TabRecord): typeof fetch {
     if (!tab.environment.isOnline()) return Promise.reject(new TypeError('Failed to fetch'));
     const before = server.counters.successes;
     const latency = world.latency;
-    const response = server.fetch(input, init);
+    world.requestingTab = tab.name;
+    let response: Promise<Response>;
+    try {
+      response = server.fetch(input, init);
+    } finally {
+      world.requestingTab = null;
+    }
     if (server.counters.successes > before) {
       // The server rotated; the answer reaches this tab `latency` ms from now.
       if (world.inFlightArmed) hitInFlight(world, record);

@@ -11,7 +11,14 @@ export function userSignIn(world: ChaosWorld, record: TabRecord, subject: string
   const issued = { ...world.server.issueTokens({ subject, scope: 'openid offline_access' }), id_token: fakeIdToken(world.random) };
   world.collectSecrets(issued);
   const family = world.familyOf(issued.access_token);
-  if (family) world.families.set(family, { mintedAt: world.clock.now(), earlyAge: null });
+  if (family)
+    world.families.set(family, {
+      mintedAt: world.clock.now(),
+      earlyAge: null,
+      earlySkewExplained: false,
+      maker: record.tab.name,
+      makerSkewMs: world.ownSkewOf(record.tab.name),
+    });
   track(world, record, record.tab.client.signIn(issued), 'sign-in', family);
 }
 

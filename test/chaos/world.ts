@@ -37,6 +37,20 @@ export interface TabRecord {
   killAfterAnnounce: string | null;
   /** Its writes stall (between its announcement and the kill). */
   stalled: boolean;
+  /** How this tab came by the pair it holds: the version and source of its last `state-adopted` event. */
+  adopted: { version: number; source: string } | null;
+}
+
+/** A family's newest pair: when it was minted (true time), by which tab, with what own skew, and its predecessor's replacement. */
+export interface FamilyHead {
+  mintedAt: number;
+  /** The age at which the pair before it was replaced, if early (younger than a quarter of its lifetime). */
+  earlyAge: number | null;
+  /** That early replacement was one per-tab skew explains (see checkRefreshAge). */
+  earlySkewExplained: boolean;
+  /** The tab whose refresh or sign-in minted it, and that tab's own wall-clock skew then (see ChaosWorld.ownSkewOf). */
+  maker: string | null;
+  makerSkewMs: number;
 }
 
 /** What the next refresh request to reach the server sets off in the tab that sent it. */
@@ -112,8 +126,15 @@ export class ChaosWorld {
   /** The smallest forged version injected so far (null: none). */
   forgedVersion: number | null = null;
   readonly userActions: UserAction[] = [];
-  /** Per family: when its newest pair was minted (true time), and the age at which that pair's predecessor was replaced if early. */
-  readonly families = new Map<string, { mintedAt: number; earlyAge: number | null }>();
+  /** Per family: its newest pair (see FamilyHead). */
+  readonly families = new Map<string, FamilyHead>();
+  /** The tab whose request the server is processing (its fetch call is synchronous up to the rotation). */
+  requestingTab: string | null = null;
+  /**
+   * Early rotations explained by per-tab skew (see checkRefreshAge), and the seeds' would-be storms among them: counted
+   * apart from refresh-storm, printed by the run and kept in the JSON report.
+   */
+  skewExplained = { early: 0, inARow: [] as string[] };
   /** Per family: the last time the app reported a 401 (a `refresh({ rejectedVersion })` call). */
   readonly appRejections = new Map<string, number>();
   /** A kill-after-announce step is waiting for the next rotation. */
@@ -237,6 +258,11 @@ export class ChaosWorld {
   }
 
   /** How far the tab's wall clock is off the true time: the jump every tab shares, its own skew, a leader's skew. */
+  /** The part of a tab's wall-clock offset that is its own ('skew', 'skew-leader'), not the jump every tab shares. */
+  ownSkewOf(name: string): number {
+    return this.skewOf(name) - this.clockJumpMs;
+  }
+
   skewOf(name: string): number {
     const leader = this.leaderSkew?.tab === name ? this.leaderSkew.ms : 0;
     return this.clockJumpMs + (this.tabSkewMs.get(name) ?? 0) + leader;
