@@ -1993,6 +1993,85 @@ describe('refresh-storm and per-tab skew: early rotations each explained by the 
   });
 });
 
+describe("Fix #9.35: a tab's lease runs queue across its mount periods (chaos seed 11148, refresh-token-reused)", () => {
+  it("seed 11148: the leader's refresh is at the server when its client unmounts and mounts again; a retry of the new period no longer frees the lease under it", async () => {
+    // Lease locks (no Web Locks). tab-5 resumes from a 4 min freeze and refreshes v1048576 for a follower's request; the
+    // server rotates and the client unmounts and mounts again at once. Its refresh stays out (issue #9: its answer is
+    // awaited), holding the lease; the run queued behind it was aborted by the unmount and dropped the tab's queue, so a
+    // retry of an older version in the new period re-took the tab's own lease, found a newer pair and released the lease:
+    // tab-14 took it and sent the same refresh token. Family revoked, every tab signed out.
+    const config: ChaosConfig = {
+      seed: 11148,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 2422, do: 'get-token', tab: 'tab-1' },
+      { at: 3400, do: 'offline', tab: 'tab-1' },
+      { at: 25014, do: 'server-latency', ms: 6182 },
+      { at: 30753, do: 'open', tab: 'tab-2' },
+      { at: 65517, do: 'server-failures', kind: 'rate-limited', count: 3 },
+      { at: 70985, do: 'kill', tab: 'tab-2' },
+      { at: 89201, do: 'kill', tab: 'tab-3' },
+      { at: 92110, do: 'close', tab: 'tab-1' },
+      { at: 92738, do: 'open', tab: 'tab-4' },
+      { at: 94502, do: 'server-latency', ms: 4635 },
+      { at: 104758, do: 'freeze', tab: 'tab-4' },
+      { at: 106415, do: 'online', tab: 'tab-4' },
+      { at: 108783, do: 'open', tab: 'tab-5' },
+      { at: 113096, do: 'forge-version', via: 'storage', version: 9007199254740990, content: 'pair' },
+      { at: 198223, do: 'clock-jump', ms: 0 },
+      { at: 198785, do: 'global-offline' },
+      { at: 202280, do: 'force-leader', tab: 'tab-4' },
+      { at: 207966, do: 'kill', tab: 'tab-4' },
+      { at: 224018, do: 'get-token', tab: 'tab-5' },
+      { at: 225281, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 253214, do: 'freeze', tab: 'tab-5' },
+      { at: 253874, do: 'server-latency', ms: 7574 },
+      { at: 386027, do: 'refresh-401', tab: 'tab-12' },
+      { at: 389404, do: 'clock-jump', ms: 0 },
+      { at: 389813, do: 'global-online' },
+      { at: 391226, do: 'kill', tab: 'tab-11' },
+      { at: 396208, do: 'server-failures', kind: 'mistyped', count: 2, field: 'token_type-number' },
+      { at: 399095, do: 'message-faults', drop: 0.36, duplicate: 0.37, delayMs: 1428 },
+      { at: 404540, do: 'kill', tab: 'tab-13' },
+      { at: 405894, do: 'open', tab: 'tab-14' },
+      { at: 432645, do: 'server-failures', kind: 'timeout', count: 1 },
+      { at: 435234, do: 'sign-in', tab: 'tab-9' },
+      { at: 436183, do: 'force-leader', tab: 'tab-10' },
+      { at: 438677, do: 'global-online' },
+      { at: 462707, do: 'online', tab: 'tab-5' },
+      { at: 464273, do: 'server-latency', ms: 200 },
+      { at: 466306, do: 'server-latency', ms: 4892 },
+      { at: 470700, do: 'refresh-401', tab: 'tab-5' },
+      { at: 473105, do: 'get-token', tab: 'tab-14' },
+      { at: 476840, do: 'get-token', tab: 'tab-5' },
+      { at: 479298, do: 'server-failures', kind: 'timeout', count: 2 },
+      { at: 483780, do: 'remount-in-flight', afterMs: 0 },
+      { at: 488690, do: 'open', tab: 'tab-15' },
+      { at: 491247, do: 'kill', tab: 'tab-10' },
+      { at: 494009, do: 'refresh-401', tab: 'tab-14' },
+      { at: 496188, do: 'resume', tab: 'tab-5' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

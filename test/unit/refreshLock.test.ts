@@ -23,6 +23,30 @@ describe('lease refresh lock (browsers without Web Locks)', () => {
     expect(backing.get('lease')).toBeUndefined();
   });
 
+  it("queues one tab's runs across lock objects (a client makes one per mount period), also past an aborted waiter", async () => {
+    const clock = createSimulatedClock();
+    const storage = createMemoryStorage(new Map<string, unknown>());
+    const options = { storage, key: 'lease', owner: 'tab-a', clock, ttlMs: 10_000, retryDelayMs: 50 };
+    const order: string[] = [];
+    const work = (name: string, ms: number) => async () => {
+      order.push(`${name}:start`);
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+      order.push(`${name}:end`);
+    };
+    const firstPeriod = leaseRefreshLock(options);
+    const inFlight = firstPeriod.run(work('in-flight', 1_000));
+    // A run of the same period waiting behind it, aborted by the unmount (seed 11148: it dropped the queue).
+    const unmount = new AbortController();
+    const waiter = firstPeriod.run(work('waiter', 10), unmount.signal);
+    unmount.abort(new Error('unmounted'));
+    await expect(waiter).rejects.toThrow('unmounted');
+    // The next mount period's lock: its run takes the lease only once the in-flight one has released it.
+    const nextPeriod = leaseRefreshLock(options).run(work('next', 10));
+    await clock.advance(2_000);
+    await Promise.all([inFlight, nextPeriod]);
+    expect(order).toEqual(['in-flight:start', 'in-flight:end', 'next:start', 'next:end']);
+  });
+
   it('takes over the lease of a holder that died (after its ttl)', async () => {
     const clock = createSimulatedClock();
     const backing = new Map<string, unknown>([['lease', { owner: 'dead-tab', expiresAt: clock.now() + 1_000 }]]);

@@ -97,6 +97,15 @@ export interface LeaseRefreshLockOptions {
 }
 
 /**
+ * The runs of this page's lease locks, queued per lease key and owner across lock objects. A client makes a lock for
+ * each mount period, and a refresh sent in one period is awaited and stored after its client unmounts (issue #9); with
+ * a queue per lock object, a run of the next period (a retry that found a newer pair) re-took the tab's own lease,
+ * released it at once, and another tab took it and sent the same refresh token while the first answer was on its way
+ * (found by the chaos runs, seed 11148: an unmount and mount at once while the leader's refresh was at the server).
+ */
+const tabQueues = new Map<string, Promise<void>>();
+
+/**
  * The in-browser twin of a Redis `SET key value NX PX ttl` lock, for browsers without Web Locks: a lease record
  * written by compare-and-set in one IndexedDB transaction. An expired lease (its holder died) is taken over.
  */
@@ -130,19 +139,24 @@ export function leaseRefreshLock(options: LeaseRefreshLockOptions): RefreshLock 
   // One holder at a time inside this tab as well. The lease is keyed by the tab, so a second run of the same tab
   // (a newer refresh started while an older one waited, e.g. offline) would re-take it, and the first run's release
   // would then free it under the second: another tab got in and sent the same refresh token (found by the chaos
-  // runs, test/chaos/regressions.test.ts). Web Locks queue such requests; this does the same.
-  let tail: Promise<void> = Promise.resolve();
+  // runs, test/chaos/regressions.test.ts). Web Locks queue such requests; this does the same, in one queue per lease
+  // and owner for every lock object (see tabQueues).
+  const queue = `${options.key}\n${options.owner}`;
   return {
     async run(work, signal, runOptions) {
-      const previous = tail;
+      const previous = tabQueues.get(queue) ?? Promise.resolve();
       let done!: () => void;
       const mine = new Promise<void>((resolve) => (done = resolve));
-      tail = previous.then(() => mine);
+      const tail = previous.then(() => mine);
+      tabQueues.set(queue, tail);
       try {
         await untilSettledOrAborted(previous, signal);
         return await runLeased(work, signal, runOptions?.requireExclusive === true);
       } finally {
         done();
+        // Only once every run before this one is over too: a waiter aborted by its unmount gets here while the run
+        // ahead of it still holds the lease, and the queue must keep that run for the next period's runs.
+        void tail.then(() => tabQueues.get(queue) === tail && tabQueues.delete(queue));
       }
     },
   };
