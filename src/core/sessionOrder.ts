@@ -43,6 +43,8 @@ export function contentVersion(record: StoredAuthState): number {
  */
 export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
   if (sameSession(a, b)) return contentVersion(a) > contentVersion(b);
+  if (saw(a, b)) return true;
+  if (saw(b, a)) return false;
   if (a.blind === true || b.blind === true) return blindOrder(a, b);
   const [startA, startB] = [sessionStart(a), sessionStart(b)];
   if (startA === undefined || startB === undefined) return false;
@@ -52,6 +54,16 @@ export function outranks(a: StoredAuthState, b: StoredAuthState): boolean {
   // otherwise make every later action lose; chaos seed 23).
   if (startA === startB) return a.began !== undefined && b.began !== undefined && a.began > b.began;
   return startA > startB;
+}
+
+/**
+ * Whether `a`'s session was begun by a user in a tab that held `b`'s session: `a` is the later one, whatever the
+ * clocks say. A clock set back between two clicks made the clocks disagree, and a sign-in lost to the sign-out the
+ * same tab had shown a moment before (found by the chaos runs, seed 14889: a blind sign-out, the clock set back
+ * 10 min, a sign-in in the same tab; seed 10823: the sign-out came over the channel to the tab that signed in).
+ */
+function saw(a: StoredAuthState, b: StoredAuthState): boolean {
+  return a.sawSince !== undefined && a.sawSince === b.since && a.sawBegan === b.began;
 }
 
 /**
@@ -78,7 +90,7 @@ export function movedTo(record: StoredAuthState, version: number): StoredAuthSta
 }
 
 /** The session fields a record of the same session (a refresh, a sign-out the user did not ask for) carries on. */
-export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over' | 'began' | 'beganWall' | 'blind'> {
+export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState, 'since' | 'over' | 'began' | 'beganWall' | 'blind' | 'sawSince' | 'sawBegan'> {
   if (record?.since === undefined) return {};
   return {
     since: record.since,
@@ -86,5 +98,11 @@ export function sessionOf(record: StoredAuthState | null): Pick<StoredAuthState,
     ...(record.began === undefined ? {} : { began: record.began }),
     ...(record.beganWall === undefined ? {} : { beganWall: record.beganWall }),
     ...(record.blind === true ? { blind: true } : {}),
+    ...(record.sawSince === undefined || record.sawBegan === undefined ? {} : { sawSince: record.sawSince, sawBegan: record.sawBegan }),
   };
+}
+
+/** The session a user's action replaces, as its record names it (see `saw`): the one the tab held at the click. */
+export function sawOf(held: StoredAuthState | null): Pick<StoredAuthState, 'sawSince' | 'sawBegan'> {
+  return held?.since === undefined || held.began === undefined ? {} : { sawSince: held.since, sawBegan: held.began };
 }

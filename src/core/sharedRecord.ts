@@ -3,7 +3,7 @@ import { AuthError, StorageError } from './errors';
 import { randomId } from './ids';
 import { storageKeys, type AuthStorage } from './storage/storage';
 import type { UnpersistedMarker } from './coordination/refreshLock';
-import { movedTo, outranks, sessionOf } from './sessionOrder';
+import { movedTo, outranks, sawOf, sessionOf } from './sessionOrder';
 import { validateStoredState } from './storedRecord';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -328,10 +328,14 @@ export class SharedRecord {
     const began = Math.max(0, this.actionTime());
     const beganWall = Math.max(0, this.clock.now());
     // `blind`: the action knows nothing storage could order it by (see sessionOrder.ts).
+    const saw = sawOf(held);
+    // The action's version is above the held record's, so `sawSince` is below its `since`; checked all the same, since
+    // a record out of that order reads as corrupted (storedRecord.ts).
+    const sawBelow = (version: number) => (saw.sawSince !== undefined && saw.sawSince < version ? saw : {});
     const session = (version: number, over: number | undefined, blind: boolean) =>
       !beginsSession
         ? sessionOf(held)
-        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}) };
+        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...sawBelow(version) };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
     try {

@@ -40,19 +40,25 @@ function isTokenSet(value: unknown): value is TokenSet {
 
 /**
  * The optional session fields (see sessionOrder.ts): each a valid version, and in the order they are made in
- * (`over` < `since` <= `movedFrom` < `version`), `began` and `beganWall` times, `blind` only true and never with
- * `over`. A record without them (written before they existed) is valid.
+ * (`over` < `since` <= `movedFrom` < `version`, `sawSince` < `since`), `began`, `beganWall` and `sawBegan` times,
+ * `sawSince` and `sawBegan` together, `blind` only true and never with `over`. A record without them (written before
+ * they existed) is valid.
  */
 function hasValidSessionFields(s: Record<string, unknown>): boolean {
-  const { since, over, movedFrom, version, began, beganWall, blind } = s;
+  const { since, over, movedFrom, version, began, beganWall, blind, sawSince, sawBegan } = s;
   const optional = (v: unknown) => v === undefined || isValidVersion(v);
   const time = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
   if (!optional(since) || !optional(over) || !optional(movedFrom) || !time(began) || !time(beganWall)) return false;
+  if (!optional(sawSince) || !time(sawBegan) || (sawSince === undefined) !== (sawBegan === undefined)) return false;
   if (blind !== undefined && (blind !== true || over !== undefined)) return false;
-  if (since === undefined) return over === undefined && movedFrom === undefined && began === undefined && beganWall === undefined && blind === undefined;
+  if (since === undefined) {
+    const none = [over, movedFrom, began, beganWall, blind, sawSince].every((field) => field === undefined);
+    return none;
+  }
   const at = since as number;
   return (
     at <= (version as number) &&
+    (sawSince === undefined || (sawSince as number) < at) &&
     (over === undefined || (over as number) < at) &&
     (movedFrom === undefined || (at <= (movedFrom as number) && (movedFrom as number) < (version as number)))
   );

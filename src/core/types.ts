@@ -105,6 +105,13 @@ export interface StoredAuthState {
    * decide.
    */
   blind?: true;
+  /**
+   * The `since` of the session the tab held when the user clicked: this session began after that one, whatever the
+   * clocks say. Set, with `sawBegan`, by a sign-in or sign-out made in a tab that held a session record.
+   */
+  sawSince?: number;
+  /** The `began` of that session (with `sawSince` it names one session: two may share a `since`). */
+  sawBegan?: number;
 }
 
 /** 'loading' until the stored state is read (always on a server), then 'authenticated' or 'signed-out'. */

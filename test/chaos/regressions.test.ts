@@ -2072,6 +2072,71 @@ describe("Fix #9.35: a tab's lease runs queue across its mount periods (chaos se
   });
 });
 
+describe('Fix #9.36: a user action names the session its tab held, and is later than it whatever the clocks say (chaos seeds 14889, 10823, user-action-lost)', () => {
+  it('seed 14889: a blind sign-out, every clock set back 10 min, then a sign-in in the same tab: the sign-in wins', async () => {
+    // tab-6 reads a forged record and signs out (blind: it knew of no session); every clock goes back 10 min; tab-6 signs
+    // in. By the page clock the sign-in is later, by the wall clock earlier: where the two disagree a sign-out wins, so
+    // every tab ended signed out after the user's sign-in had resolved.
+    const config: ChaosConfig = {
+      seed: 14889,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 30,
+      latencyMs: 50,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 20,
+      failoverDelayMs: 0,
+      duplicateLeaders: true,
+      storageWriteFaults: false,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 185926, do: 'forge-version', via: 'storage', version: 9007199254740992, content: 'pair' },
+      { at: 192906, do: 'open', tab: 'tab-6' },
+      { at: 198988, do: 'sign-out', tab: 'tab-6', revoke: false },
+      { at: 202124, do: 'clock-jump', ms: -600000 },
+      { at: 220460, do: 'sign-in', tab: 'tab-4' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+  it("seed 10823: a blind sign-out reaches another tab over the channel; that tab's clock goes back 48 s and it signs in: the sign-in wins", async () => {
+    // tab-9 signs out over a forged record (blind, its write failed); tab-8 adopts the sign-out from the channel, its
+    // clock is set 48 s back, and it signs in. The clocks disagreed, the sign-out won, the sign-in was lost.
+    const config: ChaosConfig = {
+      seed: 10823,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 106696, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'pair' },
+      { at: 246088, do: 'open', tab: 'tab-8' },
+      { at: 254403, do: 'open', tab: 'tab-9' },
+      { at: 257840, do: 'sign-out', tab: 'tab-9', revoke: false },
+      { at: 267424, do: 'skew', tab: 'tab-8', ms: -47693 },
+      { at: 270416, do: 'sign-in', tab: 'tab-8' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -18,6 +18,7 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     expect(isStoredAuthState(at(VERSION_EPOCH + 3, { since: 2, movedFrom: 4 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 1, over: 1, began: 1_764_720_000_000 }))).toBe(true);
     expect(isStoredAuthState(at(VERSION_EPOCH, { since: VERSION_EPOCH, began: 5, beganWall: 7, blind: true }))).toBe(true);
+    expect(isStoredAuthState(at(VERSION_EPOCH + 2, { since: VERSION_EPOCH + 2, began: 9, sawSince: VERSION_EPOCH, sawBegan: 5 }))).toBe(true);
   });
 
   it.each<[string, Partial<StoredAuthState> | Record<string, unknown>]>([
@@ -39,6 +40,11 @@ describe('the session fields of the stored record (Fix #9.15)', () => {
     ['blind not true', { since: 2, blind: false }],
     ['blind with over', { since: 2, over: 1, blind: true }],
     ['blind without since', { blind: true }],
+    ['sawSince without sawBegan', { since: 2, sawSince: 1 }],
+    ['sawBegan without sawSince', { since: 2, sawBegan: 1 }],
+    ['sawSince not below since', { since: 2, sawSince: 2, sawBegan: 1 }],
+    ['sawSince without since', { sawSince: 1, sawBegan: 1 }],
+    ['sawBegan negative', { since: 2, sawSince: 1, sawBegan: -1 }],
   ])('a forged or corrupted record is rejected as corrupted: %s', (_, fields) => {
     const forged = { ...record(3, 0), ...fields };
     expect(isStoredAuthState(forged)).toBe(false);
@@ -114,6 +120,30 @@ describe('outranks: which session began later, whatever the versions', () => {
     expect(outranks(blindAction, older)).toBe(false);
   });
 
+  it('a session begun in a tab that held another one is later than it, whatever the clocks say (seeds 14889, 10823)', () => {
+    // A blind sign-out, then the clock set back 10 min, then a sign-in in the tab holding that sign-out: by the page
+    // clock later, by the wall clock earlier. Without the link the sign-out won (a sign-out wins where they disagree).
+    const signOut = {
+      ...at(VERSION_EPOCH, { since: VERSION_EPOCH, began: 198_988, beganWall: 198_988, blind: true as const }),
+      tokens: null,
+      signedOutReason: 'user' as const,
+    };
+    const signIn = at(VERSION_EPOCH + 2, {
+      since: VERSION_EPOCH + 2,
+      began: 220_460,
+      beganWall: 220_460 - 600_000,
+      sawSince: VERSION_EPOCH,
+      sawBegan: 198_988,
+    });
+    expect(outranks(signIn, signOut)).toBe(true);
+    expect(outranks(signOut, signIn)).toBe(false);
+    // Its refreshes carry the link on.
+    expect(outranks({ ...signIn, version: VERSION_EPOCH + 9 }, signOut)).toBe(true);
+    // A link to another session of the same since (another moment) is no link: the clocks decide as before.
+    const other = { ...signIn, sawBegan: 1 };
+    expect(outranks(signOut, other)).toBe(true);
+  });
+
   it('within one session newer content outranks an older one moved to a higher version; records without since never outrank', () => {
     const copy = at(VERSION_EPOCH + 4, { since: 4, movedFrom: 4 });
     expect(outranks(at(5, { since: 4 }), copy)).toBe(true);
@@ -136,6 +166,13 @@ describe('compareAndSet applies the session order', () => {
     const { record: known } = await holding.shared.claimAbove(signOut, true);
     expect(known.blind).toBeUndefined();
     expect(known.since).toBe(known.version);
+    // It names the session it replaces only when that one says when it began.
+    expect(known.sawSince).toBeUndefined();
+    const linked = parts({ backing: new Map<string, unknown>([[KEY, 'garbage']]) });
+    linked.state.adopt(at(3, { since: 1, began: 42 }), 'channel', 0);
+    const { record: after } = await linked.shared.claimAbove(signOut, true);
+    expect(after).toMatchObject({ sawSince: 1, sawBegan: 42 });
+    expect(isStoredAuthState(after)).toBe(true);
   });
 
   it("an epoch record meeting a later session in storage keeps it, moved above the epoch's version", async () => {
