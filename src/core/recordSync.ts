@@ -55,7 +55,7 @@ export class RecordSync {
 
   /**
    * Adopts and announces a record this tab made; `ageMs` is its age on this tab's monotonic clock (for a refreshed
-   * pair: since the request was sent; 0 for a sign-in or sign-out). `beforeWrite`: announced before this tab's write
+   * pair: since the request was sent; for a sign-in: since `signIn()` was called; 0 for a sign-out). `beforeWrite`: announced before this tab's write
    * (a refreshed pair), so every receiver writes it too.
    */
   publish(record: StoredAuthState, ageMs = 0, beforeWrite = false): void {

@@ -372,8 +372,12 @@ export class Freshness {
     const answersAskSinceResume = this.frozenAt === undefined && this.thaw?.askedAfterResume === true;
     if (!anchor || anchor.record !== record || !anchor.estimated || (this.queuedForMs() > 0 && !answersAskSinceResume)) return;
     anchor.estimated = false;
-    anchor.bounded = false; // the leader's measure, short by the answer's delivery time
-    anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(ageMs, anchor.lifetimeMs ?? ageMs);
+    anchor.bounded = false; // the leader's measure, short by the answer's delivery time beyond what the page clocks show
+    // Plus the answer's delivery time, as for a pair from the channel (Fix #9.31): an answer delayed 2.7 s made a 10 s
+    // pair 7.3 s old when it was 10 s old, and the follower handed it out 0.7 s after the server had expired it
+    // (found by the chaos runs, seed 18038).
+    const measured = record.tokens ? this.withDelivery(record.tokens, ageMs) : ageMs;
+    anchor.receivedAtMono = monotonicNow(this.clock) - Math.min(measured, anchor.lifetimeMs ?? measured);
     this.watchExpiry();
   }
 

@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import { monotonicNow, type Clock } from './clock';
 import { StorageError } from './errors';
 import type { Peers } from './peers';
 import type { Freshness } from './refreshPolicy';
@@ -22,7 +22,12 @@ export class Signing {
 
   signIn(received: TokenSet): Promise<StoredAuthState> {
     const tokens = this.freshness.stamp(received);
-    return this.claim((version) => ({ schema: 1, version, tokens, signedOutReason: null, updatedAt: this.clock.now() }));
+    // The pair's age counts from this call, not from when it is stored: the claim may wait seconds for storage (a
+    // write that stalls behind a slow transaction), and a sign-in published 7.6 s after its call was trusted 7.6 s
+    // too long, handed out 2.7 s after the server expired it (10 s tokens; found by the chaos runs, seed 18689).
+    const calledAt = monotonicNow(this.clock);
+    const ageMs = () => Math.max(0, monotonicNow(this.clock) - calledAt);
+    return this.claim((version) => ({ schema: 1, version, tokens, signedOutReason: null, updatedAt: this.clock.now() }), true, ageMs);
   }
 
   async signOut(reason: SignOutReason): Promise<StoredAuthState> {
@@ -38,9 +43,9 @@ export class Signing {
    * Claims the next version and publishes the record. When storage refused it and no other tab can carry it either,
    * the action lives only in this tab's memory (still retried): a user's call rejects with the StorageError then.
    */
-  private async claim(build: (version: number) => StoredAuthState, userAction = true): Promise<StoredAuthState> {
+  private async claim(build: (version: number) => StoredAuthState, userAction = true, ageMs?: () => number): Promise<StoredAuthState> {
     const { record, writeError } = await this.shared.claimAbove(build, userAction);
-    this.sync.publish(record);
+    this.sync.publish(record, ageMs?.() ?? 0);
     if (writeError !== null && userAction && !this.peers.connected) {
       throw writeError instanceof StorageError ? writeError : new StorageError('The new state could not be stored or shared', { cause: writeError });
     }

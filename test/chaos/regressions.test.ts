@@ -2137,6 +2137,47 @@ describe('Fix #9.36: a user action names the session its tab held, and is later 
   });
 });
 
+describe("Fix #9.37: a leader's confirmation of a pair's age counts the answer's delivery time (chaos seed 18038, expired-token-returned)", () => {
+  it('seed 18038: 10 s tokens, 5.6 s answers, messages delayed up to 2.8 s: a follower no longer hands out the pair the leader confirmed 2.7 s before it arrived', async () => {
+    // tab-4 reads v6 from storage (its age a wall-clock estimate) and asks; the leader answers with its measure, 7.3 s,
+    // and the answer takes 2.7 s to arrive. tab-4 took 7.3 s as the age and handed v6 out at 10.0 s, 0.7 s after the
+    // server's whole-second exp.
+    const config: ChaosConfig = {
+      seed: 18038,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 10,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 3987, do: 'remount-in-flight', afterMs: 0 },
+      { at: 8262, do: 'message-faults', drop: 0.47, duplicate: 0.21, delayMs: 1656 },
+      { at: 8975, do: 'open', tab: 'tab-4' },
+      { at: 12761, do: 'get-token', tab: 'tab-1' },
+      { at: 15942, do: 'server-latency', ms: 5632 },
+      { at: 22083, do: 'message-faults', drop: 0.29, duplicate: 0.01, delayMs: 2086 },
+      { at: 22876, do: 'get-token', tab: 'tab-4' },
+      { at: 24618, do: 'message-faults', drop: 0.27, duplicate: 0.18, delayMs: 2820 },
+      { at: 34725, do: 'get-token', tab: 'tab-4' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/core';
 import { Freshness } from '../../../src/core/refreshPolicy';
 import { TabState } from '../../../src/core/tabState';
-import { record } from './parts';
+import { parts, record, tokens } from './parts';
 
 /** A clock whose wall time the test moves on its own (a jump), apart from the monotonic time. */
 function clocks() {
@@ -144,6 +144,35 @@ describe('Freshness (the one place that says due / expired)', () => {
     reader.state.adopt(beforeSleep, 'channel', 0);
     reader.freshness.rebase();
     expect(reader.freshness.ageMs()).toBe(41_000);
+  });
+
+  it("a leader's confirmation counts its delivery time by the page clocks too, as a pair from the channel does (seed 18038)", () => {
+    const { writer, reader, pass } = twoTabs();
+    const stored = storedBy(writer, 1);
+    pass(6_200);
+    reader.state.adopt(stored, 'storage');
+    expect(reader.freshness.isMeasured()).toBe(false);
+    pass(2_700); // the leader answered when the pair was 6.2 s old; its answer took 2.7 s
+    reader.state.confirm(reader.state.record!, 6_200);
+    expect(reader.freshness.isMeasured()).toBe(true);
+    expect(reader.freshness.ageMs()).toBe(8_900);
+  });
+
+  it("a sign-in's pair counts its age from the call to signIn, not from when a slow storage write lets it be published (seed 18689)", async () => {
+    const p = parts({
+      wrapStorage: (storage, clock) => ({
+        ...storage,
+        update: async (key, updater) => {
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, 7_600)); // a write queued behind a slow one
+          return storage.update(key, updater);
+        },
+      }),
+    });
+    const signedIn = p.signing.signIn(tokens(1, p.clock.now(), 10_000));
+    await p.clock.advance(7_600);
+    await signedIn;
+    expect(p.freshness.ageMs()).toBe(7_600);
+    expect(p.freshness.dueInMs()).toBe(1_400); // 10 s tokens, a 1 s buffer: due 1.4 s from now, not 8.6 s
   });
 
   it('markExpired (devtools) makes the held pair expired in this tab only, until a new pair arrives', () => {

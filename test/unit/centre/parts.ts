@@ -15,7 +15,7 @@ import { Signing } from '../../../src/core/signing';
 import { TabState } from '../../../src/core/tabState';
 import { Telemetry } from '../../../src/core/telemetry';
 import { VersionWaiters } from '../../../src/core/waiters';
-import type { AuthEvent, DpopHandle, RefreshFunction, StoredAuthState, TabChannel, TokenSet } from '../../../src/core';
+import type { AuthEvent, AuthStorage, Clock, DpopHandle, RefreshFunction, StoredAuthState, TabChannel, TokenSet } from '../../../src/core';
 import { createSimulatedClock } from '../../../src/testing/simulatedClock';
 import { createSimulatedEnvironment } from '../../../src/testing/simulatedEnvironment';
 
@@ -51,7 +51,14 @@ export function recordingChannel() {
   return { channel, posted, deliver: (message: unknown) => listener?.(message) };
 }
 
-export function parts(options: { refresh?: RefreshFunction; backing?: Map<string, unknown>; dpop?: DpopHandle } = {}) {
+export function parts(
+  options: {
+    refresh?: RefreshFunction;
+    backing?: Map<string, unknown>;
+    dpop?: DpopHandle;
+    wrapStorage?: (storage: AuthStorage, clock: Clock) => AuthStorage;
+  } = {},
+) {
   const clock = createSimulatedClock();
   const environment = createSimulatedEnvironment();
   const events: AuthEvent[] = [];
@@ -61,7 +68,8 @@ export function parts(options: { refresh?: RefreshFunction; backing?: Map<string
   state.onTransition(() => state.syncSnapshot());
   const policy = { leewayMs: 1_000, lifetimeRatio: 0.1 };
   const freshness = new Freshness(clock, policy, state);
-  const storage = createMemoryStorage(options.backing ?? new Map());
+  const memory = createMemoryStorage(options.backing ?? new Map());
+  const storage = options.wrapStorage ? options.wrapStorage(memory, clock) : memory;
   const shared = new SharedRecord(storage, 'ns', state, clock, telemetry, 'device-1');
   const peers = new Peers('ns', 'tab-a', telemetry);
   const waiters = new VersionWaiters(clock, state);
