@@ -321,9 +321,13 @@ export class SharedRecord {
    * Writes a record built from whatever is stored now (sign-in and sign-out always win, at a version above both the
    * stored one and this tab's). When storage fails the record is built one epoch above and kept for retry;
    * `writeError` says so. `beginsSession`: a user's action, whose version is the `since` of the session it begins; a
-   * sign-out the user did not ask for ends the session this tab holds, and carries that one's.
+   * sign-out the user did not ask for ends the session this tab holds, and carries that one's. `superseded`: storage
+   * held, when the write ran, a session a user began after this action (see `laterAction`); it is kept and returned.
    */
-  async claimAbove(build: (version: number) => StoredAuthState, beginsSession: boolean): Promise<{ record: StoredAuthState; writeError: unknown }> {
+  async claimAbove(
+    build: (version: number) => StoredAuthState,
+    beginsSession: boolean,
+  ): Promise<{ record: StoredAuthState; writeError: unknown; superseded?: true }> {
     const held = this.state.record;
     const began = Math.max(0, this.actionTime());
     const beganWall = Math.max(0, this.clock.now());
@@ -338,12 +342,28 @@ export class SharedRecord {
         : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...sawBelow(version) };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
+    // A session a user began after this action (by both clocks), found in storage when the write runs: the user's
+    // later click. A write that waited seconds behind another transaction otherwise built a sign-out above a sign-in
+    // clicked 3 s after it in another tab, and revoked nothing but ended the newer session (found by the chaos runs,
+    // seed 16108). Not the session this tab held at the click, nor a record without both clocks.
+    const laterAction = (current: StoredAuthState): boolean =>
+      beginsSession &&
+      current.began !== undefined &&
+      current.beganWall !== undefined &&
+      !(held !== null && held.since === current.since && held.began === current.began) &&
+      current.began > began &&
+      current.beganWall > beganWall;
     try {
-      const record = await this.writeAbove(this.state.version, (version, stored) => {
-        seen = stored;
-        return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0) };
-      });
-      return { record, writeError: null };
+      let later: StoredAuthState | null = null;
+      const record = await this.writeAbove(
+        this.state.version,
+        (version, stored) => {
+          seen = stored;
+          return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0) };
+        },
+        (current) => (laterAction(current) ? (later = current) : null),
+      );
+      return later === null ? { record, writeError: null } : { record, writeError: null, superseded: true };
     } catch (error) {
       this.failed('write', error);
       // Without storage this tab cannot reserve a version, and a refresh that started before this call may be about
@@ -388,10 +408,20 @@ export class SharedRecord {
     return Math.max(stored, known);
   }
 
-  private async writeAbove(localVersion: number, build: (version: number, stored: number | null) => StoredAuthState): Promise<StoredAuthState> {
+  private async writeAbove(
+    localVersion: number,
+    build: (version: number, stored: number | null) => StoredAuthState,
+    keep?: (current: StoredAuthState) => StoredAuthState | null,
+  ): Promise<StoredAuthState> {
     let written: StoredAuthState | undefined;
     await this.storage.update(this.keys.state, (raw) => {
       const current = parseRecord(raw);
+      // `keep`: the stored record stands, and is what this call returns.
+      const kept = current.state ? (keep?.(current.state) ?? null) : null;
+      if (kept) {
+        written = kept;
+        return raw;
+      }
       const stored = current.corrupted ? null : (current.state?.version ?? 0);
       // A corrupted record hides the version it replaces, and the live tabs may hold any version of the session it
       // was: written at the next version after this tab's own, the action took the `since` those tabs' session had

@@ -44,7 +44,12 @@ export class Signing {
    * the action lives only in this tab's memory (still retried): a user's call rejects with the StorageError then.
    */
   private async claim(build: (version: number) => StoredAuthState, userAction = true, ageMs?: () => number): Promise<StoredAuthState> {
-    const { record, writeError } = await this.shared.claimAbove(build, userAction);
+    const { record, writeError, superseded } = await this.shared.claimAbove(build, userAction);
+    if (superseded) {
+      // A later user action is what storage holds: this one was overtaken while its write waited (see claimAbove).
+      this.shared.take({ state: record, corrupted: false });
+      return record;
+    }
     this.sync.publish(record, ageMs?.() ?? 0);
     if (writeError !== null && userAction && !this.peers.connected) {
       throw writeError instanceof StorageError ? writeError : new StorageError('The new state could not be stored or shared', { cause: writeError });

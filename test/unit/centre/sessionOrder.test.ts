@@ -175,6 +175,38 @@ describe('compareAndSet applies the session order', () => {
     expect(isStoredAuthState(after)).toBe(true);
   });
 
+  it('a sign-out whose write runs after storage took a sign-in the user made later keeps that sign-in (seed 16108)', async () => {
+    const backing = new Map<string, unknown>();
+    let delayed = false;
+    const p = parts({
+      backing,
+      wrapStorage: (storage, clock) => ({
+        ...storage,
+        update: async (key, updater) => {
+          if (delayed) await new Promise<void>((resolve) => clock.setTimeout(resolve, 9_000)); // behind a slow transaction
+          return storage.update(key, updater);
+        },
+      }),
+    });
+    p.state.adopt(at(3, { since: 1, began: 1, beganWall: 1 }), 'channel', 0);
+    delayed = true;
+    const signedOut = p.signing.signOut('user');
+    // Another tab's sign-in, clicked 3 s after this sign-out, lands first.
+    await p.clock.advance(3_000);
+    const later = at(4, { since: 4, began: p.clock.now(), beganWall: p.clock.now() });
+    backing.set(KEY, later);
+    await p.clock.advance(6_000);
+    await signedOut;
+    expect(backing.get(KEY)).toEqual(later);
+    expect(p.state.record).toEqual(later);
+    expect(p.events.filter((event) => event.type === 'signed-out')).toHaveLength(0);
+    // A sign-in stored before the click is no later action: the sign-out is written above it as before.
+    const again = p.signing.signOut('user');
+    await p.clock.advance(9_000);
+    await again;
+    expect(backing.get(KEY)).toMatchObject({ version: 5, tokens: null, signedOutReason: 'user' });
+  });
+
   it("an epoch record meeting a later session in storage keeps it, moved above the epoch's version", async () => {
     const backing = new Map<string, unknown>([[KEY, at(4, { since: 4 })]]);
     const p = parts({ backing });
