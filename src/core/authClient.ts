@@ -242,8 +242,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         await inflight.track(revokeAtSignOut(options.revoke, previous.refreshToken, settings, telemetry));
       }
       // The key goes for every tab after the revocation (which may need it); the next login makes a new one. A key
-      // that cannot be deleted leaves nothing usable: the tokens bound to it are gone.
-      if (dpop) await inflight.track(dpop.deleteKey().catch(() => {}));
+      // that cannot be deleted leaves nothing usable: the tokens bound to it are gone. Not when a sign-in the user
+      // made after this click is what the tabs hold now (the sign-out was overtaken: SharedRecord.claimAbove): its
+      // tokens are bound to that key.
+      if (dpop && !state.record?.tokens) await inflight.track(dpop.deleteKey().catch(() => {}));
     },
     on: (listener) => telemetry.on(listener),
     metrics: () => telemetry.metrics(),

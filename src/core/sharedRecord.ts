@@ -344,8 +344,8 @@ export class SharedRecord {
     let seen: number | null | undefined;
     // A session a user began after this action (by both clocks), found in storage when the write runs: the user's
     // later click. A write that waited seconds behind another transaction otherwise built a sign-out above a sign-in
-    // clicked 3 s after it in another tab, and revoked nothing but ended the newer session (found by the chaos runs,
-    // seed 16108). Not the session this tab held at the click, nor a record without both clocks.
+    // clicked 3 s after it in another tab, and so ended the newer session (found by the chaos runs, seed 16108). Not
+    // the session this tab held at the click, nor a record without both clocks.
     const laterAction = (current: StoredAuthState): boolean =>
       beginsSession &&
       current.began !== undefined &&

@@ -128,6 +128,45 @@ describe('DPoP hooks of the centre', () => {
     await client.dispose();
   });
 
+  it('a sign-out overtaken by a later sign-in (its write waited behind a slow one) keeps the key that sign-in is bound to', async () => {
+    const { handle, calls } = scriptedHandle();
+    const backing = new Map<string, unknown>();
+    const memory = createMemoryStorage(backing);
+    let slowWrites = false;
+    const client = createAuthClient({
+      namespace: 'ns',
+      refresh: async () => answer,
+      dpop: handle,
+      storage: {
+        ...memory,
+        update: async (key, updater) => {
+          if (slowWrites && key === 'tabauth:ns:state') await new Promise((resolve) => setTimeout(resolve, 50));
+          return memory.update(key, updater);
+        },
+      },
+      coordination: () => {
+        throw new Error('no channel');
+      },
+    });
+    const unmount = client.mount();
+    await client.ready();
+    await client.signIn({ access_token: 'access-1-xxxxxxxx', refresh_token: 'refresh-1-xxxxxxxx', token_type: 'DPoP', expires_in: 60 });
+    slowWrites = true;
+    const signedOut = client.signOut();
+    // Another tab's sign-in, clicked after this sign-out (later by both clocks), is stored first.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const stored = backing.get('tabauth:ns:state') as Record<string, unknown>;
+    const { sawSince: _sawSince, sawBegan: _sawBegan, ...session } = stored;
+    const version = (stored.version as number) + 1;
+    const later = { ...session, version, since: version, began: Date.now() + 60_000, beganWall: Date.now() + 60_000 };
+    backing.set('tabauth:ns:state', later);
+    await signedOut;
+    expect(client.getSnapshot().status).toBe('authenticated');
+    expect(calls).not.toContain('deleteKey');
+    unmount();
+    await client.dispose();
+  });
+
   it('a handle of another namespace is refused at creation; without DPoP the client exposes null', () => {
     expect(() => createAuthClient({ namespace: 'app', refresh: async () => answer, dpop: scriptedHandle('other').handle })).toThrow(TypeError);
     expect(createAuthClient({ refresh: async () => answer, storage: createMemoryStorage() }).dpop).toBeNull();
