@@ -161,7 +161,12 @@ export class SharedRecord {
     } catch {
       // Unreadable: the write below decides (and reports a failure).
     }
-    if (behind) await this.persistCurrent(true, ending);
+    // Not best effort: the pair was announced before its maker's write, and storage still lacks it, so the maker may be
+    // gone and this tab may hold the only copy of a rotation. If this write fails too, the tab holds the "storage is
+    // behind me" marker and retries, so that no lock holder sends the spent refresh token meanwhile (found by the chaos
+    // runs, seed 25894: the maker killed after announcing, this tab's write failing, the next leader refreshed the
+    // stored pair after the rotation mark's wait and the family was revoked).
+    if (behind) await this.persistCurrent(false, ending);
   }
 
   /**

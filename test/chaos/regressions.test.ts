@@ -2178,6 +2178,59 @@ describe("Fix #9.37: a leader's confirmation of a pair's age counts the answer's
   });
 });
 
+describe('Fix #9.40: a receiver that cannot store a pair announced before its write holds the marker and retries (chaos seed 25894, refresh-token-reused)', () => {
+  it('seed 25894: the leader dies after announcing v27; the one tab that got it cannot write; the next leader no longer refreshes the stored v26', async () => {
+    // tab-1 refreshes v26 and announces v27 before writing it, then dies (kill-after-announce); tab-12 got v27, found storage
+    // behind 100 ms later and could not write (its writes failing). As a follower's best-effort repair that failure held
+    // no marker and was not retried, so tab-11, the next leader, waited out the rotation mark, read v26 and sent its spent
+    // refresh token: the family was revoked.
+    const config: ChaosConfig = {
+      seed: 25894,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 10,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 1011, do: 'server-failures', kind: 'html', count: 5 },
+      { at: 92949, do: 'skew-leader', ms: -3990260 },
+      { at: 95761, do: 'message-faults', drop: 0.27, duplicate: 0.04, delayMs: 377 },
+      { at: 96289, do: 'server-failures', kind: 'html', count: 5 },
+      { at: 99296, do: 'open', tab: 'tab-4' },
+      { at: 105529, do: 'close', tab: 'tab-4' },
+      { at: 106293, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 207899, do: 'skew', tab: 'tab-9', ms: 45761 },
+      { at: 209954, do: 'server-failures', kind: 'timeout', count: 1 },
+      { at: 234137, do: 'open', tab: 'tab-11' },
+      { at: 235061, do: 'get-token', tab: 'tab-11' },
+      { at: 235742, do: 'message-faults', drop: 0.33, duplicate: 0.15, delayMs: 869 },
+      { at: 236623, do: 'get-token', tab: 'tab-9' },
+      { at: 241628, do: 'open', tab: 'tab-12' },
+      { at: 246354, do: 'offline', tab: 'tab-12' },
+      { at: 254989, do: 'server-failures', kind: 'mistyped', count: 2, field: 'token_type-number' },
+      { at: 258175, do: 'storage-faults', tab: 'tab-12', writes: 'throw' },
+      { at: 262878, do: 'get-token', tab: 'tab-12' },
+      { at: 265193, do: 'kill-after-announce' },
+      { at: 270185, do: 'storage-faults', tab: 'tab-9' },
+      { at: 271753, do: 'storage-faults', tab: 'tab-12' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1
