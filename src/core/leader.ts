@@ -147,7 +147,7 @@ export class LeaderDuties {
     //   asked about a rescued pair this leader had read from storage 0.2 s old, and it refreshed that (seed 7689).
     // Not an estimate resting on one clock or on a freeze's length: a message queued while this tab was frozen arrives
     // with the age it had when sent, and that age confirmed handed out an expired token (seed 186).
-    const measured = freshness.isOwn() || freshness.isMeasured() || freshness.isDatedByBothClocks();
+    const measured = freshness.isMeasured() || freshness.isDatedByBothClocks(); // a pair it made is measured
     if (held?.tokens && held.version === requested && !rejected && measured && !freshness.isDue()) {
       sync.confirm();
       return;

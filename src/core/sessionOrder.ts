@@ -27,7 +27,7 @@ function sessionStart(record: StoredAuthState): number | undefined {
  * sign-in and, 6 s later, a sign-out in another tab, every message lost), and so has an action written over a
  * corrupted record (seed 7212): by `since` alone the later one counted as a copy of the earlier session.
  */
-function sameSession(a: StoredAuthState, b: StoredAuthState): boolean {
+export function sameSession(a: StoredAuthState, b: StoredAuthState): boolean {
   return a.since !== undefined && a.since === b.since && a.began === b.began;
 }
 

@@ -3,7 +3,7 @@ import { AuthError, StorageError } from './errors';
 import { randomId } from './ids';
 import { storageKeys, type AuthStorage } from './storage/storage';
 import type { UnpersistedMarker } from './coordination/refreshLock';
-import { movedTo, outranks, sawOf, sessionOf } from './sessionOrder';
+import { movedTo, outranks, sameSession, sawOf, sessionOf } from './sessionOrder';
 import { validateStoredState } from './storedRecord';
 import type { TabState } from './tabState';
 import type { Telemetry } from './telemetry';
@@ -337,14 +337,12 @@ export class SharedRecord {
     const began = Math.max(0, this.actionTime());
     const beganWall = Math.max(0, this.clock.now());
     // `blind`: the action knows nothing storage could order it by (see sessionOrder.ts).
+    // The action's version is above the held record's, so `sawSince` is below its `since` (storedRecord.ts).
     const saw = sawOf(held);
-    // The action's version is above the held record's, so `sawSince` is below its `since`; checked all the same, since
-    // a record out of that order reads as corrupted (storedRecord.ts).
-    const sawBelow = (version: number) => (saw.sawSince !== undefined && saw.sawSince < version ? saw : {});
     const session = (version: number, over: number | undefined, blind: boolean) =>
       !beginsSession
         ? sessionOf(held)
-        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...sawBelow(version) };
+        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...saw };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
     // A session a user began after this action (by both clocks), found in storage when the write runs: the user's
@@ -355,7 +353,7 @@ export class SharedRecord {
       beginsSession &&
       current.began !== undefined &&
       current.beganWall !== undefined &&
-      !(held !== null && held.since === current.since && held.began === current.began) &&
+      !(held !== null && sameSession(held, current)) &&
       current.began > began &&
       current.beganWall > beganWall;
     try {

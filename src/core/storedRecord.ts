@@ -51,10 +51,7 @@ function hasValidSessionFields(s: Record<string, unknown>): boolean {
   if (!optional(since) || !optional(over) || !optional(movedFrom) || !time(began) || !time(beganWall)) return false;
   if (!optional(sawSince) || !time(sawBegan) || (sawSince === undefined) !== (sawBegan === undefined)) return false;
   if (blind !== undefined && (blind !== true || over !== undefined)) return false;
-  if (since === undefined) {
-    const none = [over, movedFrom, began, beganWall, blind, sawSince].every((field) => field === undefined);
-    return none;
-  }
+  if (since === undefined) return [over, movedFrom, began, beganWall, blind, sawSince].every((field) => field === undefined);
   const at = since as number;
   return (
     at <= (version as number) &&
