@@ -35,7 +35,7 @@ interface SeedSummary {
   convergenceMs: number | null;
   signedOutTabs: number;
   violations: Array<{ invariant: string; detail: string }>;
-  skewExplained: ChaosResult['skewExplained'];
+  clockExplained: ChaosResult['clockExplained'];
 }
 
 async function runSeed(seed: number, profile: ChaosProfile): Promise<SeedSummary> {
@@ -55,7 +55,7 @@ async function runSeed(seed: number, profile: ChaosProfile): Promise<SeedSummary
     convergenceMs: result.convergenceMs,
     signedOutTabs: result.signedOutTabs,
     violations: result.violations.map(({ invariant, detail }) => ({ invariant, detail })),
-    skewExplained: result.skewExplained,
+    clockExplained: result.clockExplained,
   };
 }
 
@@ -202,8 +202,8 @@ async function main() {
     },
     tabsSignedOutWithoutUser: sum((s) => s.signedOutTabs),
     // Counted apart from refresh-storm (test/chaos/invariants.ts, checkRefreshAge): early rotations per-tab skew explains.
-    skewExplainedEarlyRotations: sum((s) => s.skewExplained.early),
-    skewExplainedTwiceInARowSeeds: summaries.filter((s) => s.skewExplained.inARow.length > 0).map((s) => s.seed),
+    clockExplainedEarlyRotations: sum((s) => s.clockExplained.early),
+    clockExplainedTwiceInARowSeeds: summaries.filter((s) => s.clockExplained.inARow.length > 0).map((s) => s.seed),
     invariantViolations: violations,
     seedsWithViolations: failingSeeds.length,
     failingSeeds: failingSeeds.slice(0, 50),
@@ -227,7 +227,7 @@ async function main() {
     `newest pair in every live tab after the faults stopped: p50 ${totals.convergenceAfterFaultsMs.p50} ms, p99 ${totals.convergenceAfterFaultsMs.p99} ms, max ${totals.convergenceAfterFaultsMs.max} ms, never ${totals.convergenceAfterFaultsMs.neverConverged}`,
   );
   console.log(
-    `early rotations explained by per-tab skew (not refresh-storm): ${totals.skewExplainedEarlyRotations}; after another early one, in ${totals.skewExplainedTwiceInARowSeeds.length} seeds${totals.skewExplainedTwiceInARowSeeds.length ? ` (${totals.skewExplainedTwiceInARowSeeds.slice(0, 20).join(', ')})` : ''}`,
+    `early rotations the clocks explain (not refresh-storm): ${totals.clockExplainedEarlyRotations}; after another early one, in ${totals.clockExplainedTwiceInARowSeeds.length} seeds${totals.clockExplainedTwiceInARowSeeds.length ? ` (${totals.clockExplainedTwiceInARowSeeds.slice(0, 20).join(', ')})` : ''}`,
   );
   console.log(`invariant violations: ${totals.seedsWithViolations === 0 ? '0' : JSON.stringify(violations)}${profile === 'recoverable' ? ' (goal 0)' : ''}`);
   if (failingSeeds.length) console.log(`failing seeds: ${failingSeeds.slice(0, 50).join(', ')}${failingSeeds.length > 50 ? ' ...' : ''}`);

@@ -7,7 +7,7 @@ import { AuthError } from '../../src/core';
 import { decodeJwtClaims } from '../../src/core/jwt';
 import { validateStoredState } from '../../src/core/storedRecord';
 import { convergenceBoundMs } from './schedule';
-import { STATE_KEY, type ChaosWorld, type TabRecord, type UserAction } from './world';
+import { STATE_KEY, type ChaosWorld, type FamilyHead, type TabRecord, type UserAction } from './world';
 
 export type InvariantName =
   | 'refresh-token-reused'
@@ -67,7 +67,7 @@ export function watchTab(world: ChaosWorld, record: TabRecord): void {
   });
   tab.client.on((event) => {
     world.options.log?.(`${String(world.elapsed()).padStart(7)} ${tab.name} ${JSON.stringify(event)}`);
-    if (event.type === 'state-adopted') record.adopted = { version: event.version, source: event.source };
+    if (event.type === 'state-adopted') record.adopted = { version: event.version, source: event.source, at: world.elapsed() };
     if (event.type === 'signed-out' && event.source === 'this-tab' && (event.reason !== 'user' || world.userSignOuts === 0)) {
       // Legitimate only when the family the tab held is gone: revoked by a user's sign-out (or, in the
       // 'everything' profile, by reuse detection, which is its own violation in the recoverable profile). Checked
@@ -108,16 +108,24 @@ export function watchServer(world: ChaosWorld): void {
  * reported by the app since that pair was minted, twice in a row. Proactive refreshes come at half the lifetime or
  * later; one early rotation is allowed for a tab that had not heard of the newest pair.
  *
- * Two in a row are not counted when per-tab skew explains each: another tab made the pair, the rotating tab read it
- * from storage (where the clocks are the only measure of its age), and its own wall clock was so far ahead of the
- * maker's that by those two clocks the pair was not early. One early rotation without that explanation next to one
- * with it still counts (a leader that refreshed a pair it could have vouched for, then a skewed tab: seed 7689). The tabs of one browser read one system clock; a reader
- * whose wall clock says a pair is older than its page clock says is, in a real browser, one after system sleep or
- * one whose page clock started in another clock epoch than the writer's, where the wall clock is right and the
- * older reading is the one to keep (Freshness.storedAge). Per-tab skew is the issue's own fault kind (its bar: a tab
- * whose clock disagrees causes at most one refresh per version), so each such rotation is one per skewed tab, and a
- * tab that does it twice in a row (its own pair) still counts. These rotations are counted in `world.skewExplained`
- * and printed apart. A jump of every clock is no per-tab skew and still counts.
+ * Two in a row are not counted when the clocks explain each: another tab made the pair, the rotating tab could only
+ * estimate its age (it read the pair from storage, or took it from a message that waited through the tab's freeze) or
+ * woke since it took it (resumed, back online: it re-dates its pair by the wall clock if that says older), and the two
+ * wall clocks, the maker's when it minted the pair and the rotating tab's now, either put the pair past a quarter of
+ * its lifetime or, for the queued message, in the future (no reading: the client counts the whole freeze, which was
+ * that long). The offsets are each tab's own skew and the jumps of every clock since the pair was minted. One
+ * early rotation without that explanation next to one with it still counts (a leader that refreshed a pair it could
+ * have vouched for, then a skewed tab: seed 7689), and so does a tab that rotates its own pair twice in a row.
+ *
+ * Why the client cannot do better there: the tabs of one browser read one system clock, and a wall clock that says a
+ * pair is older than the page clock says is, in a real browser, also what a tab sees after system sleep (its
+ * monotonic clock, hence its page clock, stopped; the wall clock is right and trusting the page clock would hand out
+ * a token the server expired). A clock set forward, per-tab skew (the issue's own fault kind; its bar: a tab whose
+ * clock disagrees causes at most one refresh per version) and sleep read the same, so the older reading is the one
+ * kept (Freshness.storedAge, Freshness.clocksAge): one early refresh per version and clock event, under the lock. A
+ * peer's measure corrects the estimate when one is there to give it (the age query and the leader's confirmation);
+ * these rotations come when none is (the maker gone, the messages lost). They are counted in `world.clockExplained`
+ * and printed apart.
  */
 function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void {
   const family = world.families.get(familyId);
@@ -127,18 +135,11 @@ function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void 
   const reported = (world.appRejections.get(familyId) ?? -Infinity) >= family.mintedAt;
   const early = age < earlyBelowMs && !reported;
   const rotator = world.requestingTab;
-  const rotatorRecord = rotator === null ? undefined : world.records.get(rotator);
-  const skewExplained =
-    early &&
-    rotator !== null &&
-    family.maker !== null &&
-    rotator !== family.maker &&
-    rotatorRecord?.adopted?.source === 'storage' &&
-    rotatorRecord.adopted.version === rotatorRecord.tab.client.getSnapshot().version &&
-    age + world.ownSkewOf(rotator) - family.makerSkewMs >= earlyBelowMs;
-  if (skewExplained) world.skewExplained.early++;
-  if (skewExplained && family.earlyAge !== null && family.earlySkewExplained) {
-    world.skewExplained.inARow.push(`family ${familyId} at ${Math.round(world.elapsed())} ms`);
+  const clockExplained =
+    early && rotator !== null && family.maker !== null && rotator !== family.maker && clocksExplain(world, rotator, family, age, earlyBelowMs);
+  if (clockExplained) world.clockExplained.early++;
+  if (clockExplained && family.earlyAge !== null && family.earlyClockExplained) {
+    world.clockExplained.inARow.push(`family ${familyId} at ${Math.round(world.elapsed())} ms`);
   } else if (early && family.earlyAge !== null && world.config.profile === 'recoverable') {
     world.violate(
       'refresh-storm',
@@ -148,10 +149,29 @@ function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void 
   world.families.set(familyId, {
     mintedAt: at,
     earlyAge: early ? age : null,
-    earlySkewExplained: skewExplained,
+    earlyClockExplained: clockExplained,
     maker: rotator,
-    makerSkewMs: rotator === null ? 0 : world.ownSkewOf(rotator),
+    makerClockMs: rotator === null ? 0 : world.skewOf(rotator),
   });
+}
+
+/** Freshness's thaw window: a message adopted this soon after a resume may have waited through the freeze. */
+const THAW_MS = 250;
+
+/** Whether the rotating tab's estimate of the pair's age, by the clocks it had, made the pair due (see checkRefreshAge). */
+function clocksExplain(world: ChaosWorld, rotator: string, family: FamilyHead, age: number, earlyBelowMs: number): boolean {
+  const record = world.records.get(rotator);
+  const adopted = record?.adopted;
+  if (!record || !adopted || adopted.version !== record.tab.client.getSnapshot().version) return false;
+  const wallAge = age + world.skewOf(rotator) - family.makerClockMs;
+  if (adopted.source === 'storage') return wallAge >= earlyBelowMs;
+  // A tab that woke since it took the pair believes the wall clock if it says older (Freshness.rebase): after system
+  // sleep its monotonic measure is short by the sleep.
+  if (record.lastWakeAt !== null && record.lastWakeAt >= adopted.at && wallAge >= earlyBelowMs) return true;
+  const freeze = record.lastFreeze;
+  const queued = adopted.source === 'channel' && freeze?.to != null && adopted.at >= freeze.to && adopted.at - freeze.to <= THAW_MS;
+  // The client bounds a queued message's age by the freeze, so the freeze was that long too.
+  return queued && freeze.to! - freeze.from >= earlyBelowMs && (wallAge >= earlyBelowMs || wallAge < 0);
 }
 
 /** unexpected-error and signed-out-while-valid for a token call that failed with `code`. */

@@ -42,8 +42,8 @@ export interface ChaosResult {
   /** Tabs that were signed out at the end although no user signed out ('everything' profile: expected after reuse). */
   signedOutTabs: number;
   simulatedMs: number;
-  /** Early rotations per-tab skew explains, and the would-be storms among them (not refresh-storm; see checkRefreshAge). */
-  skewExplained: { early: number; inARow: string[] };
+  /** Early rotations the clocks explain, and the would-be storms among them (not refresh-storm; see checkRefreshAge). */
+  clockExplained: { early: number; inARow: string[] };
 }
 
 export interface RunOptions {
@@ -146,7 +146,7 @@ function liftEveryFault(world: ChaosWorld): void {
     world.applyStorageFaults(record);
     world.applySkew(record);
     world.setOnline(record);
-    if (record.tab.frozen) record.tab.resume();
+    if (record.tab.frozen) world.resume(record);
     record.tab.remount();
   }
 }
@@ -220,6 +220,6 @@ function resultOf(world: ChaosWorld, schedule: ChaosStep[]): ChaosResult {
     convergenceMs: world.convergenceMs,
     signedOutTabs,
     simulatedMs: world.elapsed(),
-    skewExplained: world.skewExplained,
+    clockExplained: world.clockExplained,
   };
 }

@@ -135,7 +135,7 @@ async function losesRotation(world: ChaosWorld, record: TabRecord): Promise<bool
 function freeze(world: ChaosWorld, step: Step<'freeze'>): boolean {
   const record = world.live(step.tab);
   if (!record || record.tab.frozen) return false;
-  record.tab.freeze();
+  world.freeze(record);
   world.count('tab-freeze');
   return true;
 }
@@ -143,7 +143,7 @@ function freeze(world: ChaosWorld, step: Step<'freeze'>): boolean {
 function resume(world: ChaosWorld, step: Step<'resume'>): boolean {
   const record = world.live(step.tab);
   if (!record || !record.tab.frozen) return false;
-  record.tab.resume();
+  world.resume(record);
   return true;
 }
 

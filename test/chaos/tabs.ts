@@ -22,6 +22,8 @@ export function openTab(world: ChaosWorld, name: string): void {
     killAfterAnnounce: null,
     stalled: false,
     adopted: null,
+    lastFreeze: null,
+    lastWakeAt: null,
   };
   const tabFetch = fetchOf(world, record);
   const grant = oauth2RefreshGrant({ tokenEndpoint: server.tokenEndpoint, clientId: 'tabauth-demo', fetch: tabFetch });

@@ -15,9 +15,9 @@ export function userSignIn(world: ChaosWorld, record: TabRecord, subject: string
     world.families.set(family, {
       mintedAt: world.clock.now(),
       earlyAge: null,
-      earlySkewExplained: false,
+      earlyClockExplained: false,
       maker: record.tab.name,
-      makerSkewMs: world.ownSkewOf(record.tab.name),
+      makerClockMs: world.skewOf(record.tab.name),
     });
   track(world, record, record.tab.client.signIn(issued), 'sign-in', family);
 }

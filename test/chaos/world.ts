@@ -37,20 +37,24 @@ export interface TabRecord {
   killAfterAnnounce: string | null;
   /** Its writes stall (between its announcement and the kill). */
   stalled: boolean;
-  /** How this tab came by the pair it holds: the version and source of its last `state-adopted` event. */
-  adopted: { version: number; source: string } | null;
+  /** How this tab came by the pair it holds: the version, source and time (true ms) of its last `state-adopted` event. */
+  adopted: { version: number; source: string; at: number } | null;
+  /** When its last freeze began and ended (true ms; null: never resumed from one): see checkRefreshAge. */
+  lastFreeze: { from: number; to: number | null } | null;
+  /** When it last woke (resumed, or came back online: the client's wake), true ms; see checkRefreshAge. */
+  lastWakeAt: number | null;
 }
 
-/** A family's newest pair: when it was minted (true time), by which tab, with what own skew, and its predecessor's replacement. */
+/** A family's newest pair: when it was minted (true time), by which tab, with what wall clock, and its predecessor's replacement. */
 export interface FamilyHead {
   mintedAt: number;
   /** The age at which the pair before it was replaced, if early (younger than a quarter of its lifetime). */
   earlyAge: number | null;
-  /** That early replacement was one per-tab skew explains (see checkRefreshAge). */
-  earlySkewExplained: boolean;
-  /** The tab whose refresh or sign-in minted it, and that tab's own wall-clock skew then (see ChaosWorld.ownSkewOf). */
+  /** That early replacement was one the clocks explain (see checkRefreshAge). */
+  earlyClockExplained: boolean;
+  /** The tab whose refresh or sign-in minted it, and how far that tab's wall clock was off the true time then (ChaosWorld.skewOf). */
   maker: string | null;
-  makerSkewMs: number;
+  makerClockMs: number;
 }
 
 /** What the next refresh request to reach the server sets off in the tab that sent it. */
@@ -131,10 +135,10 @@ export class ChaosWorld {
   /** The tab whose request the server is processing (its fetch call is synchronous up to the rotation). */
   requestingTab: string | null = null;
   /**
-   * Early rotations explained by per-tab skew (see checkRefreshAge), and the seeds' would-be storms among them: counted
-   * apart from refresh-storm, printed by the run and kept in the JSON report.
+   * Early rotations the clocks explain (see checkRefreshAge), and the seeds' would-be storms among them: counted apart
+   * from refresh-storm, printed by the run and kept in the JSON report.
    */
-  skewExplained = { early: 0, inARow: [] as string[] };
+  clockExplained = { early: 0, inARow: [] as string[] };
   /** Per family: the last time the app reported a 401 (a `refresh({ rejectedVersion })` call). */
   readonly appRejections = new Map<string, number>();
   /** A kill-after-announce step is waiting for the next rotation. */
@@ -254,18 +258,27 @@ export class ChaosWorld {
   }
 
   setOnline(record: TabRecord): void {
-    record.tab.environment.setOnline(!this.globalOffline && !this.tabOffline.has(record.tab.name));
+    const online = !this.globalOffline && !this.tabOffline.has(record.tab.name);
+    if (online && !record.tab.environment.isOnline()) record.lastWakeAt = this.elapsed();
+    record.tab.environment.setOnline(online);
   }
 
   /** How far the tab's wall clock is off the true time: the jump every tab shares, its own skew, a leader's skew. */
-  /** The part of a tab's wall-clock offset that is its own ('skew', 'skew-leader'), not the jump every tab shares. */
-  ownSkewOf(name: string): number {
-    return this.skewOf(name) - this.clockJumpMs;
-  }
-
   skewOf(name: string): number {
     const leader = this.leaderSkew?.tab === name ? this.leaderSkew.ms : 0;
     return this.clockJumpMs + (this.tabSkewMs.get(name) ?? 0) + leader;
+  }
+
+  /** Freezes the page, noting when (checkRefreshAge tells a message that waited through the freeze by it). */
+  freeze(record: TabRecord): void {
+    record.tab.freeze();
+    record.lastFreeze = { from: this.elapsed(), to: null };
+  }
+
+  resume(record: TabRecord): void {
+    record.tab.resume();
+    if (record.lastFreeze) record.lastFreeze.to = this.elapsed();
+    record.lastWakeAt = this.elapsed();
   }
 
   applySkew(record: TabRecord): void {
