@@ -91,13 +91,18 @@ export class TabState {
   }
 
   /**
-   * A record from another tab with this tab's version but different content, or a newer version that the held
-   * record outranks (its sender never saw the held one): only storage can say which wins.
+   * A record from another tab with this tab's version but different content, a newer version that the held record
+   * outranks (its sender never saw the held one), or an older version that outranks the held record (a session begun
+   * later by a tab that knew nothing of this one's): only storage can say which wins. The last was dropped as old: a
+   * blind sign-in (its tab had read a forged record) stayed below an epoch sign-out two tabs held, whose read of
+   * storage had come before the sign-in's write, and they stayed signed out while the pair's refreshes reached them
+   * over the channel (found by the chaos runs, seed 30762).
    */
   conflictsWith(record: StoredAuthState): boolean {
     const held = this.current;
     if (held === null) return false;
-    return (record.version === held.version && !sameRecord(record, held)) || (record.version > held.version && outranks(held, record));
+    if (record.version === held.version) return !sameRecord(record, held);
+    return record.version > held.version ? outranks(held, record) : outranks(record, held);
   }
 
   /** Subscribers run in the order they subscribed, synchronously inside `adopt`. */

@@ -2597,6 +2597,48 @@ describe('Fix #9.40: a receiver that cannot store a pair announced before its wr
   });
 });
 
+describe('Fix #9.41: a tab takes an older version of a session begun later as a conflict and asks storage (chaos seed 30762, user-action-lost)', () => {
+  it('seed 30762: a sign-out under write faults claims an epoch, a forged record hides it from a new tab, whose later sign-in every tab now ends on', async () => {
+    // tab-12 signed out racing tab-10's refresh with its writes failing: it claimed version 2^20 + 3, stored it later,
+    // and tab-10 took it. A record forged in storage then hid it from tab-22, which signed in blind (2^20, above
+    // nothing it knew). tab-10 and tab-12 read storage before that write landed (the forged record: ignored), then
+    // dropped the sign-in's refreshes from the channel as older than their sign-out: every tab but tab-22 stayed signed
+    // out although the sign-in resolved. Such a record (older, of a session begun later) now makes a tab read storage,
+    // whose compare-and-set moves the sign-in above the sign-out.
+    const config: ChaosConfig = {
+      seed: 30762,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 247125, do: 'sign-racing-refresh', tab: 'tab-9', action: 'sign-out', revoke: false, faultMs: 27232 },
+      { at: 294160, do: 'open', tab: 'tab-10' },
+      { at: 305382, do: 'sign-in', tab: 'tab-9' },
+      { at: 313917, do: 'message-faults', drop: 0.42, duplicate: 0.24, delayMs: 1393 },
+      { at: 321064, do: 'refresh-401', tab: 'tab-10' },
+      { at: 329448, do: 'sign-in', tab: 'tab-4' },
+      { at: 347777, do: 'open', tab: 'tab-12' },
+      { at: 516014, do: 'forge-version', via: 'storage', version: 9007199254740992, content: 'pair' },
+      { at: 543592, do: 'open', tab: 'tab-22' },
+      { at: 648560, do: 'sign-in', tab: 'tab-22' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TabState, type Transition } from '../../../src/core/tabState';
+import type { StoredAuthState } from '../../../src/core/types';
 import { record } from './parts';
 
 describe('TabState (the one owner of a tab state)', () => {
@@ -29,6 +30,26 @@ describe('TabState (the one owner of a tab state)', () => {
     expect(state.adopt(other, 'channel')).toBeNull();
     expect(state.adopt(other, 'storage')).not.toBeNull();
     expect(state.record).toBe(other);
+  });
+
+  it('an older version of a session begun later (a blind sign-in) is a conflict for storage to settle, not an old record (chaos seed 30762)', () => {
+    const state = new TabState('persistent');
+    // A user's sign-out that claimed an epoch over version 3, and a sign-in made later in a tab that knew of no session.
+    const signOut: StoredAuthState = {
+      ...record(1048579, 1_000),
+      tokens: null,
+      signedOutReason: 'user',
+      since: 1048579,
+      over: 3,
+      began: 1_000,
+      beganWall: 1_000,
+    };
+    const signIn: StoredAuthState = { ...record(1048576, 2_000), since: 1048576, began: 2_000, beganWall: 2_000, blind: true };
+    state.adopt(signOut, 'this-tab');
+    expect(state.adopt(signIn, 'channel')).toBeNull(); // versions only move forward in a tab
+    expect(state.conflictsWith(signIn)).toBe(true);
+    expect(state.conflictsWith({ ...signIn, began: 500, beganWall: 500 })).toBe(false); // began before: merely old
+    expect(state.conflictsWith(record(2, 0))).toBe(false);
   });
 
   it('reads leadership live from its source, and loading until markLoaded', async () => {
