@@ -108,14 +108,14 @@ export function watchServer(world: ChaosWorld): void {
  * reported by the app since that pair was minted, twice in a row. Proactive refreshes come at half the lifetime or
  * later; one early rotation is allowed for a tab that had not heard of the newest pair.
  *
- * Two in a row are not counted when the clocks explain each: another tab made the pair, the rotating tab could only
- * estimate its age (it read the pair from storage, or took it from a message that waited through the tab's freeze) or
- * woke since it took it (resumed, back online: it re-dates its pair by the wall clock if that says older), and the two
- * wall clocks, the maker's when it minted the pair and the rotating tab's now, either put the pair past a quarter of
- * its lifetime or, for the queued message, in the future (no reading: the client counts the whole freeze, which was
- * that long). The offsets are each tab's own skew and the jumps of every clock since the pair was minted. One
- * early rotation without that explanation next to one with it still counts (a leader that refreshed a pair it could
- * have vouched for, then a skewed tab: seed 7689), and so does a tab that rotates its own pair twice in a row.
+ * Two in a row are not counted when the clocks explain each (see clocksExplain): the tab whose estimate set the
+ * rotation off could only estimate the pair's age (read from storage, a message without an age, one that waited
+ * through its freeze) or had woken since it took the pair, and the wall clocks, the maker's when it stamped the pair
+ * and that tab's now, made the pair due (or, for the queued message, put it in the future, so the client counted the
+ * whole freeze); that tab is the rotating one, or a follower the leader refreshed for while its own estimate could not
+ * vouch for the pair. The offsets are each tab's own skew and the jumps of every clock. One early rotation without
+ * that explanation next to one with it still counts (a leader that refreshed a pair it could have vouched for, then a
+ * skewed tab: seed 7689).
  *
  * Why the client cannot do better there: the tabs of one browser read one system clock, and a wall clock that says a
  * pair is older than the page clock says is, in a real browser, also what a tab sees after system sleep (its
@@ -135,8 +135,7 @@ function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void 
   const reported = (world.appRejections.get(familyId) ?? -Infinity) >= family.mintedAt;
   const early = age < earlyBelowMs && !reported;
   const rotator = world.requestingTab;
-  const clockExplained =
-    early && rotator !== null && family.maker !== null && rotator !== family.maker && clocksExplain(world, rotator, family, age, earlyBelowMs);
+  const clockExplained = early && rotator !== null && family.maker !== null && clocksExplain(world, rotator, family, age, earlyBelowMs);
   if (clockExplained) world.clockExplained.early++;
   if (clockExplained && family.earlyAge !== null && family.earlyClockExplained) {
     world.clockExplained.inARow.push(`family ${familyId} at ${Math.round(world.elapsed())} ms`);
@@ -146,32 +145,66 @@ function checkRefreshAge(world: ChaosWorld, familyId: string, at: number): void 
       `family ${familyId} rotated twice in a row at pair ages ${Math.round(family.earlyAge)} ms and ${Math.round(age)} ms (lifetime ${world.config.ttlSeconds} s), no 401 reported`,
     );
   }
-  world.families.set(familyId, {
+  world.lastMinted = {
     mintedAt: at,
     earlyAge: early ? age : null,
     earlyClockExplained: clockExplained,
     maker: rotator,
     makerClockMs: rotator === null ? 0 : world.skewOf(rotator),
-  });
+  };
+  world.families.set(familyId, world.lastMinted);
 }
 
 /** Freshness's thaw window: a message adopted this soon after a resume may have waited through the freeze. */
 const THAW_MS = 250;
 
-/** Whether the rotating tab's estimate of the pair's age, by the clocks it had, made the pair due (see checkRefreshAge). */
+/**
+ * Whether the clocks explain a rotation (see checkRefreshAge): the rotating tab's own estimate made the pair due, or
+ * it led and refreshed for a follower whose estimate did while its own estimate could not vouch for the pair (the
+ * leader answers with the pair instead only when it measured its age or both its clocks date it: LeaderDuties.answer).
+ */
 function clocksExplain(world: ChaosWorld, rotator: string, family: FamilyHead, age: number, earlyBelowMs: number): boolean {
-  const record = world.records.get(rotator);
-  const adopted = record?.adopted;
-  if (!record || !adopted || adopted.version !== record.tab.client.getSnapshot().version) return false;
-  const wallAge = age + world.skewOf(rotator) - family.makerClockMs;
-  if (adopted.source === 'storage') return wallAge >= earlyBelowMs;
-  // A tab that woke since it took the pair believes the wall clock if it says older (Freshness.rebase): after system
-  // sleep its monotonic measure is short by the sleep.
-  if (record.lastWakeAt !== null && record.lastWakeAt >= adopted.at && wallAge >= earlyBelowMs) return true;
+  if (estimateMadeDue(world, rotator, family, age, earlyBelowMs)) return true;
+  const leader = world.records.get(rotator);
+  if (!leader || estimateOf(world, leader) === null) return false;
+  const leaderWallAge = age + world.skewOf(rotator) - family.makerClockMs;
+  if (leaderWallAge >= 0 && leaderWallAge < earlyBelowMs) return false; // its wall clock dated the pair fresh
+  const version = leader.tab.client.getSnapshot().version;
+  for (const [name, request] of world.refreshRequests) {
+    if (name === rotator || request.version !== version || request.at < family.mintedAt - world.start) continue;
+    if (world.records.get(name)?.tab.client.getSnapshot().version === version && estimateMadeDue(world, name, family, age, earlyBelowMs)) return true;
+  }
+  return false;
+}
+
+/**
+ * How `record`'s tab came by the pair it holds when that is an estimate of its age: 'stored' (read from storage, or
+ * from a message without an age: a resent estimate), 'queued' (a message that waited through its freeze); else null.
+ */
+function estimateOf(world: ChaosWorld, record: TabRecord): 'stored' | 'queued' | null {
+  const adopted = record.adopted;
+  if (!adopted || adopted.version !== record.tab.client.getSnapshot().version) return null;
+  if (adopted.source === 'storage' || (adopted.source === 'channel' && world.agelessStates.has(`${record.tab.name}:${adopted.version}`))) return 'stored';
   const freeze = record.lastFreeze;
   const queued = adopted.source === 'channel' && freeze?.to != null && adopted.at >= freeze.to && adopted.at - freeze.to <= THAW_MS;
+  return queued ? 'queued' : null;
+}
+
+/** Whether `name`'s tab, by its estimate of the pair's age and the clocks it had, took the pair as due. */
+function estimateMadeDue(world: ChaosWorld, name: string, family: FamilyHead, age: number, earlyBelowMs: number): boolean {
+  const record = world.records.get(name);
+  if (!record) return false;
+  const wallAge = age + world.skewOf(name) - family.makerClockMs;
+  // A tab that woke since it took the pair (or made it) believes the wall clock if it says older (Freshness.rebase):
+  // after system sleep its monotonic measure is short by the sleep. Its own pair too.
+  const tookAt = name === family.maker ? family.mintedAt - world.start : record.adopted?.at; // ms from the start, like lastWakeAt
+  if (record.lastWakeAt !== null && tookAt !== undefined && record.lastWakeAt >= tookAt && wallAge >= earlyBelowMs) return true;
+  if (name === family.maker) return false;
+  const estimate = estimateOf(world, record);
+  if (estimate === 'stored') return wallAge >= earlyBelowMs;
   // The client bounds a queued message's age by the freeze, so the freeze was that long too.
-  return queued && freeze.to! - freeze.from >= earlyBelowMs && (wallAge >= earlyBelowMs || wallAge < 0);
+  const freeze = record.lastFreeze;
+  return estimate === 'queued' && freeze!.to! - freeze!.from >= earlyBelowMs && (wallAge >= earlyBelowMs || wallAge < 0);
 }
 
 /** unexpected-error and signed-out-while-valid for a token call that failed with `code`. */

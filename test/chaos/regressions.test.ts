@@ -1936,7 +1936,7 @@ describe('Fix #9.34: a leader answers with a pair both its clocks date as fresh 
   });
 });
 
-describe('refresh-storm and jumps of every clock: early rotations the clocks explain are counted apart (chaos seeds 24674, 27893, 29230, 11732)', () => {
+describe('refresh-storm and jumps of every clock: early rotations the clocks explain are counted apart (chaos seeds 24674, 27893, 29230, 11732, 33553, 33925, 34944, 35809)', () => {
   // The harness's accounting (checkRefreshAge in invariants.ts) counts an early rotation apart when the rotating tab
   // could only estimate the pair's age (from storage, or from a message that waited through its freeze) and the two
   // wall clocks, the maker's at minting and the rotating tab's now, made it due: per-tab skew and jumps of every clock
@@ -2293,6 +2293,216 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 415067, do: 'clock-jump', ms: -61000 },
       { at: 415132, do: 'online', tab: 'tab-9' },
       { at: 418841, do: 'server-latency', ms: 20 },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+    expect(result.clockExplained.early).toBe(2);
+    expect(result.clockExplained.inARow).toHaveLength(1);
+    expect(result.server.reuseDetections).toBe(0);
+  });
+  it('seed 33553: every clock jumps 2 h back while a rescue is out; its pair, stamped after the jump, is read as 2 h old once the clocks are right again', async () => {
+    // The harness takes the maker's clock when the answer reaches it (the tab stamps the pair then), not when the server
+    // made the pair: tab-6's rescue of a pair tab-5 made 81 min behind was answered after every clock went 2 h back,
+    // and tab-12, opened after the clocks were right again, read the rescued pair as 2 h old and rescued it too.
+    const config: ChaosConfig = {
+      seed: 33553,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 181910, do: 'open', tab: 'tab-5' },
+      { at: 186216, do: 'message-faults', drop: 1, duplicate: 0.49, delayMs: 2941 },
+      { at: 190500, do: 'server-latency', ms: 1030 },
+      { at: 236555, do: 'open', tab: 'tab-6' },
+      { at: 276180, do: 'skew-leader', ms: -4868470 },
+      { at: 290098, do: 'offline', tab: 'tab-6' },
+      { at: 322454, do: 'sign-in', tab: 'tab-3' },
+      { at: 330408, do: 'online', tab: 'tab-6' },
+      { at: 331846, do: 'clock-jump', ms: -7200000 },
+      { at: 349013, do: 'clock-jump', ms: 0 },
+      { at: 352561, do: 'open', tab: 'tab-12' },
+      { at: 356623, do: 'get-token', tab: 'tab-12' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+    expect(result.clockExplained.early).toBe(2);
+    expect(result.clockExplained.inARow).toHaveLength(1);
+    expect(result.server.reuseDetections).toBe(0);
+  });
+
+  it('seed 33925: a leader 86 min behind refreshes, for a follower, a pair it read from storage "from the future"; the follower had the pair without an age, dated 38 s old by the skewed maker\'s stamp', async () => {
+    // tab-9 (38 s behind) rescued a pair; the leader, tab-1, read it from storage and resent it without an age (it had
+    // only its estimate), ahead of tab-9's own announcement (lost or late). tab-11 dated it by tab-9's stamp as 38 s
+    // old, due for 30 s tokens, and asked; tab-1's wall clock put it in the future, so it could not vouch for its age
+    // and refreshed it. tab-11 then read tab-1's new pair (stamped 86 min behind) from storage as expired.
+    const config: ChaosConfig = {
+      seed: 33925,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 23421, do: 'offline', tab: 'tab-1' },
+      { at: 29066, do: 'storage-faults', tab: 'tab-1', writes: 'throw' },
+      { at: 31777, do: 'kill-after-announce' },
+      { at: 34189, do: 'open', tab: 'tab-4' },
+      { at: 43397, do: 'offline', tab: 'tab-4' },
+      { at: 53533, do: 'offline', tab: 'tab-2' },
+      { at: 62170, do: 'skew-leader', ms: -5134859 },
+      { at: 67716, do: 'open', tab: 'tab-6' },
+      { at: 72909, do: 'online', tab: 'tab-1' },
+      { at: 75162, do: 'storage-faults', tab: 'tab-1' },
+      { at: 76340, do: 'message-faults', drop: 1, duplicate: 0.42, delayMs: 527 },
+      { at: 78772, do: 'server-failures', kind: 'network', count: 2 },
+      { at: 80941, do: 'server-failures', kind: 'rate-limited', count: 1 },
+      { at: 90734, do: 'open', tab: 'tab-7' },
+      { at: 91592, do: 'online', tab: 'tab-2' },
+      { at: 92368, do: 'open', tab: 'tab-8' },
+      { at: 97080, do: 'server-failures', kind: 'rate-limited', count: 4 },
+      { at: 102095, do: 'kill', tab: 'tab-5' },
+      { at: 102351, do: 'open', tab: 'tab-9' },
+      { at: 106640, do: 'sign-racing-refresh', tab: 'tab-8', action: 'sign-in', revoke: false, faultMs: 14036 },
+      { at: 107015, do: 'storage-faults', tab: 'tab-6', writes: 'throw' },
+      { at: 109737, do: 'get-token', tab: 'tab-4' },
+      { at: 112522, do: 'sign-racing-refresh', tab: 'tab-2', action: 'sign-in', revoke: false, faultMs: 23337 },
+      { at: 113628, do: 'storage-faults', tab: 'tab-6' },
+      { at: 116026, do: 'server-latency', ms: 1796 },
+      { at: 121987, do: 'get-token', tab: 'tab-9' },
+      { at: 124908, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 126655, do: 'kill-after-announce' },
+      { at: 129744, do: 'open', tab: 'tab-10' },
+      { at: 132494, do: 'refresh-401', tab: 'tab-6' },
+      { at: 135490, do: 'get-token', tab: 'tab-4' },
+      { at: 138315, do: 'storage-faults', tab: 'tab-4' },
+      { at: 139865, do: 'server-failures', kind: 'html', count: 4 },
+      { at: 140939, do: 'message-faults', drop: 0, duplicate: 0, delayMs: 0 },
+      { at: 144280, do: 'close', tab: 'tab-8' },
+      { at: 150094, do: 'storage-faults', tab: 'tab-2' },
+      { at: 152764, do: 'server-failures', kind: 'rate-limited', count: 1 },
+      { at: 155911, do: 'skew', tab: 'tab-9', ms: -37912 },
+      { at: 158129, do: 'online', tab: 'tab-4' },
+      { at: 160218, do: 'get-token', tab: 'tab-1' },
+      { at: 164642, do: 'server-latency', ms: 200 },
+      { at: 175560, do: 'kill', tab: 'tab-4' },
+      { at: 178607, do: 'open', tab: 'tab-11' },
+      { at: 184716, do: 'get-token', tab: 'tab-9' },
+      { at: 190509, do: 'message-faults', drop: 0.48, duplicate: 0.04, delayMs: 1072 },
+      { at: 191731, do: 'get-token', tab: 'tab-11' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+    expect(result.clockExplained.early).toBe(2);
+    expect(result.clockExplained.inARow).toHaveLength(1);
+    expect(result.server.reuseDetections).toBe(0);
+  });
+
+  it('seed 34944: every clock 61 s ahead and the leader 72 min behind: a follower asks about a resent pair it dates 90 s old, and the leader, unable to vouch, refreshes it', async () => {
+    // The leader read the pair from storage, its clock putting it in the future; the follower took it without an age
+    // and dated it by the maker's stamp, 61 s before the jump, as 90 s old (due at 60 s for 120 s tokens). The next
+    // leader read the leader's pair (stamped 72 min behind) as expired after the tail set every clock right.
+    const config: ChaosConfig = {
+      seed: 34944,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 120,
+      latencyMs: 20,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 120000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-2' },
+      { at: 0, do: 'open', tab: 'tab-3' },
+      { at: 0, do: 'open', tab: 'tab-4' },
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 8041, do: 'server-failures', kind: 'malformed', count: 1 },
+      { at: 45851, do: 'dispose-in-flight' },
+      { at: 65116, do: 'refresh-401', tab: 'tab-4' },
+      { at: 69866, do: 'dispose-in-flight' },
+      { at: 73952, do: 'clock-jump', ms: 61000 },
+      { at: 85613, do: 'skew-leader', ms: -4333692 },
+      { at: 94501, do: 'get-token', tab: 'tab-5' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect(result.violations).toEqual([]);
+    expect(result.clockExplained.early).toBe(2);
+    expect(result.clockExplained.inARow).toHaveLength(1);
+    expect(result.server.reuseDetections).toBe(0);
+  });
+
+  it('seed 35809: a leader frozen while its own clock moved 24 s forward re-dates its pair on resume and refreshes it; a new tab reads the result, stamped 2.5 h behind, as expired', async () => {
+    // On wake a tab believes the wall clock where it says its pair is older (after system sleep the monotonic measure
+    // is short): tab-1's clock moved from 24 s behind to right while it was frozen, so its own 13 s old pair was 37 s
+    // old by the wall, due for 60 s tokens. tab-5 then read tab-1's new pair from storage, stamped 2.5 h behind.
+    const config: ChaosConfig = {
+      seed: 35809,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 60,
+      latencyMs: 5,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 5,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-1' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 6655, do: 'skew-leader', ms: -8981288 },
+      { at: 16413, do: 'skew', tab: 'tab-1', ms: -24265 },
+      { at: 28826, do: 'open', tab: 'tab-3' },
+      { at: 30576, do: 'message-faults', drop: 0.25, duplicate: 0.44, delayMs: 1401 },
+      { at: 31288, do: 'open', tab: 'tab-4' },
+      { at: 32535, do: 'skew', tab: 'tab-1', ms: 0 },
+      { at: 33467, do: 'freeze', tab: 'tab-1' },
+      { at: 37871, do: 'close', tab: 'tab-4' },
+      { at: 41041, do: 'open', tab: 'tab-5' },
+      { at: 42472, do: 'get-token', tab: 'tab-5' },
+      { at: 43096, do: 'resume', tab: 'tab-1' },
     ];
     const result = await runChaos(config, schedule);
     expect(result.violations).toEqual([]);

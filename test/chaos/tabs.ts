@@ -128,14 +128,21 @@ function fetchOf(world: ChaosWorld, record: TabRecord): typeof fetch {
     } finally {
       world.requestingTab = null;
     }
-    if (server.counters.successes > before) {
+    const minted = server.counters.successes > before ? world.lastMinted : null;
+    if (minted) {
       // The server rotated; the answer reaches this tab `latency` ms from now.
       if (world.inFlightArmed) hitInFlight(world, record);
       if (world.signingArmed) raceSigning(world, record, latency);
     }
     // Like the harness: a dead tab never sees the result of anything it started.
     return response.then(
-      (value) => (tab.alive && !tab.pageClosing ? value : new Promise<Response>(() => {})),
+      (value) => {
+        if (!tab.alive || tab.pageClosing) return new Promise<Response>(() => {});
+        // The tab stamps the pair with its wall clock when the answer arrives, not when the server made it: a jump of
+        // every clock in between is in the stamp (seed 33553: the clocks went back 2 h while a rescue was out).
+        if (minted?.maker === tab.name) minted.makerClockMs = world.skewOf(tab.name);
+        return value;
+      },
       (error) => (tab.alive && !tab.pageClosing ? Promise.reject(error) : new Promise<Response>(() => {})),
     );
   };

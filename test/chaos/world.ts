@@ -52,7 +52,7 @@ export interface FamilyHead {
   earlyAge: number | null;
   /** That early replacement was one the clocks explain (see checkRefreshAge). */
   earlyClockExplained: boolean;
-  /** The tab whose refresh or sign-in minted it, and how far that tab's wall clock was off the true time then (ChaosWorld.skewOf). */
+  /** The tab whose refresh or sign-in minted it, and how far that tab's wall clock was off the true time when it stamped the pair (ChaosWorld.skewOf). */
   maker: string | null;
   makerClockMs: number;
 }
@@ -134,6 +134,11 @@ export class ChaosWorld {
   readonly families = new Map<string, FamilyHead>();
   /** The tab whose request the server is processing (its fetch call is synchronous up to the rotation). */
   requestingTab: string | null = null;
+  /** The family head the server's last rotation made (its maker's clock is taken again when the answer arrives). */
+  lastMinted: FamilyHead | null = null;
+  /** Each tab's last refresh request over the channel (its version, true ms), and the pairs tabs got without an age. */
+  readonly refreshRequests = new Map<string, { version: number; at: number }>();
+  readonly agelessStates = new Set<string>();
   /**
    * Early rotations the clocks explain (see checkRefreshAge), and the seeds' would-be storms among them: counted apart
    * from refresh-storm, printed by the run and kept in the JSON report.
@@ -172,6 +177,7 @@ export class ChaosWorld {
       client: { followerRetryMs: config.followerRetryMs, requestTimeoutMs: config.requestTimeoutMs },
     });
     this.start = this.clock.now();
+    this.applyMessageFaults();
   }
 
   elapsed(): number {
@@ -195,17 +201,25 @@ export class ChaosWorld {
     for (const [value, kind] of kinds) if (typeof value === 'string' && value.length > 0) this.secrets.set(value, kind);
   }
 
+  /** Sets the network's faults; its hooks also note what checkRefreshAge needs of the messages delivered (see `observe`). */
   applyMessageFaults(): void {
     const { drop, duplicate, delayMs } = this.messageFaults;
-    if (drop === 0 && duplicate === 0 && delayMs === 0) {
-      this.sim.network.setFaults(null);
-      return;
-    }
     this.sim.network.setFaults({
-      drop: () => drop > 0 && this.faultRandom() < drop,
+      drop: (from, to, message) => {
+        const dropped = drop > 0 && this.faultRandom() < drop;
+        if (!dropped) this.observe(from, to, message);
+        return dropped;
+      },
       duplicate: () => duplicate > 0 && this.faultRandom() < duplicate,
       extraDelayMs: () => (delayMs > 0 ? Math.floor(this.faultRandom() * delayMs) : 0),
     });
+  }
+
+  /** A message that will reach `to`: a follower's refresh request, or a pair sent without an age (an estimate resent). */
+  private observe(from: string, to: string, message: unknown): void {
+    const sent = message as { type?: unknown; version?: unknown; state?: { version?: unknown }; ageMs?: unknown };
+    if (sent.type === 'refresh-request' && typeof sent.version === 'number') this.refreshRequests.set(from, { version: sent.version, at: this.elapsed() });
+    if (sent.type === 'state' && sent.ageMs === undefined && typeof sent.state?.version === 'number') this.agelessStates.add(`${to}:${sent.state.version}`);
   }
 
   /** The family of an access token (null when unknown to the server). */
@@ -275,10 +289,11 @@ export class ChaosWorld {
     record.lastFreeze = { from: this.elapsed(), to: null };
   }
 
+  /** Noted first: the tab may start its refresh on the spot. */
   resume(record: TabRecord): void {
-    record.tab.resume();
     if (record.lastFreeze) record.lastFreeze.to = this.elapsed();
     record.lastWakeAt = this.elapsed();
+    record.tab.resume();
   }
 
   applySkew(record: TabRecord): void {
