@@ -339,10 +339,10 @@ export class SharedRecord {
     // `blind`: the action knows nothing storage could order it by (see sessionOrder.ts).
     // The action's version is above the held record's, so `sawSince` is below its `since` (storedRecord.ts).
     const saw = sawOf(held);
-    const session = (version: number, over: number | undefined, blind: boolean) =>
+    const session = (version: number, over: number | undefined, blind: boolean, named = saw) =>
       !beginsSession
         ? sessionOf(held)
-        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...saw };
+        : { since: version, ...(over === undefined ? {} : { over }), began, beganWall, ...(blind ? { blind: true as const } : {}), ...named };
     // What the transaction read before the write failed: undefined if it never ran, null for a corrupted record.
     let seen: number | null | undefined;
     // A session a user began after this action (by both clocks), found in storage when the write runs: the user's
@@ -360,9 +360,14 @@ export class SharedRecord {
       let later: StoredAuthState | null = null;
       const record = await this.writeAbove(
         this.state.version,
-        (version, stored) => {
+        (version, stored, current) => {
           seen = stored;
-          return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0) };
+          // A tab that held no session names the one its write replaces: that one was stored before this action, and
+          // it is no later action (`laterAction`). Otherwise a blind sign-out and this later sign-in, clicked after the
+          // clock was set back an hour, were ordered by the clocks alone, which disagreed, and the sign-out won over
+          // the sign-in written above it (found by the chaos runs, seed 44806).
+          const named = saw.sawSince === undefined && current ? sawOf(current) : saw;
+          return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0, named) };
         },
         (current) => (laterAction(current) ? (later = current) : null),
       );
@@ -413,7 +418,7 @@ export class SharedRecord {
 
   private async writeAbove(
     localVersion: number,
-    build: (version: number, stored: number | null) => StoredAuthState,
+    build: (version: number, stored: number | null, current: StoredAuthState | null) => StoredAuthState,
     keep?: (current: StoredAuthState) => StoredAuthState | null,
   ): Promise<StoredAuthState> {
     let written: StoredAuthState | undefined;
@@ -431,7 +436,7 @@ export class SharedRecord {
       // (both began "at 1"), so it counted as an older copy of theirs and lost to it (chaos seed 7212). Claim the next
       // epoch instead, as an action that cannot reserve its version does.
       const above = stored === null ? Math.max(localVersion, this.storageSeen) + VERSION_EPOCH : Math.max(stored, localVersion) + 1;
-      written = build(above, stored);
+      written = build(above, stored, current.state);
       return written;
     });
     if (!written) throw new StorageError('storage update did not run');

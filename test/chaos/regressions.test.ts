@@ -2849,6 +2849,44 @@ describe('Fix #9.41: a tab takes an older version of a session begun later as a 
   });
 });
 
+describe('Fix #9.42: a user action of a tab that held no session names the stored session it is written above (chaos seed 44806, user-action-lost)', () => {
+  it('seed 44806: a blind sign-out, every clock set back an hour, then a sign-in in another tab written above it: the sign-in stands', async () => {
+    // A forged record hid everything from both tabs and every message was lost. tab-7 signed out (blind: it knew of
+    // no session), every clock went back an hour, and tab-9 signed in, its write reading the sign-out in storage. The
+    // page clocks put the sign-in later, the wall clocks earlier; where they disagree a sign-out wins (a blind pair is
+    // ordered by the clocks alone), so tab-7 moved its sign-out above the sign-in and every tab ended signed out,
+    // though the sign-in had resolved. The sign-in now names the session it replaced in storage.
+    const config: ChaosConfig = {
+      seed: 44806,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 25850, do: 'open', tab: 'tab-7' },
+      { at: 44604, do: 'message-faults', drop: 1, duplicate: 0.48, delayMs: 2530 },
+      { at: 60835, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'pair' },
+      { at: 64308, do: 'open', tab: 'tab-9' },
+      { at: 95056, do: 'sign-out', tab: 'tab-7', revoke: false },
+      { at: 98856, do: 'clock-jump', ms: -3600000 },
+      { at: 110504, do: 'sign-in', tab: 'tab-9' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+});
+
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {
   it('seed 87: a sign-in as user-2 under write faults (messages lost), stored later, no longer wins over user-1 signing in after it', async () => {
     // tab-13 signs in as user-2 in the last millisecond of a refresh while its writes fail: it claims version 2^20 + 1

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VERSION_EPOCH } from '../../../src/core/sharedRecord';
 import type { AuthStorage } from '../../../src/core';
+import { outranks } from '../../../src/core/sessionOrder';
 import { parts, record } from './parts';
 
 describe('SharedRecord (the stored record: read, compare-and-set, retry until stored)', () => {
@@ -21,6 +22,33 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     expect(claimed.writeError).toBeInstanceOf(Error);
     expect(failing.shared.pendingWrite).toBe(true);
     expect(failing.events).toContainEqual({ type: 'storage-error', operation: 'write', errorCode: 'storage_failure' });
+  });
+
+  it('a user action of a tab that held no session names the stored session it is written above (chaos seed 44806)', async () => {
+    const backing = new Map<string, unknown>();
+    const p = parts({ backing });
+    // A blind sign-out another tab stored (its clock later than this tab's: the clock was set back since).
+    const blindSignOut = {
+      ...record(VERSION_EPOCH, 0),
+      tokens: null,
+      signedOutReason: 'user' as const,
+      since: VERSION_EPOCH,
+      began: 50,
+      beganWall: 9e12,
+      blind: true as const,
+    };
+    backing.set('tabauth:ns:state', blindSignOut);
+    const { record: signedIn } = await p.shared.claimAbove((version) => record(version, 0), true);
+    expect(signedIn).toMatchObject({ version: VERSION_EPOCH + 1, since: VERSION_EPOCH + 1, sawSince: VERSION_EPOCH, sawBegan: 50 });
+    expect(outranks(signedIn, blindSignOut)).toBe(true);
+    expect(outranks(blindSignOut, signedIn)).toBe(false);
+
+    // A tab that held a session names that one (the user's click replaced what the tab showed).
+    const q = parts({ backing });
+    q.state.adopt({ ...signedIn }, 'storage');
+    backing.set('tabauth:ns:state', { ...blindSignOut, version: VERSION_EPOCH + 5, since: VERSION_EPOCH + 5 });
+    const { record: signedOut } = await q.shared.claimAbove((version) => ({ ...record(version, 0), tokens: null, signedOutReason: 'user' }), true);
+    expect(signedOut).toMatchObject({ sawSince: VERSION_EPOCH + 1, sawBegan: signedIn.began });
   });
 
   it('a failed write is retried with backoff until storage holds the record, and holds the marker meanwhile', async () => {
