@@ -365,8 +365,11 @@ export class SharedRecord {
           // A tab that held no session names the one its write replaces: that one was stored before this action, and
           // it is no later action (`laterAction`). Otherwise a blind sign-out and this later sign-in, clicked after the
           // clock was set back an hour, were ordered by the clocks alone, which disagreed, and the sign-out won over
-          // the sign-in written above it (found by the chaos runs, seed 44806).
-          const named = saw.sawSince === undefined && current ? sawOf(current) : saw;
+          // the sign-in written above it (found by the chaos runs, seed 44806). The same for a blind stored session
+          // when the held one is not blind: this action outranks the held one by where it began anyway (it is written
+          // above it), but a blind one only by being named (seed 50893: the tab held its own older sign-in).
+          const replacesBlind = current?.blind === true && held?.blind !== true;
+          const named = current && (saw.sawSince === undefined || replacesBlind) ? sawOf(current) : saw;
           return { ...build(version), ...session(version, undefined, stored === null && this.state.version === 0 && this.storageSeen === 0, named) };
         },
         (current) => (laterAction(current) ? (later = current) : null),

@@ -2885,6 +2885,83 @@ describe('Fix #9.42: a user action of a tab that held no session names the store
     ];
     expect(await invariantsOf(config, schedule)).toEqual([]);
   });
+  it('seed 50893: a tab holding its own older sign-in signs in again above a blind sign-out, the clock set back 10 min between the clicks: the sign-in stands', async () => {
+    // tab-5 held the session it signed in at the start (offline since); a forged record hid it from tab-17, whose
+    // sign-out was blind and stored. tab-5's new sign-in read that sign-out in its write, but named the session it
+    // held, so the two were ordered by the clocks, which disagreed. It now names the blind session it replaced.
+    const config: ChaosConfig = {
+      seed: 50893,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'web-locks',
+      ttlSeconds: 30,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 0,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 60000,
+      followerRetryMs: 1000,
+      requestTimeoutMs: 10000,
+      durationMs: 600000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 0, do: 'open', tab: 'tab-5' },
+      { at: 20, do: 'sign-in', tab: 'tab-1' },
+      { at: 1191, do: 'global-offline' },
+      { at: 173637, do: 'clock-jump', ms: 600000 },
+      { at: 365458, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'signed-out' },
+      { at: 429757, do: 'message-faults', drop: 1, duplicate: 0.22, delayMs: 107 },
+      { at: 430723, do: 'open', tab: 'tab-17' },
+      { at: 446378, do: 'sign-out', tab: 'tab-17', revoke: false },
+      { at: 466322, do: 'clock-jump', ms: 0 },
+      { at: 472038, do: 'sign-in', tab: 'tab-14' },
+    ];
+    expect(await invariantsOf(config, schedule)).toEqual([]);
+  });
+
+  it('seed 44806 with the sign-out unwritten: two blind actions whose clocks disagree are ordered by the decided rule, the sign-out wins (README, Known limitations)', async () => {
+    // The same run with tab-7's writes failing: its blind sign-out is an epoch claim held in memory, so tab-9's sign-in
+    // reads only the forged record and is blind too. Neither tab can know the other's action: the page clocks say the
+    // sign-in came later, the wall clocks (set back an hour between the clicks) earlier, and a clock set between the two
+    // tabs' starts would look the same with the order reversed. Where the clocks disagree a user's sign-out wins (Fix
+    // #9.30): the safer of the two mistakes. The harness still counts it (user-action-lost): a decided limitation, not
+    // an exemption.
+    const config: ChaosConfig = {
+      seed: 44806,
+      profile: 'recoverable',
+      storage: 'memory',
+      locks: 'lease',
+      ttlSeconds: 120,
+      latencyMs: 200,
+      gracePeriodMs: 0,
+      deliveryDelayMs: 1,
+      failoverDelayMs: 4000,
+      duplicateLeaders: false,
+      storageWriteFaults: true,
+      storageReadFaults: false,
+      maxSkewMs: 4000,
+      followerRetryMs: 5000,
+      requestTimeoutMs: 10000,
+      durationMs: 300000,
+    };
+    const schedule: ChaosStep[] = [
+      { at: 25850, do: 'open', tab: 'tab-7' },
+      { at: 44604, do: 'message-faults', drop: 1, duplicate: 0.48, delayMs: 2530 },
+      { at: 60835, do: 'forge-version', via: 'storage', version: 9007199254740994, content: 'pair' },
+      { at: 64308, do: 'open', tab: 'tab-9' },
+      { at: 83165, do: 'storage-faults', tab: 'tab-7', writes: 'throw' },
+      { at: 95056, do: 'sign-out', tab: 'tab-7', revoke: false },
+      { at: 98856, do: 'clock-jump', ms: -3600000 },
+      { at: 110504, do: 'sign-in', tab: 'tab-9' },
+    ];
+    const result = await runChaos(config, schedule);
+    expect([...new Set(result.violations.map((violation) => violation.invariant))]).toEqual(['user-action-lost']);
+    expect(result.signedOutTabs).toBe(0); // nobody signed out who should not be: every tab follows the user's sign-out
+    expect(result.server.reuseDetections).toBe(0);
+  });
 });
 
 describe('Fix #9.15: a later user action wins over an earlier one that could not be written and claimed a version epoch', () => {

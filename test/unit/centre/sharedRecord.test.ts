@@ -43,12 +43,22 @@ describe('SharedRecord (the stored record: read, compare-and-set, retry until st
     expect(outranks(signedIn, blindSignOut)).toBe(true);
     expect(outranks(blindSignOut, signedIn)).toBe(false);
 
-    // A tab that held a session names that one (the user's click replaced what the tab showed).
+    // A tab that held a session names that one (the user's click replaced what the tab showed), above a stored session
+    // that is not blind (which it outranks by where it began).
     const q = parts({ backing });
     q.state.adopt({ ...signedIn }, 'storage');
-    backing.set('tabauth:ns:state', { ...blindSignOut, version: VERSION_EPOCH + 5, since: VERSION_EPOCH + 5 });
+    const { blind: _blind, ...notBlind } = blindSignOut;
+    backing.set('tabauth:ns:state', { ...notBlind, version: VERSION_EPOCH + 5, since: VERSION_EPOCH + 5 });
     const { record: signedOut } = await q.shared.claimAbove((version) => ({ ...record(version, 0), tokens: null, signedOutReason: 'user' }), true);
     expect(signedOut).toMatchObject({ sawSince: VERSION_EPOCH + 1, sawBegan: signedIn.began });
+
+    // A tab holding a session that is not blind names a blind stored session it is written above (chaos seed 50893).
+    const r = parts({ backing });
+    r.state.adopt({ ...record(1, 0), since: 1, began: 1, beganWall: 1 }, 'storage');
+    backing.set('tabauth:ns:state', blindSignOut);
+    const { record: again } = await r.shared.claimAbove((version) => record(version, 0), true);
+    expect(again).toMatchObject({ sawSince: VERSION_EPOCH, sawBegan: 50 });
+    expect(outranks(again, blindSignOut)).toBe(true);
   });
 
   it('a failed write is retried with backoff until storage holds the record, and holds the marker meanwhile', async () => {
