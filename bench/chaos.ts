@@ -201,7 +201,7 @@ async function main() {
       neverConverged: summaries.length - convergence.length,
     },
     tabsSignedOutWithoutUser: sum((s) => s.signedOutTabs),
-    // Counted apart from refresh-storm (test/chaos/invariants.ts, checkRefreshAge): early rotations per-tab skew explains.
+    // Counted apart from refresh-storm (test/chaos/invariants.ts, checkRefreshAge): early rotations the clocks explain.
     clockExplainedEarlyRotations: sum((s) => s.clockExplained.early),
     clockExplainedTwiceInARowSeeds: summaries.filter((s) => s.clockExplained.inARow.length > 0).map((s) => s.seed),
     invariantViolations: violations,

@@ -167,7 +167,7 @@ function clocksExplain(world: ChaosWorld, rotator: string, family: FamilyHead, a
   if (estimateMadeDue(world, rotator, family, age, earlyBelowMs)) return true;
   const leader = world.records.get(rotator);
   if (!leader || estimateOf(world, leader) === null) return false;
-  const leaderWallAge = age + world.skewOf(rotator) - family.makerClockMs;
+  const leaderWallAge = wallAge(world, rotator, family, age);
   if (leaderWallAge >= 0 && leaderWallAge < earlyBelowMs) return false; // its wall clock dated the pair fresh
   const version = leader.tab.client.getSnapshot().version;
   for (const [name, request] of world.refreshRequests) {
@@ -190,21 +190,26 @@ function estimateOf(world: ChaosWorld, record: TabRecord): 'stored' | 'queued' |
   return queued ? 'queued' : null;
 }
 
+/** The pair's age by `name`'s wall clock now against its maker's when it stamped the pair (each off the true time). */
+function wallAge(world: ChaosWorld, name: string, family: FamilyHead, age: number): number {
+  return age + world.skewOf(name) - family.makerClockMs;
+}
+
 /** Whether `name`'s tab, by its estimate of the pair's age and the clocks it had, took the pair as due. */
 function estimateMadeDue(world: ChaosWorld, name: string, family: FamilyHead, age: number, earlyBelowMs: number): boolean {
   const record = world.records.get(name);
   if (!record) return false;
-  const wallAge = age + world.skewOf(name) - family.makerClockMs;
+  const byWall = wallAge(world, name, family, age);
   // A tab that woke since it took the pair (or made it) believes the wall clock if it says older (Freshness.rebase):
   // after system sleep its monotonic measure is short by the sleep. Its own pair too.
   const tookAt = name === family.maker ? family.mintedAt - world.start : record.adopted?.at; // ms from the start, like lastWakeAt
-  if (record.lastWakeAt !== null && tookAt !== undefined && record.lastWakeAt >= tookAt && wallAge >= earlyBelowMs) return true;
+  if (record.lastWakeAt !== null && tookAt !== undefined && record.lastWakeAt >= tookAt && byWall >= earlyBelowMs) return true;
   if (name === family.maker) return false;
   const estimate = estimateOf(world, record);
-  if (estimate === 'stored') return wallAge >= earlyBelowMs;
+  if (estimate === 'stored') return byWall >= earlyBelowMs;
   // The client bounds a queued message's age by the freeze, so the freeze was that long too.
   const freeze = record.lastFreeze;
-  return estimate === 'queued' && freeze!.to! - freeze!.from >= earlyBelowMs && (wallAge >= earlyBelowMs || wallAge < 0);
+  return estimate === 'queued' && freeze!.to! - freeze!.from >= earlyBelowMs && (byWall >= earlyBelowMs || byWall < 0);
 }
 
 /** unexpected-error and signed-out-while-valid for a token call that failed with `code`. */

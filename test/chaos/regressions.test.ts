@@ -16,6 +16,14 @@ async function invariantsOf(config: ChaosConfig, schedule: ChaosStep[]): Promise
   return [...new Set(result.violations.map((violation) => violation.invariant))];
 }
 
+/** No violation; two early rotations in a row, both of which the clocks explain (checkRefreshAge); no token sent twice. */
+function expectTwoEarlyRotationsTheClocksExplain(result: Awaited<ReturnType<typeof runChaos>>): void {
+  expect(result.violations).toEqual([]);
+  expect(result.clockExplained.early).toBe(2);
+  expect(result.clockExplained.inARow).toHaveLength(1);
+  expect(result.server.reuseDetections).toBe(0);
+}
+
 let sim: TabSimulation | undefined;
 afterEach(async () => {
   await sim?.dispose();
@@ -2013,11 +2021,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 199296, do: 'clock-jump', ms: 0 },
       { at: 203157, do: 'kill', tab: 'tab-5' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 
   it('seed 27893: a leader 73 min ahead refreshes a rescued pair at 12 s; a follower thawed from an 86 s freeze takes that pair from a queued message, dated in the future by its wall clock, and refreshes it at 16 s', async () => {
@@ -2059,11 +2063,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 84686, do: 'close', tab: 'tab-2' },
       { at: 95271, do: 'resume', tab: 'tab-3' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 
   it("seed 29230: every clock jumps 2 h forward while a refresh is out; the next leader refreshes the stored pair at 10 s, and a follower refreshes the leader's next pair at 1.75 s, the leader's clock 44 s behind", async () => {
@@ -2133,11 +2133,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 383355, do: 'get-token', tab: 'tab-14' },
       { at: 383822, do: 'get-token', tab: 'tab-13' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
   it('seed 11732: every clock jumps 2 h forward; a follower back online re-dates its pair by the wall clock and rescues it at 19 s, and the leader, thawed and 2.5 h ahead, does the same with the rescued pair at 30 s', async () => {
     // tab-11 took v1048583 from the channel, measured, while offline; every clock jumped 2 h forward, and when tab-11
@@ -2294,11 +2290,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 415132, do: 'online', tab: 'tab-9' },
       { at: 418841, do: 'server-latency', ms: 20 },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
   it('seed 33553: every clock jumps 2 h back while a rescue is out; its pair, stamped after the jump, is read as 2 h old once the clocks are right again', async () => {
     // The harness takes the maker's clock when the answer reaches it (the tab stamps the pair then), not when the server
@@ -2336,11 +2328,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 352561, do: 'open', tab: 'tab-12' },
       { at: 356623, do: 'get-token', tab: 'tab-12' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 
   it('seed 33925: a leader 86 min behind refreshes, for a follower, a pair it read from storage "from the future"; the follower had the pair without an age, dated 38 s old by the skewed maker\'s stamp', async () => {
@@ -2417,11 +2405,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 190509, do: 'message-faults', drop: 0.48, duplicate: 0.04, delayMs: 1072 },
       { at: 191731, do: 'get-token', tab: 'tab-11' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 
   it('seed 34944: every clock 61 s ahead and the leader 72 min behind: a follower asks about a resent pair it dates 90 s old, and the leader, unable to vouch, refreshes it', async () => {
@@ -2460,11 +2444,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 85613, do: 'skew-leader', ms: -4333692 },
       { at: 94501, do: 'get-token', tab: 'tab-5' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 
   it('seed 35809: a leader frozen while its own clock moved 24 s forward re-dates its pair on resume and refreshes it; a new tab reads the result, stamped 2.5 h behind, as expired', async () => {
@@ -2504,11 +2484,7 @@ describe('refresh-storm and jumps of every clock: early rotations the clocks exp
       { at: 42472, do: 'get-token', tab: 'tab-5' },
       { at: 43096, do: 'resume', tab: 'tab-1' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 });
 
@@ -2561,11 +2537,7 @@ describe('refresh-storm and per-tab skew: early rotations each explained by the 
       { at: 249073, do: 'message-faults', drop: 1, duplicate: 0.05, delayMs: 279 },
       { at: 251362, do: 'get-token', tab: 'tab-10' },
     ];
-    const result = await runChaos(config, schedule);
-    expect(result.violations).toEqual([]);
-    expect(result.clockExplained.early).toBe(2);
-    expect(result.clockExplained.inARow).toHaveLength(1);
-    expect(result.server.reuseDetections).toBe(0);
+    expectTwoEarlyRotationsTheClocksExplain(await runChaos(config, schedule));
   });
 });
 
